@@ -1,0 +1,75 @@
+"""Write files so that a crash never leaves a half-written artifact behind.
+
+Every writer goes to a temporary file in the destination's folder and renames it
+into place (``os.replace`` is atomic on POSIX when both live on one file system).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+
+@contextmanager
+def atomic_path(destination: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``destination``; rename it into place on success.
+
+    The temporary file is removed if the body raises, so the destination either
+    holds its previous content or the complete new one.
+    """
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{destination.stem}.", suffix=f".tmp{destination.suffix}", dir=destination.parent
+    )
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, destination)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_bytes(destination: str | os.PathLike[str], data: bytes) -> None:
+    """Atomically write ``data`` to ``destination``."""
+    with atomic_path(destination) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_text(destination: str | os.PathLike[str], text: str) -> None:
+    """Atomically write ``text`` (UTF-8) to ``destination``."""
+    write_bytes(destination, text.encode("utf-8"))
+
+
+def write_json(destination: str | os.PathLike[str], obj: Any, *, indent: int = 2) -> None:
+    """Atomically write ``obj`` as pretty JSON (keys in insertion order)."""
+    write_text(destination, json.dumps(obj, indent=indent, default=_json_default) + "\n")
+
+
+def write_with(destination: str | os.PathLike[str], writer: Callable[[Path], None]) -> None:
+    """Atomically create ``destination`` by calling ``writer(tmp_path)``.
+
+    Use it for libraries that want a path, e.g. ``torch.save`` or ``fig.savefig``;
+    the temporary path keeps the destination's extension so format sniffing works.
+    """
+    with atomic_path(destination) as tmp:
+        writer(tmp)
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "model_dump"):
+        return obj.model_dump(mode="json")
+    if hasattr(obj, "item"):  # numpy / torch scalars
+        return obj.item()
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")

@@ -1,0 +1,69 @@
+"""Command-line entry point ``compress``: a thin layer over the library.
+
+Every user error (:class:`compress.errors.CompressError`, or an invalid spec) becomes
+one line on stderr and exit code 2; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from compress.cli import (  # noqa: F401  (each module attaches its commands to `app`)
+    bench_cmd,
+    compare_cmd,
+    data_cmd,
+    eval_cmd,
+    export_cmd,
+    models_cmd,
+    predict_cmd,
+    train_cmd,
+)
+from compress.cli.app import app
+from compress.errors import CompressError
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; return the process exit code instead of raising."""
+    try:
+        outcome = app(args=argv, prog_name="compress", standalone_mode=False)
+    except CompressError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return CompressError.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:
+        message = _user_error_message(error)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return CompressError.exit_code
+    # click returns the exit code of `ctx.exit(n)` (e.g. --help) when not standalone
+    return outcome if isinstance(outcome, int) else 0
+
+
+def _user_error_message(error: Exception) -> str | None:
+    """One line for errors that are the user's, not bugs (click usage, pydantic specs)."""
+    import click
+
+    if isinstance(error, click.exceptions.Exit):
+        raise SystemExit(error.exit_code) from None
+    if isinstance(error, click.ClickException):
+        error.show()
+        raise SystemExit(error.exit_code) from None
+    if isinstance(error, click.exceptions.Abort):
+        return "aborted"
+    pydantic = sys.modules.get("pydantic")
+    if pydantic is not None and isinstance(error, pydantic.ValidationError):
+        from compress.specs import validation_message
+
+        return validation_message(error, source="options")
+    return None
+
+
+def entry() -> None:  # pragma: no cover - exercised through the console script
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    entry()

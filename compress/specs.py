@@ -1,0 +1,60 @@
+"""Small pydantic specs shared by every command: what model, built how.
+
+Specs forbid unknown fields so that a typo in a YAML recipe or a checkpoint fails
+loudly instead of being ignored.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from compress.errors import CompressError
+
+if TYPE_CHECKING:
+    from torch import nn
+
+
+class Spec(BaseModel):
+    """Base for every spec: unknown fields are errors, values are validated on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+
+class ModelSpec(Spec):
+    """A registered model, identified by canonical name, class count and builder options."""
+
+    name: str
+    num_classes: int = Field(ge=1)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _canonical(cls, name: str) -> str:
+        from baselines.registry import canonical_name
+
+        return canonical_name(name)
+
+    def build(self) -> nn.Module:
+        """A freshly initialised model of this spec."""
+        from baselines import get_model
+
+        return get_model(self.name, num_classes=self.num_classes, **self.options)
+
+
+def validation_message(error: ValidationError, *, source: str) -> str:
+    """Turn a pydantic error into one line naming ``source`` and the offending field."""
+    first = error.errors()[0]
+    field = ".".join(str(part) for part in first.get("loc", ())) or "(root)"
+    value = first.get("input")
+    shown = f" (got {value!r})" if value is not None and not isinstance(value, dict) else ""
+    return f"{source}: field {field!r}: {first.get('msg', 'invalid')}{shown}"
+
+
+def parse_spec(spec_type: type[Spec], data: Any, *, source: str) -> Any:
+    """Validate ``data`` as ``spec_type``; raise CompressError naming ``source`` on failure."""
+    try:
+        return spec_type.model_validate(data)
+    except ValidationError as error:
+        raise CompressError(validation_message(error, source=source)) from None
