@@ -31,10 +31,18 @@ def atomic_path(destination: str | os.PathLike[str]) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        # mkstemp creates 0600 files; give the artifact the permissions of a normal file.
+        os.chmod(tmp, 0o666 & ~_current_umask())
         os.replace(tmp, destination)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_bytes(destination: str | os.PathLike[str], data: bytes) -> None:

@@ -33,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as error:
+        code = _usage_exit_code(error)
+        if code is not None:
+            return code
         message = _user_error_message(error)
         if message is None:
             raise
@@ -42,16 +45,25 @@ def main(argv: list[str] | None = None) -> int:
     return outcome if isinstance(outcome, int) else 0
 
 
-def _user_error_message(error: Exception) -> str | None:
-    """One line for errors that are the user's, not bugs (click usage, pydantic specs)."""
-    import click
+def _usage_exit_code(error: Exception) -> int | None:
+    """Exit code for click/typer control-flow and usage errors (shown as click shows them)."""
+    import typer
 
-    if isinstance(error, click.exceptions.Exit):
-        raise SystemExit(error.exit_code) from None
-    if isinstance(error, click.ClickException):
+    if isinstance(error, typer.Exit):
+        return error.exit_code
+    # Usage errors: click's ClickException. typer >= 0.2x vendors click privately, so
+    # recognise it by its interface rather than importing either click.
+    if callable(getattr(error, "show", None)) and isinstance(getattr(error, "exit_code", None), int):
         error.show()
-        raise SystemExit(error.exit_code) from None
-    if isinstance(error, click.exceptions.Abort):
+        return error.exit_code
+    return None
+
+
+def _user_error_message(error: Exception) -> str | None:
+    """One line for errors that are the user's, not bugs (aborts, invalid specs)."""
+    import typer
+
+    if isinstance(error, typer.Abort):
         return "aborted"
     pydantic = sys.modules.get("pydantic")
     if pydantic is not None and isinstance(error, pydantic.ValidationError):
