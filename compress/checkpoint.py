@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,11 @@ FORMAT_VERSION = 1
 # kind of structure step -> "module:function" that replays it: fn(model, step) -> model.
 # Resolved lazily so that loading a plain checkpoint imports no compression code.
 STRUCTURE_REPLAYERS: dict[str, str] = {}
+
+_CORE_KEYS = frozenset(
+    {"format", "format_version", "model", "structure", "state_dict", "dataset", "meta"}
+)
+_PLAIN = (str, int, float, bool, type(None))
 
 
 def register_structure_replayer(kind: str, target: str) -> None:
@@ -66,7 +72,20 @@ def make_payload(
     meta: dict[str, Any] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The dict that :func:`save_checkpoint` writes (``extra`` holds e.g. optimizer state)."""
+    """The dict that :func:`save_checkpoint` writes (``extra`` holds e.g. optimizer state).
+
+    Raises:
+        ValueError: ``structure``/``dataset``/``meta`` hold values that a safe
+            (``weights_only``) load would refuse, or ``extra`` reuses a core key. Both
+            would produce a file that saves but can never be loaded as intended.
+    """
+    _check_plain(structure, "structure", tensors=False)
+    _check_plain(dataset, "dataset", tensors=False)
+    _check_plain(meta, "meta", tensors=False)
+    _check_plain(extra, "extra", tensors=True)
+    clash = sorted(set(extra or {}) & _CORE_KEYS)
+    if clash:
+        raise ValueError(f"extra must not replace the checkpoint's own keys: {clash}")
     payload: dict[str, Any] = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -111,7 +130,8 @@ def read_payload(path: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # corrupt, truncated, or not a torch file
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        text = re.sub(r"\x1b\[[0-9;]*m", "", str(error)).strip()
+        reason = text.splitlines()[0] if text else type(error).__name__
         raise CompressError(
             f"checkpoint {path} cannot be read safely ({reason[:160]}); "
             "expected a file written by segcompress"
@@ -137,14 +157,17 @@ def build_from_payload(payload: dict[str, Any], *, source: str = "checkpoint") -
     structure = list(payload.get("structure") or [])
     for index, step in enumerate(structure):
         model = _replay(model, step, source=f"{source} structure[{index}]")
+    state_dict = payload.get("state_dict")
+    if not isinstance(state_dict, dict):
+        raise CompressError(f"{source}: 'state_dict' is {type(state_dict).__name__}, not a dict")
     try:
-        model.load_state_dict(payload["state_dict"], strict=True)
-    except (RuntimeError, KeyError) as error:
+        model.load_state_dict(state_dict, strict=True)
+    except (RuntimeError, KeyError, TypeError) as error:
         first = str(error).strip().splitlines()[0][:200]
         raise CompressError(
             f"{source}: weights do not fit model {spec.name!r} with its stored structure ({first})"
         ) from None
-    known = {"format", "format_version", "model", "structure", "state_dict", "dataset", "meta"}
+    known = _CORE_KEYS
     return Checkpoint(
         model=model,
         spec=spec,
@@ -162,6 +185,29 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     checkpoint.model.eval()
     checkpoint.path = Path(path)
     return checkpoint
+
+
+def _check_plain(value: Any, where: str, *, tensors: bool) -> None:
+    """Refuse values ``torch.load(weights_only=True)`` cannot read back (numpy, objects)."""
+    import torch
+
+    if isinstance(value, _PLAIN) and type(value) in _PLAIN:
+        return
+    if tensors and isinstance(value, torch.Tensor):
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_plain(key, f"{where} key", tensors=False)
+            _check_plain(item, f"{where}[{key!r}]", tensors=tensors)
+        return
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _check_plain(item, f"{where}[{index}]", tensors=tensors)
+        return
+    raise ValueError(
+        f"checkpoint {where} holds a {type(value).__module__}.{type(value).__name__}, which a "
+        "safe load refuses; store plain Python values (convert numpy with .item()/.tolist())"
+    )
 
 
 def _replay(model: nn.Module, step: dict[str, Any], *, source: str) -> nn.Module:

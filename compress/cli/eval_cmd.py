@@ -1,0 +1,70 @@
+"""``compress eval``: score a checkpoint on a data set split, as a table or one JSON object."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from compress.cli.app import app
+
+if TYPE_CHECKING:
+    from compress.evaluate import CheckpointEvaluation
+
+
+@app.command("eval")
+def eval_command(
+    checkpoint: Annotated[Path, typer.Option(help="Checkpoint written by `compress train`.")],
+    data: Annotated[Path, typer.Option(help="Data set folder (holding <split>/image, mask).")],
+    split: Annotated[str, typer.Option(help="Split of the data set to score.")] = "test",
+    device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")] = "auto",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object instead of tables.")
+    ] = False,
+) -> None:
+    """Score a checkpoint: mIoU, class and pixel accuracy, the study's per-image mIoU."""
+    from compress.evaluate import evaluate_checkpoint
+
+    evaluation = evaluate_checkpoint(checkpoint, data, split=split, device=device)
+    if as_json:
+        typer.echo(json.dumps(evaluation.to_dict()))
+    else:
+        _print_tables(evaluation)
+
+
+def _print_tables(evaluation: CheckpointEvaluation) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    result, metrics = evaluation.result, evaluation.result.metrics
+    where = f"{evaluation.checkpoint} on {evaluation.data}, split {evaluation.split!r}"
+    summary = Table(title=escape(where))
+    summary.add_column("metric")
+    summary.add_column("value", justify="right")
+    summary.add_row("mIoU (%)", _percent(metrics.miou))
+    summary.add_row("class accuracy (%)", _percent(metrics.class_acc))
+    summary.add_row("pixel accuracy (%)", _percent(metrics.pixel_acc))
+    summary.add_row("study per-image mIoU (%)", _percent(result.study_miou))
+    summary.add_row("images / pixels", f"{result.num_images} / {metrics.num_pixels}")
+    summary.add_row("seconds", f"{result.seconds:.1f} on {evaluation.device}")
+    classes = Table(title="per class (-: absent)")
+    for name in ("id", "class", "IoU (%)", "accuracy (%)"):
+        classes.add_column(name, justify="left" if name == "class" else "right")
+    names = evaluation.class_names
+    for index, (iou, acc) in enumerate(
+        zip(metrics.per_class_iou, metrics.per_class_acc, strict=True)
+    ):
+        name = names[index] if index < len(names) else f"class {index}"
+        classes.add_row(str(index), escape(name), _percent(iou), _percent(acc))
+    console = Console()
+    console.print(summary)
+    console.print(classes)
+
+
+def _percent(value: float | None) -> str:
+    if value is None or value != value:
+        return "-"
+    return f"{100 * value:.2f}"
