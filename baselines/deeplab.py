@@ -1,0 +1,262 @@
+"""The study's "simplified DeepLabV3": a torchvision backbone, optional ASPP, a small head.
+
+    logits = upsample_bilinear(classifier(head(ASPP(backbone(x)))), size=x's H x W)
+
+- backbone: the convolutional part of resnet18 / vgg11_bn / mobilenet_v3_small at
+  ``output_stride`` 32, 16 or 8 (see :mod:`baselines.backbones`);
+- ASPP (``-aspp`` models): 1x1, three dilated 3x3 and an image-pooling branch of
+  ``aspp_channels`` each, projected back to the backbone width, dropout;
+- head: 3x3 Conv-BN-ReLU to ``head_channels`` (``None``: the backbone width) + 1x1
+  classifier.
+
+The default output stride is 16 (DeepLabV3's training setting, rates 6/12/18) with a
+256-channel head. The study ran at output stride 32, rates 12/24/36 and a head as wide
+as the backbone (that is what reproduces its MACs and checkpoint sizes):
+:func:`study_preset` gives those options. docs/models.md explains the choice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from baselines.backbones import Backbone, build_backbone
+from baselines.blocks import ASPP, ConvBNReLU
+from baselines.registry import canonical_name, model_options, register_model
+from compress.errors import CompressError
+
+# ASPP dilation rates scaled to the output stride (DeepLabV3: 6/12/18 at 16, doubled at 8).
+DEFAULT_ASPP_RATES: dict[int, tuple[int, int, int]] = {
+    32: (3, 6, 9),
+    16: (6, 12, 18),
+    8: (12, 24, 36),
+}
+
+# The study's ASPP rates: at output stride 32 and 256x256 crops their off-centre taps
+# only ever see padding.
+STUDY_ASPP_RATES = (12, 24, 36)
+
+
+class DeepLab(nn.Module):
+    """Backbone -> optional ASPP -> 3x3 Conv-BN-ReLU head -> 1x1 classifier -> upsample."""
+
+    def __init__(
+        self, backbone: Backbone, num_classes: int, *, aspp: ASPP | None, head_channels: int
+    ) -> None:
+        """``head_channels``: width of the 3x3 head conv (already resolved, not None)."""
+        super().__init__()
+        self.backbone = backbone
+        self.aspp = aspp
+        width = aspp.out_channels if aspp is not None else backbone.out_channels
+        self.head = ConvBNReLU(width, head_channels, kernel_size=3)
+        self.classifier = nn.Conv2d(head_channels, num_classes, kernel_size=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features = self.backbone(x)
+        if self.aspp is not None:
+            features = self.aspp(features)
+        logits = self.classifier(self.head(features))
+        return F.interpolate(logits, size=x.shape[-2:], mode="bilinear", align_corners=False)
+
+
+def study_preset(name: str) -> dict[str, Any]:
+    """Options that rebuild the study's version of DeepLab model ``name``.
+
+    ``get_model(name, num_classes=8, **study_preset(name))``: output stride 32, a head as
+    wide as the backbone and, for ``-aspp`` models, rates 12/24/36.
+    """
+    canonical = canonical_name(name)
+    options = model_options(canonical)
+    if "output_stride" not in options:
+        raise CompressError(f"model {canonical!r} is not a DeepLab model; no study preset")
+    preset: dict[str, Any] = {"output_stride": 32, "head_channels": None}
+    if "aspp_rates" in options:
+        preset["aspp_rates"] = STUDY_ASPP_RATES
+    return preset
+
+
+def _positive_int(name: str, value: object) -> int:
+    if type(value) is not int or value < 1:
+        raise CompressError(f"DeepLab option {name} must be a positive integer, got {value!r}")
+    return value
+
+
+def resolve_aspp_rates(
+    output_stride: int, aspp_rates: Sequence[int] | None
+) -> tuple[int, int, int]:
+    """The three ASPP dilations: as given, or the standard ones for ``output_stride``."""
+    if aspp_rates is None:
+        return DEFAULT_ASPP_RATES[output_stride]
+    rates = tuple(aspp_rates) if isinstance(aspp_rates, list | tuple) else ()
+    if len(rates) != 3 or any(type(rate) is not int or rate < 1 for rate in rates):
+        raise CompressError(
+            f"DeepLab option aspp_rates must be three positive integers (e.g. [6, 12, 18]), "
+            f"got {aspp_rates!r}"
+        )
+    return rates  # type: ignore[return-value]
+
+
+def build_deeplab(
+    backbone_name: str,
+    *,
+    num_classes: int,
+    output_stride: int,
+    head_channels: int | None,
+    pretrained: bool,
+    use_aspp: bool,
+    aspp_rates: Sequence[int] | None = None,
+    aspp_channels: int = 256,
+    dropout: float = 0.5,
+) -> DeepLab:
+    """Assemble a :class:`DeepLab` on torchvision backbone ``backbone_name``."""
+    if head_channels is not None:
+        _positive_int("head_channels", head_channels)
+    aspp: ASPP | None = None
+    if use_aspp:  # check every option before the (possibly pretrained) backbone is built
+        aspp_channels = _positive_int("aspp_channels", aspp_channels)
+        if not isinstance(dropout, int | float) or not 0.0 <= dropout < 1.0:
+            raise CompressError(f"DeepLab option dropout must be in [0, 1), got {dropout!r}")
+        if aspp_rates is not None:
+            aspp_rates = resolve_aspp_rates(output_stride, aspp_rates)
+    backbone = build_backbone(backbone_name, output_stride=output_stride, pretrained=pretrained)
+    if use_aspp:
+        rates = resolve_aspp_rates(output_stride, aspp_rates)
+        aspp = ASPP(backbone.out_channels, rates, channels=aspp_channels, dropout=dropout)
+    width = head_channels if head_channels is not None else backbone.out_channels
+    return DeepLab(backbone, num_classes, aspp=aspp, head_channels=width)
+
+
+@register_model("deeplab-resnet18")
+def deeplab_resnet18(
+    *,
+    num_classes: int,
+    output_stride: int = 16,
+    head_channels: int | None = 256,
+    pretrained: bool = False,
+) -> DeepLab:
+    """DeepLab on ResNet-18 without ASPP."""
+    return build_deeplab(
+        "resnet18",
+        num_classes=num_classes,
+        output_stride=output_stride,
+        head_channels=head_channels,
+        pretrained=pretrained,
+        use_aspp=False,
+    )
+
+
+@register_model("deeplab-resnet18-aspp", aliases=("resnet18",))
+def deeplab_resnet18_aspp(
+    *,
+    num_classes: int,
+    output_stride: int = 16,
+    aspp_rates: Sequence[int] | None = None,
+    aspp_channels: int = 256,
+    head_channels: int | None = 256,
+    dropout: float = 0.5,
+    pretrained: bool = False,
+) -> DeepLab:
+    """DeepLab on ResNet-18 with ASPP."""
+    return build_deeplab(
+        "resnet18",
+        num_classes=num_classes,
+        output_stride=output_stride,
+        head_channels=head_channels,
+        pretrained=pretrained,
+        use_aspp=True,
+        aspp_rates=aspp_rates,
+        aspp_channels=aspp_channels,
+        dropout=dropout,
+    )
+
+
+@register_model("deeplab-vgg11")
+def deeplab_vgg11(
+    *,
+    num_classes: int,
+    output_stride: int = 16,
+    head_channels: int | None = 256,
+    pretrained: bool = False,
+) -> DeepLab:
+    """DeepLab on VGG-11 (batch-norm) without ASPP."""
+    return build_deeplab(
+        "vgg11_bn",
+        num_classes=num_classes,
+        output_stride=output_stride,
+        head_channels=head_channels,
+        pretrained=pretrained,
+        use_aspp=False,
+    )
+
+
+@register_model("deeplab-vgg11-aspp", aliases=("vgg",))
+def deeplab_vgg11_aspp(
+    *,
+    num_classes: int,
+    output_stride: int = 16,
+    aspp_rates: Sequence[int] | None = None,
+    aspp_channels: int = 256,
+    head_channels: int | None = 256,
+    dropout: float = 0.5,
+    pretrained: bool = False,
+) -> DeepLab:
+    """DeepLab on VGG-11 (batch-norm) with ASPP."""
+    return build_deeplab(
+        "vgg11_bn",
+        num_classes=num_classes,
+        output_stride=output_stride,
+        head_channels=head_channels,
+        pretrained=pretrained,
+        use_aspp=True,
+        aspp_rates=aspp_rates,
+        aspp_channels=aspp_channels,
+        dropout=dropout,
+    )
+
+
+@register_model("deeplab-mobilenetv3")
+def deeplab_mobilenetv3(
+    *,
+    num_classes: int,
+    output_stride: int = 16,
+    head_channels: int | None = 256,
+    pretrained: bool = False,
+) -> DeepLab:
+    """DeepLab on MobileNetV3-small without ASPP (output stride 16 or 32)."""
+    return build_deeplab(
+        "mobilenet_v3_small",
+        num_classes=num_classes,
+        output_stride=output_stride,
+        head_channels=head_channels,
+        pretrained=pretrained,
+        use_aspp=False,
+    )
+
+
+@register_model("deeplab-mobilenetv3-aspp", aliases=("mobilenet",))
+def deeplab_mobilenetv3_aspp(
+    *,
+    num_classes: int,
+    output_stride: int = 16,
+    aspp_rates: Sequence[int] | None = None,
+    aspp_channels: int = 256,
+    head_channels: int | None = 256,
+    dropout: float = 0.5,
+    pretrained: bool = False,
+) -> DeepLab:
+    """DeepLab on MobileNetV3-small with ASPP (output stride 16 or 32)."""
+    return build_deeplab(
+        "mobilenet_v3_small",
+        num_classes=num_classes,
+        output_stride=output_stride,
+        head_channels=head_channels,
+        pretrained=pretrained,
+        use_aspp=True,
+        aspp_rates=aspp_rates,
+        aspp_channels=aspp_channels,
+        dropout=dropout,
+    )
