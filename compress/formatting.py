@@ -72,6 +72,7 @@ def columns(latency_key: str | None) -> list[Column]:
         Column("MACs", "macs", lambda r: _num(r.macs, format_count)),
         Column("MACs ×", "macs_ratio", lambda r: _num(r.macs_ratio, format_ratio)),
         Column("params", "params", lambda r: _num(r.params, format_count)),
+        Column("train", "training_seconds", lambda r: _num(r.training_seconds, format_duration)),
     ]
 
 
@@ -104,6 +105,16 @@ def render_table(comparison: Comparison, *, show_steps: bool = True) -> Table:
             cells.append(Text(text, style=style))
         table.add_row(*cells)
     return table
+
+
+def print_table(comparison: Comparison) -> None:
+    """Print the rich table to stdout; when piped, wide enough that numbers never wrap."""
+    from rich.console import Console
+
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=160)
+    console.print(render_table(comparison, show_steps=console.width >= 120))
 
 
 def to_text_table(comparison: Comparison, *, width: int = 200) -> str:
@@ -216,6 +227,11 @@ def format_ms(ms: float) -> str:
     if ms >= 100:
         return f"{ms:.0f}"
     return f"{ms:.1f}" if ms >= 10 else f"{ms:.2f}"
+
+
+def format_duration(seconds: float) -> str:
+    """``42.0`` -> ``"42 s"``, ``864.1`` -> ``"14.4 min"``."""
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
 def format_mb(size_bytes: float) -> str:

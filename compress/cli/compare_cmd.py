@@ -53,7 +53,6 @@ def compare_command(
     latency_key: LatencyKeyOption = None,
 ) -> None:
     """Compare runs, each against its own baseline: ΔmIoU, speedup, size and MACs ratios."""
-    from rich.console import Console
 
     from compress import formatting
     from compress.report import CompareSpec, compare_runs
@@ -65,8 +64,7 @@ def compare_command(
         written = formatting.write_comparison(comparison, out, fmt)
         _say(f"wrote {len(comparison.rows)} rows ({written}) to {out}")
     elif fmt in (None, "table"):
-        console = Console()
-        console.print(formatting.render_table(comparison, show_steps=console.width >= 120))
+        formatting.print_table(comparison)
     else:
         typer.echo(formatting.render_text(comparison, fmt), nl=False)
 
