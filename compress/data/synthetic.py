@@ -502,7 +502,12 @@ def write_synthetic_dataset(
     if _reusable(out, spec):
         say(f"reusing {out}: it already holds this data set (n={n}, size={size}, seed={seed})")
         return out
-    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:  # e.g. a path component is a file
+        raise CompressError(
+            f"cannot create {out.parent} ({error.strerror}); choose another --out"
+        ) from None
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     tmp.chmod(0o755)  # mkdtemp makes it private; the published data set should not be
     try:
@@ -561,11 +566,14 @@ def _reusable(out: Path, spec: SyntheticSpec) -> bool:
         )
     wanted = spec.generator_block()
     if generator != wanted:
-        diffs = ", ".join(
-            f"{key}={generator.get(key)!r} (requested {value!r})"
-            for key, value in wanted.items()
-            if generator.get(key) != value
-        ) or f"unexpected keys {sorted(set(generator) - set(wanted))}"
+        diffs = (
+            ", ".join(
+                f"{key}={generator.get(key)!r} (requested {value!r})"
+                for key, value in wanted.items()
+                if generator.get(key) != value
+            )
+            or f"unexpected keys {sorted(set(generator) - set(wanted))}"
+        )
         raise CompressError(f"{out} holds a synthetic data set generated with {diffs}; {refuse}")
     for split, count in spec.split_sizes().items():
         for sub in ("image", "mask"):
