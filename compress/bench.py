@@ -259,14 +259,12 @@ def _architecture(
     """The architecture behind an ONNX file (random weights), to count its MACs and params."""
     import torch
 
-    from compress.checkpoint import _replay
+    from compress.checkpoint import replay_structure
 
     if spec is None:
         return None
     torch.manual_seed(seed)
-    model = spec.build()
-    for index, step in enumerate(structure):
-        model = _replay(model, step, source=f"ONNX metadata structure[{index}]")
+    model = replay_structure(spec.build(), structure, source="ONNX metadata")
     return model.eval()
 
 

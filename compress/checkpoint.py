@@ -155,8 +155,7 @@ def build_from_payload(payload: dict[str, Any], *, source: str = "checkpoint") -
     spec = parse_spec(ModelSpec, payload.get("model"), source=f"{source} 'model'")
     model = spec.build()
     structure = list(payload.get("structure") or [])
-    for index, step in enumerate(structure):
-        model = _replay(model, step, source=f"{source} structure[{index}]")
+    model = replay_structure(model, structure, source=source)
     state_dict = payload.get("state_dict")
     if not isinstance(state_dict, dict):
         raise CompressError(f"{source}: 'state_dict' is {type(state_dict).__name__}, not a dict")
@@ -185,6 +184,19 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     checkpoint.model.eval()
     checkpoint.path = Path(path)
     return checkpoint
+
+
+def replay_structure(
+    model: nn.Module, structure: list[dict[str, Any]], *, source: str = "structure"
+) -> nn.Module:
+    """Apply recorded structure steps (pruning, factorization, ...) to a fresh ``model``.
+
+    The result has the shapes of the compressed model; its weights are whatever the
+    replayers leave and are meant to be overwritten by a state dict.
+    """
+    for index, step in enumerate(structure):
+        model = _replay(model, step, source=f"{source} structure[{index}]")
+    return model
 
 
 def _check_plain(value: Any, where: str, *, tensors: bool) -> None:

@@ -16,6 +16,7 @@ from compress.cli import (  # noqa: F401  (each module attaches its commands to 
     export_cmd,
     models_cmd,
     predict_cmd,
+    prune_cmd,
     train_cmd,
 )
 from compress.cli.app import app
@@ -53,9 +54,10 @@ def _usage_exit_code(error: Exception) -> int | None:
         return error.exit_code
     # Usage errors: click's ClickException. typer >= 0.2x vendors click privately, so
     # recognise it by its interface rather than importing either click.
-    if callable(getattr(error, "show", None)) and isinstance(getattr(error, "exit_code", None), int):
-        error.show()
-        return error.exit_code
+    show, code = getattr(error, "show", None), getattr(error, "exit_code", None)
+    if callable(show) and isinstance(code, int):
+        show()
+        return code
     return None
 
 
