@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from compress.errors import CompressError
@@ -58,3 +59,23 @@ def parse_spec(spec_type: type[Spec], data: Any, *, source: str) -> Any:
         return spec_type.model_validate(data)
     except ValidationError as error:
         raise CompressError(validation_message(error, source=source)) from None
+
+
+def parse_key_values(items: list[str] | None, *, option: str = "--option") -> dict[str, Any]:
+    """``["base_channels=8", "aspp=false"]`` -> ``{"base_channels": 8, "aspp": False}``.
+
+    Values are read as YAML scalars (safely), so numbers and booleans get their type.
+    """
+    options: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise CompressError(f"{option} {item!r} is not key=value (e.g. base_channels=8)")
+        try:
+            options[key] = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError:
+            raise CompressError(
+                f"{option} {item!r}: value {raw!r} is not a valid YAML scalar"
+            ) from None
+    return options

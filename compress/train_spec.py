@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
 from pydantic import Field, field_validator
 
 from compress.errors import CompressError
-from compress.specs import ModelSpec, Spec
+from compress.specs import ModelSpec, Spec, parse_key_values
 
 STUDY_MILESTONES = (20, 40, 60)
 
@@ -94,18 +93,4 @@ def parse_model_options(items: list[str] | None) -> dict[str, Any]:
 
     Values are read with ``yaml.safe_load`` so ints, floats, bools, lists and null work.
     """
-    options: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, raw = item.partition("=")
-        key = key.strip()
-        if not sep or not key.isidentifier():
-            raise CompressError(
-                f"--model-option {item!r} is not key=value (e.g. base_channels=8)"
-            )
-        try:
-            options[key] = yaml.safe_load(raw) if raw.strip() else None
-        except yaml.YAMLError:
-            raise CompressError(
-                f"--model-option {item!r}: value {raw!r} is not a valid YAML scalar"
-            ) from None
-    return options
+    return parse_key_values(items, option="--model-option")

@@ -8,11 +8,9 @@ is imported here.
 from __future__ import annotations
 
 import re
-from typing import Any
-
-import yaml
 
 from compress.errors import CompressError
+from compress.specs import parse_key_values  # noqa: F401  (re-exported for the commands)
 
 _SIZE = re.compile(r"^\s*(\d+)\s*(?:[xX]\s*(\d+)\s*)?$")
 
@@ -43,26 +41,6 @@ def parse_choices(text: str, *, option: str, valid: tuple[str, ...]) -> list[str
                 f"{option} {item!r} is not valid; expected one or more of {', '.join(valid)}"
             )
     return list(dict.fromkeys(items))
-
-
-def parse_key_values(items: list[str] | None, *, option: str = "--option") -> dict[str, Any]:
-    """``["base_channels=8", "aspp=false"]`` -> ``{"base_channels": 8, "aspp": False}``.
-
-    Values are read as YAML scalars (safely), so numbers and booleans get their type.
-    """
-    options: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, raw = item.partition("=")
-        key = key.strip()
-        if not sep or not key.isidentifier():
-            raise CompressError(
-                f"{option} {item!r} is not valid; expected KEY=VALUE such as base_channels=8"
-            )
-        try:
-            options[key] = yaml.safe_load(raw) if raw.strip() else None
-        except yaml.YAMLError:
-            options[key] = raw
-    return options
 
 
 def check_positive(value: int | None, *, option: str, minimum: int = 1) -> int | None:
