@@ -1,0 +1,42 @@
+"""Structured pruning (torch-pruning DepGraph) for any segmentation ``nn.Module``.
+
+>>> from compress.pruning import PruneSpec, prune_model
+>>> pruned, step = prune_model(model, PruneSpec(ratio=0.5), example_input=x)
+
+``step`` is a plain-JSON structure step; store it with
+``save_checkpoint(path, pruned, spec, structure=[step])`` and ``load_checkpoint`` rebuilds
+the pruned model (see docs/pruning.md). Importing this package is cheap: the spec is
+available without torch, the rest loads on first access (PEP 562).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from compress.checkpoint import register_structure_replayer
+from compress.pruning.spec import IMPORTANCES, SCOPES, PruneRunSpec, PruneSpec
+
+REPLAYER = "compress.pruning.replay:replay_prune"
+register_structure_replayer("prune", REPLAYER)
+
+_LAZY: dict[str, str] = {
+    "PruningSession": "compress.pruning.prune",
+    "prune_model": "compress.pruning.prune",
+    "replay_prune": "compress.pruning.replay",
+    "ratio_for_macs": "compress.pruning.budget",
+    "channel_counts": "compress.pruning.graph",
+    "run_prune": "compress.pruning.run",
+}
+
+__all__ = ["IMPORTANCES", "SCOPES", "PruneRunSpec", "PruneSpec", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'compress.pruning' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

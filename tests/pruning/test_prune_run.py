@@ -1,0 +1,91 @@
+"""``run_prune``: the run folder of ``compress prune`` (fresh init, checkpoint, fine-tuning)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from compress.checkpoint import load_checkpoint, save_checkpoint
+from compress.errors import CompressError
+from compress.pruning.run import run_prune
+from compress.pruning.spec import PruneRunSpec
+from compress.specs import ModelSpec
+
+TINY = {"base_channels": 8}
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory) -> Path:
+    from compress.data import write_synthetic_dataset
+
+    return write_synthetic_dataset(
+        tmp_path_factory.mktemp("data") / "synthetic", n=5, size=64, seed=0
+    )
+
+
+def run_spec(**fields) -> PruneRunSpec:
+    data = {"model": "unet", "model_options": TINY, "prune": {"ratio": 0.5, "round_to": None},
+            "input_size": (64, 64), "device": "cpu"}  # fmt: skip
+    return PruneRunSpec.model_validate(data | fields)
+
+
+def test_fresh_model_run_folder(tmp_path) -> None:
+    outcome = run_prune(run_spec(), tmp_path / "run", progress=False)
+    assert outcome.fresh_init and not outcome.reused
+    result = json.loads((outcome.run_dir / "result.json").read_text())
+    extra = result["extra"]
+    assert result["kind"] == "prune" and result["model"] == "unet"
+    assert result["steps"][-1]["kind"] == "prune"
+    assert result["params"] < 0.35 * extra["baseline"]["params"]
+    assert result["macs"] < 0.35 * extra["baseline"]["macs"]
+    assert extra["macs_ratio"] == pytest.approx(result["macs"] / extra["baseline"]["macs"])
+    assert extra["channels"]["before"]["encoders.1.0.0"] == [8, 16]
+    assert extra["channels"]["after"]["encoders.1.0.0"] == [4, 8]
+    assert extra["channels"]["after"]["classifier"][1] == 8  # num_classes without data
+    assert (outcome.run_dir / "spec.yaml").is_file()
+    loaded = load_checkpoint(outcome.run_dir / "pruned.pt")
+    assert loaded.model(torch.zeros(1, 3, 64, 64)).shape == (1, 8, 64, 64)
+    again = run_prune(run_spec(), tmp_path / "run", progress=False)
+    assert again.reused and again.result.macs == result["macs"]
+
+
+def test_checkpoint_of_another_model_is_refused(tmp_path) -> None:
+    spec = ModelSpec(name="unet", num_classes=3, options=TINY)
+    path = save_checkpoint(tmp_path / "unet.pt", spec.build(), spec)
+    with pytest.raises(CompressError, match="holds model 'unet', not 'deeplab-vgg11-aspp'"):
+        run_prune(run_spec(model="vgg", model_options={}, checkpoint=str(path)), tmp_path / "o")
+    assert not (tmp_path / "o").exists()
+
+
+def test_trained_checkpoint_taylor_and_finetune(tmp_path, synthetic) -> None:
+    torch.manual_seed(0)
+    spec = ModelSpec(name="unet-attention", num_classes=8, options=TINY)
+    trained = spec.build()
+    path = save_checkpoint(tmp_path / "base.pt", trained, spec)
+    outcome = run_prune(
+        run_spec(
+            model="unet-attention", model_options={}, checkpoint=str(path), data=str(synthetic),
+            prune={"ratio": 0.5, "importance": "taylor", "round_to": None}, finetune_epochs=1,
+            batch_size=2, crop=64,
+        ),
+        tmp_path / "run", progress=False,
+    )  # fmt: skip
+    result = outcome.result
+    assert not outcome.fresh_init
+    assert result.metrics is not None and result.metrics.split == "val"
+    assert result.extra["baseline"]["metrics"]["miou"] >= 0
+    assert (outcome.run_dir / result.artifacts["finetune"]).is_file()
+    assert result.training is not None and result.training["epochs"] == 1
+    loaded = load_checkpoint(outcome.run_dir / "pruned.pt")
+    assert loaded.dataset is not None and len(loaded.dataset["class_names"]) == 8
+    assert loaded.structure[-1]["importance"] == "taylor"
+
+
+def test_budget_mode_run(tmp_path) -> None:
+    spec = run_spec(prune={"target_macs": 0.5, "round_to": None})
+    result = run_prune(spec, tmp_path / "run", progress=False).result
+    assert result.extra["macs_ratio"] <= 0.5
+    assert 0 < result.extra["ratio"] < 0.5

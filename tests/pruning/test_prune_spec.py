@@ -1,0 +1,73 @@
+"""PruneSpec / PruneRunSpec validation: every bad value is one CompressError line."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from compress.errors import CompressError
+from compress.pruning.spec import IMPORTANCES, PruneRunSpec, PruneSpec
+from compress.specs import parse_spec
+
+
+@pytest.mark.parametrize("ratio", [0, 1, 1.5, -0.1])
+def test_ratio_outside_open_unit_interval_is_refused(ratio: float) -> None:
+    with pytest.raises(CompressError) as error:
+        parse_spec(PruneSpec, {"ratio": ratio}, source="options")
+    message = str(error.value)
+    assert "ratio" in message and "(0, 1)" in message and str(ratio) in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("ratio", [0.01, 0.25, 0.5, 0.99])
+def test_ratio_inside_is_accepted(ratio: float) -> None:
+    assert PruneSpec(ratio=ratio).ratio == ratio
+
+
+def test_unknown_importance_names_the_valid_ones() -> None:
+    with pytest.raises(CompressError) as error:
+        parse_spec(PruneSpec, {"ratio": 0.5, "importance": "l3"}, source="options")
+    message = str(error.value)
+    assert "'l3'" in message
+    assert all(name in message for name in IMPORTANCES)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{}, {"ratio": 0.5, "target_macs": 0.3}, {"target_macs": 1.2}, {"ratio": 0.5, "scope": "x"},
+     {"ratio": 0.5, "iterative_steps": 0}, {"ratio": 0.5, "round_to": 0},
+     {"ratio": 0.5, "typo": 1}],
+)  # fmt: skip
+def test_invalid_specs_are_refused(fields: dict) -> None:
+    with pytest.raises(CompressError):
+        parse_spec(PruneSpec, fields, source="options")
+
+
+def test_budget_mode_and_defaults() -> None:
+    spec = PruneSpec(target_macs=0.3)
+    assert spec.ratio is None and spec.importance == "l2" and spec.scope == "uniform"
+    assert spec.round_to == 8 and spec.iterative_steps == 1 and not spec.needs_data
+    assert PruneSpec(ratio=0.5, importance="taylor").needs_data
+
+
+def test_spec_round_trips_through_yaml() -> None:
+    spec = PruneSpec(ratio=0.4, importance="fpgm", scope="global", iterative_steps=3,
+                     round_to=None, ignored_layers=["head.0"])  # fmt: skip
+    again = PruneSpec.model_validate(yaml.safe_load(yaml.safe_dump(spec.model_dump(mode="json"))))
+    assert again == spec
+
+
+@pytest.mark.parametrize(
+    ("fields", "words"),
+    [
+        ({"finetune_epochs": 2}, "--data"),
+        ({"prune": {"ratio": 0.5, "importance": "taylor"}}, "--data"),
+        ({"checkpoint": "a.pt", "model_options": {"base_channels": 8}}, "--model-option"),
+        ({"input_size": (8, 8)}, "16x16"),
+    ],
+)
+def test_run_spec_cross_field_rules(fields: dict, words: str) -> None:
+    data = {"model": "unet", "prune": {"ratio": 0.5}} | fields
+    with pytest.raises(CompressError) as error:
+        parse_spec(PruneRunSpec, data, source="options")
+    assert words in str(error.value)
