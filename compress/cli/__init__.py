@@ -17,6 +17,7 @@ from compress.cli import (  # noqa: F401  (each module attaches its commands to 
     models_cmd,
     predict_cmd,
     prune_cmd,
+    quantize_cmd,
     train_cmd,
 )
 from compress.cli.app import app

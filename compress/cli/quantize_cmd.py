@@ -1,0 +1,155 @@
+"""``compress quantize``: PTQ or QAT to a QDQ int8 ONNX model, measured beside fp32."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from compress.cli.app import app
+from compress.cli.options import check_positive, parse_size
+
+if TYPE_CHECKING:
+    from compress.quantization.run import QuantizeOutcome
+
+_REDUCE_RANGE = {"auto": None, "on": True, "off": False}
+
+
+@app.command("quantize")
+def quantize_command(
+    data: Annotated[
+        Path | None,
+        typer.Option(help="Data set folder: calibration reads its train split (required)."),
+    ] = None,
+    checkpoint: Annotated[
+        Path | None, typer.Option(help="Checkpoint (any variant, pruned ones too).")
+    ] = None,
+    onnx: Annotated[
+        Path | None, typer.Option(help="fp32 ONNX file from `compress export` (PTQ only).")
+    ] = None,
+    method: Annotated[str, typer.Option(help="ptq (post-training) or qat (fine-tune).")] = "ptq",
+    calib_images: Annotated[
+        int, typer.Option(help="Train images for calibration (evenly spaced).")
+    ] = 64,
+    calibration: Annotated[
+        str, typer.Option(help="Range estimator: minmax, entropy or percentile.")
+    ] = "minmax",
+    calib_size: Annotated[
+        str | None, typer.Option(help="Resize calibration images to HxW (default: their own size).")
+    ] = None,
+    per_channel: Annotated[
+        bool, typer.Option("--per-channel/--per-tensor", help="Weight scales per channel.")
+    ] = True,
+    reduce_range: Annotated[
+        str, typer.Option(help="7-bit weights: auto (on without VNNI), on or off.")
+    ] = "auto",
+    keep_fp32: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated PyTorch module paths or ONNX node names kept fp32."),
+    ] = None,
+    split: Annotated[str, typer.Option(help="Split scored for fp32 and int8 mIoU.")] = "test",
+    input_size: Annotated[
+        str, typer.Option(help="Latency input HxW (ORT CPU, both models).")
+    ] = "750x1000",
+    runs: Annotated[int, typer.Option(help="Timed runs per model.")] = 10,
+    warmup: Annotated[int, typer.Option(help="Untimed warm-up runs per model.")] = 2,
+    threads: Annotated[int | None, typer.Option(help="Threads (default: torch's).")] = None,
+    epochs: Annotated[int, typer.Option(help="QAT fine-tuning epochs.")] = 1,
+    lr: Annotated[float, typer.Option(help="QAT learning rate (Adam).")] = 1e-4,
+    batch_size: Annotated[int, typer.Option(help="QAT batch size.")] = 4,
+    crop: Annotated[int, typer.Option(help="QAT training crop size.")] = 256,
+    gpu: Annotated[
+        bool, typer.Option("--gpu", help="Also measure FP16 (and TensorRT int8) on CUDA.")
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option(help="Run folder (default: runs/<source>-<method>-int8).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the RunResult JSON.")] = False,
+) -> None:
+    """Quantize to int8 (ONNX Runtime QDQ) and report fp32 vs int8 mIoU, latency and size."""
+    from compress.errors import CompressError
+    from compress.quantization.run import quantize
+    from compress.quantization.spec import QuantizeSpec
+    from compress.specs import parse_spec
+
+    check_positive(calib_images, option="--calib-images")
+    check_positive(runs, option="--runs")
+    check_positive(warmup, option="--warmup", minimum=0)
+    check_positive(threads, option="--threads")
+    check_positive(epochs, option="--epochs")
+    if reduce_range not in _REDUCE_RANGE:
+        raise CompressError(f"--reduce-range {reduce_range!r} is not valid; use auto, on or off")
+    spec = parse_spec(
+        QuantizeSpec,
+        {
+            "checkpoint": checkpoint,
+            "onnx": onnx,
+            "method": method,
+            "data": data,
+            "calib_images": calib_images,
+            "calib_size": parse_size(calib_size, option="--calib-size") if calib_size else None,
+            "calibration": calibration,
+            "per_channel": per_channel,
+            "reduce_range": _REDUCE_RANGE[reduce_range],
+            "keep_fp32": (keep_fp32 or "").split(","),
+            "split": split,
+            "input_size": parse_size(input_size),
+            "runs": runs,
+            "warmup": warmup,
+            "threads": threads,
+            "epochs": epochs,
+            "lr": lr,
+            "batch_size": batch_size,
+            "crop": crop,
+            "gpu": gpu,
+        },
+        source="options",
+    )
+    outcome = quantize(spec, out)
+    if as_json:
+        print(outcome.result.model_dump_json(indent=2))
+        return
+    _print(outcome)
+
+
+def _print(outcome: QuantizeOutcome) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    result, extra = outcome.result, outcome.result.extra
+    fp32 = extra.get("fp32") or {}
+    int8_latency = result.latency_ms["ort-cpu"]
+    fp32_latency = (fp32.get("latency_ms") or {}).get("ort-cpu") or {}
+    fp32_metrics = fp32.get("metrics") or {}
+    table = Table(title=escape(f"compress quantize: {outcome.run_dir}"))
+    for column in ("model", "size (MB)", "ORT CPU p50 (ms)", "mIoU"):
+        table.add_column(column, justify="right" if column != "model" else "left")
+    table.add_row(
+        "fp32 model.onnx", _mb(fp32.get("size_bytes")), _ms(fp32_latency.get("p50")),
+        _pct(fp32_metrics.get("miou")),
+    )  # fmt: skip
+    table.add_row(
+        "int8 model.int8.onnx", _mb(result.size_bytes), _ms(int8_latency.p50),
+        _pct(result.metrics.miou if result.metrics else None),
+    )  # fmt: skip
+    console = Console()
+    console.print(table)
+    fmt = extra.get("int8_format") or {}
+    console.print(escape(f"reduce_range={fmt.get('reduce_range')}: {fmt.get('reason', '')}"))
+    if outcome.reused:
+        console.print(escape(f"{outcome.run_dir} already held this finished run"))
+    print(outcome.verdict)
+
+
+def _mb(value: int | None) -> str:
+    return "-" if value is None else f"{value / 1e6:.2f}"
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.2f}"

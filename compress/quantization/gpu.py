@@ -1,0 +1,72 @@
+"""The GPU side of quantization: FP16 is the practical fast path; INT8 only through TensorRT.
+
+ONNX Runtime's CUDA execution provider has no int8 convolution kernels, so a QDQ int8
+model on it falls back to dequantize + fp32 convolutions. This module measures what a
+GPU does offer - PyTorch half precision and ONNX Runtime fp32 on CUDA - and runs the
+int8 file only when a TensorRT provider is installed; otherwise it says so. It needs
+CUDA and is not exercised by the CPU test suite.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from torch import nn
+
+NO_TENSORRT = (
+    "int8 on GPU not measured: no TensorrtExecutionProvider; ONNX Runtime's CUDA provider "
+    "has no int8 convolution kernels (install onnxruntime-gpu with TensorRT for int8)"
+)
+
+
+def gpu_report(
+    model: nn.Module | None,
+    fp32_onnx: str | os.PathLike[str],
+    int8_onnx: str | os.PathLike[str],
+    *,
+    input_size: tuple[int, int],
+    runs: int = 10,
+    warmup: int = 3,
+) -> dict[str, Any]:
+    """Latency of the GPU variants that exist here, keyed like ``result.json``'s latency."""
+    import onnxruntime as ort
+    import torch
+
+    from compress.latency import measure_latency
+    from compress.runtimes import OrtRunner, TorchRunner
+
+    providers = list(ort.get_available_providers())
+    report: dict[str, Any] = {"cuda": torch.cuda.is_available(), "providers": providers}
+    if not torch.cuda.is_available():
+        report["note"] = "no CUDA device: FP16 and GPU int8 were not measured"
+        return report
+    x = torch.randn(1, 3, *input_size, generator=torch.Generator().manual_seed(0))
+    latency: dict[str, Any] = {}
+    if model is not None:
+        runner = TorchRunner(model, device="cuda", fp16=True)
+        timing = measure_latency(
+            runner.run, [runner.prepare(x)], warmup=warmup, runs=runs, sync=runner.sync
+        )
+        latency["torch-cuda-fp16"] = timing.to_stats(input_size=input_size).model_dump()
+    if "CUDAExecutionProvider" in providers:
+        runner_ort = OrtRunner(fp32_onnx, device="cuda")
+        timing = measure_latency(runner_ort.run, [runner_ort.prepare(x)], warmup=warmup, runs=runs)
+        latency["ort-cuda-fp32"] = timing.to_stats(input_size=input_size).model_dump()
+    if "TensorrtExecutionProvider" in providers:
+        session = ort.InferenceSession(
+            str(int8_onnx),
+            providers=[("TensorrtExecutionProvider", {"trt_int8_enable": True}),
+                       "CUDAExecutionProvider"],
+        )  # fmt: skip
+        name = session.get_inputs()[0].name
+        array = x.numpy()
+        timing = measure_latency(
+            lambda a: session.run(None, {name: a}), [array], warmup=warmup, runs=runs
+        )
+        latency["ort-tensorrt-int8"] = timing.to_stats(input_size=input_size).model_dump()
+    else:
+        report["int8"] = NO_TENSORRT
+    report["latency_ms"] = latency
+    return report

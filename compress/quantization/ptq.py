@@ -1,0 +1,182 @@
+"""Post-training static quantization: fp32 ONNX -> pre-process -> QDQ int8 ONNX.
+
+The pipeline is ONNX Runtime's own tooling, in the order its documentation gives:
+``quant_pre_process`` (symbolic shape inference and graph optimisation, which folds
+what the quantizer should not see twice), then ``quantize_static`` in QDQ format with
+signed int8 activations (asymmetric, per-tensor) and weights (symmetric, per-channel by
+default), ranges calibrated on real images. QDQ keeps the graph a standard ONNX graph
+(QuantizeLinear/DequantizeLinear around each op) that any runtime can read; ONNX
+Runtime fuses each ``DQ -> Conv -> Q`` group into an int8 kernel when it loads it.
+
+``--keep-fp32`` names stay in fp32. A name is either an ONNX node name
+(``/backbone/body/conv1/Conv``) or a PyTorch module path (``backbone.body.conv1``,
+``classifier``); a module path excludes every node exported from that module and its
+children (``backbone.body.layer4`` keeps the whole stage in fp32).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from compress import atomic
+from compress.errors import CompressError
+from compress.export import METADATA_PREFIX, load_onnx
+
+if TYPE_CHECKING:
+    import onnx
+    from onnxruntime.quantization import CalibrationDataReader
+
+CALIBRATE_METHODS = {"minmax": "MinMax", "entropy": "Entropy", "percentile": "Percentile"}
+HISTOGRAM_STRIDE = 8  # images per histogram update for entropy/percentile (bounded memory)
+
+
+@dataclass
+class PtqOutcome:
+    """A quantized ONNX file and what was decided on the way."""
+
+    path: Path
+    excluded_nodes: list[str] = field(default_factory=list)
+    quantized_nodes: int = 0
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def module_path(node_name: str) -> str:
+    """The PyTorch module path a TorchScript-exported node came from.
+
+    ``/backbone/body/layer1/layer1.0/conv1/Conv`` -> ``backbone.body.layer1.0.conv1``:
+    each scope segment repeats its container's name as a prefix, which is dropped.
+    """
+    parts = [p for p in node_name.strip("/").split("/")[:-1] if p]
+    path: list[str] = []
+    for part in parts:
+        segments = part.split(".")
+        overlap = 0
+        for k in range(min(len(path), len(segments) - 1), 0, -1):
+            if path[-k:] == segments[:k]:
+                overlap = k
+                break
+        path.extend(segments[overlap:])
+    return ".".join(path)
+
+
+def resolve_keep_fp32(proto: onnx.ModelProto, names: list[str]) -> list[str]:
+    """ONNX node names to exclude for ``names``; CompressError for a name matching nothing."""
+    nodes = [node.name for node in proto.graph.node if node.name]
+    excluded: list[str] = []
+    for name in names:
+        matched = [
+            node for node in nodes
+            if node == name or (
+                (path := module_path(node)) == name or path.startswith(name + ".")
+            )
+        ]  # fmt: skip
+        if not matched:
+            examples = sorted({module_path(n) for n in nodes if module_path(n)})[:6]
+            raise CompressError(
+                f"--keep-fp32 {name!r} matches no node of the model; give a PyTorch module "
+                f"path such as {', '.join(examples) or 'classifier'} or an ONNX node name"
+            )
+        excluded.extend(m for m in matched if m not in excluded)
+    return excluded
+
+
+def quantize_onnx(
+    fp32_path: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    reader: CalibrationDataReader,
+    *,
+    calibration: str = "minmax",
+    per_channel: bool = True,
+    reduce_range: bool = False,
+    keep_fp32: list[str] | None = None,
+    percentile: float = 99.999,
+    metadata: dict[str, Any] | None = None,
+) -> PtqOutcome:
+    """Quantize ``fp32_path`` to a QDQ int8 model at ``out_path`` (written atomically).
+
+    Raises:
+        CompressError: the input is not a readable ONNX file, the calibration method is
+            unknown, or a ``keep_fp32`` name matches no node.
+    """
+    import onnx
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+    if calibration not in CALIBRATE_METHODS:
+        raise CompressError(
+            f"unknown calibration method {calibration!r}; valid: {', '.join(CALIBRATE_METHODS)}"
+        )
+    source = load_onnx(fp32_path)  # CompressError if absent or corrupt
+    # MinMax keeps only per-image min/max scalars. Histogram methods keep whole tensors,
+    # so they collect in strides (merged by ONNX Runtime). Not CalibMaxIntermediateOutputs:
+    # in onnxruntime 1.32 it discards the images it buffered instead of reducing them.
+    extra: dict[str, Any] = {}
+    if calibration != "minmax":
+        extra.update(CalibStridedMinMax=_stride(len(reader)), CalibPercentile=percentile)
+    options = {
+        "quant_format": "QDQ", "activation_type": "QInt8", "weight_type": "QInt8",
+        "per_channel": per_channel, "reduce_range": reduce_range,
+        "calibrate_method": CALIBRATE_METHODS[calibration],
+    }  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="segcompress-ptq-") as folder:
+        pre = Path(folder) / "pre.onnx"
+        options["symbolic_shape_inference"] = _pre_process(Path(fp32_path), pre)
+        excluded = resolve_keep_fp32(onnx.load(str(pre)), list(keep_fp32 or []))
+        quantized = Path(folder) / "int8.onnx"
+        quantize_static(
+            str(pre), str(quantized), reader, quant_format=QuantFormat.QDQ,
+            per_channel=per_channel, reduce_range=reduce_range,
+            activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
+            nodes_to_exclude=excluded or None,
+            calibrate_method=getattr(CalibrationMethod, CALIBRATE_METHODS[calibration]),
+            extra_options=extra,
+        )  # fmt: skip
+        proto = onnx.load(str(quantized))
+    copy_metadata(source, proto, extra={**(metadata or {}), "quantization": options})
+    onnx.checker.check_model(proto)
+    atomic.write_with(out_path, lambda tmp: onnx.save(proto, str(tmp)))
+    count = sum(1 for node in proto.graph.node if node.op_type == "QuantizeLinear")
+    return PtqOutcome(Path(out_path), excluded, count, options)
+
+
+def copy_metadata(
+    source: onnx.ModelProto, target: onnx.ModelProto, *, extra: dict[str, Any] | None = None
+) -> None:
+    """Give ``target`` the ``segcompress.*`` metadata of ``source`` plus ``extra`` entries."""
+    props = {p.key: p.value for p in source.metadata_props}
+    props.update({p.key: p.value for p in target.metadata_props})
+    for key, value in (extra or {}).items():
+        props[METADATA_PREFIX + key] = value if isinstance(value, str) else json.dumps(value)
+    del target.metadata_props[:]
+    for key, value in props.items():
+        entry = target.metadata_props.add()
+        entry.key, entry.value = key, value
+
+
+def _pre_process(source: Path, target: Path) -> bool:
+    """ONNX Runtime's pre-processing; return whether symbolic shape inference succeeded.
+
+    Graphs whose padding depends on the input size (the UNet pads odd sizes) defeat
+    symbolic shape inference; ONNX's own shape inference and the optimiser still run.
+    """
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    try:
+        quant_pre_process(str(source), str(target))
+        return True
+    except Exception as error:  # "Incomplete symbolic shape inference"
+        if "symbolic shape" not in str(error).lower():
+            raise
+    quant_pre_process(str(source), str(target), skip_symbolic_shape=True)
+    return False
+
+
+def _stride(count: int) -> int:
+    for stride in range(min(count, HISTOGRAM_STRIDE), 0, -1):
+        if count % stride == 0:
+            return stride
+    return 1

@@ -1,0 +1,88 @@
+"""``QuantizeSpec``: everything ``compress quantize`` needs, validated before any work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from compress.specs import Spec
+
+Method = Literal["ptq", "qat"]
+Calibration = Literal["minmax", "entropy", "percentile"]
+CALIBRATIONS: tuple[str, ...] = ("minmax", "entropy", "percentile")
+
+
+class QuantizeSpec(Spec):
+    """Post-training (``ptq``) or quantization-aware (``qat``) int8 quantization of one model.
+
+    The source is a checkpoint (any variant: pruned/factorized ones rebuild from their
+    ``structure``) or, for PTQ only, an ONNX file written by ``compress export``.
+    """
+
+    checkpoint: Path | None = None
+    onnx: Path | None = None
+    method: Method = "ptq"
+    data: Path | None = None
+    # calibration (PTQ, and the starting ranges of QAT): real images of the train split
+    calib_split: str = "train"
+    calib_images: int = Field(default=64, ge=1)
+    calib_size: tuple[int, int] | None = None  # resize calibration images (None: own size)
+    calibration: Calibration = "minmax"
+    percentile: float = Field(default=99.999, gt=90, le=100)
+    per_channel: bool = True
+    reduce_range: bool | None = None  # None: decided from the CPU's flags
+    keep_fp32: list[str] = Field(default_factory=list)
+    opset: int = Field(default=17, ge=13)
+    # the side-by-side comparison
+    split: str = "test"
+    input_size: tuple[int, int] = (750, 1000)
+    runs: int = Field(default=10, ge=1)
+    warmup: int = Field(default=2, ge=0)
+    threads: int | None = Field(default=None, ge=1)
+    agreement_images: int = Field(default=8, ge=1)
+    gpu: bool = False  # also measure FP16 / TensorRT int8 on CUDA (see gpu.py)
+    # quantization-aware training
+    epochs: int = Field(default=1, ge=1)
+    lr: float = Field(default=1e-4, gt=0)
+    batch_size: int = Field(default=4, ge=1)
+    crop: int = Field(default=256, ge=16)
+    qat_min_agreement: float = Field(default=0.99, gt=0, le=1)
+    seed: int = 0
+    name: str | None = None
+
+    @field_validator("keep_fp32")
+    @classmethod
+    def _strip(cls, names: list[str]) -> list[str]:
+        return list(dict.fromkeys(n.strip() for n in names if n.strip()))
+
+    @model_validator(mode="after")
+    def _consistent(self) -> QuantizeSpec:
+        if (self.checkpoint is None) == (self.onnx is None):
+            raise ValueError("give exactly one of --checkpoint or --onnx")
+        if self.method == "qat" and self.onnx is not None:
+            raise ValueError("--method qat trains in PyTorch and needs --checkpoint, not --onnx")
+        if self.method == "qat" and self.keep_fp32:
+            raise ValueError("--keep-fp32 applies to --method ptq only")
+        for field, size in (("input_size", self.input_size), ("calib_size", self.calib_size)):
+            if size is not None and min(size) < 1:
+                raise ValueError(f"{field} must be positive, got {size}")
+        return self
+
+    def step(self, *, reduce_range: bool) -> dict[str, object]:
+        """The ``steps`` entry recorded in ``result.json``."""
+        step: dict[str, object] = {
+            "kind": "quantize",
+            "method": self.method,
+            "format": "QDQ",
+            "activations": "int8 per-tensor",
+            "weights": "int8 symmetric " + ("per-channel" if self.per_channel else "per-tensor"),
+            "reduce_range": reduce_range,
+            "calibration": self.calibration,
+            "calib_images": self.calib_images,
+            "keep_fp32": list(self.keep_fp32),
+        }
+        if self.method == "qat":
+            step.update(epochs=self.epochs, lr=self.lr)
+        return step

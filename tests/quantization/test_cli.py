@@ -1,0 +1,83 @@
+"""``compress quantize``: options become a QuantizeSpec; bad inputs exit 2 with one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from compress.cli import main
+
+
+def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err, err
+    return err
+
+
+def test_options_build_the_spec(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import compress.quantization.run as run
+
+    seen = {}
+
+    def fake_quantize(spec, out):  # type: ignore[no-untyped-def]
+        seen.update(spec=spec, out=out)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(run, "quantize", fake_quantize)
+    with pytest.raises(SystemExit):
+        main([
+            "quantize", "--checkpoint", "c.pt", "--data", "d", "--calib-images", "8",
+            "--calibration", "entropy", "--per-tensor", "--keep-fp32", "classifier, head",
+            "--input-size", "64x96", "--reduce-range", "off", "--out", str(tmp_path / "r"),
+        ])  # fmt: skip
+    spec = seen["spec"]
+    assert (spec.method, spec.calib_images, spec.calibration) == ("ptq", 8, "entropy")
+    assert spec.per_channel is False and spec.reduce_range is False
+    assert spec.keep_fp32 == ["classifier", "head"] and spec.input_size == (64, 96)
+    assert seen["out"] == tmp_path / "r"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--checkpoint", "{ckpt}"], "--data is required"),
+        (["--checkpoint", "{ckpt}", "--data", "{data}", "--calibration", "kl"], "calibration"),
+        (["--checkpoint", "{tmp}/missing.pt", "--data", "{data}"], "does not exist"),
+        (["--onnx", "{tmp}/corrupt.onnx", "--data", "{data}"], "not a valid ONNX model"),
+        (["--checkpoint", "{ckpt}", "--data", "{data}", "--calib-images", "0"], "--calib-images"),
+        (["--onnx", "{tmp}/corrupt.onnx", "--method", "qat", "--data", "{data}"], "--checkpoint"),
+        (["--checkpoint", "{ckpt}", "--data", "{data}", "--method", "int4"], "method"),
+        (["--checkpoint", "{ckpt}", "--data", "{data}", "--reduce-range", "x"], "--reduce-range"),
+    ],
+)
+def test_bad_inputs_exit_2_with_one_line(
+    args: list[str],
+    message: str,
+    unet_checkpoint: Path,
+    tiny_data: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    (tmp_path / "corrupt.onnx").write_bytes(b"garbage, not protobuf")
+    values = {"ckpt": unet_checkpoint, "data": tiny_data, "tmp": tmp_path}
+    argv = ["quantize", *(a.format(**values) for a in args), "--out", str(tmp_path / "run")]
+    assert main(argv) == 2
+    assert message in _error_line(capsys)
+    assert not (tmp_path / "run").exists(), "a refused run leaves no folder behind"
+
+
+def test_ptq_end_to_end_prints_the_comparison(
+    unet_checkpoint: Path, tiny_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [
+        "quantize", "--checkpoint", str(unet_checkpoint), "--data", str(tiny_data),
+        "--calib-images", "2", "--input-size", "64x64", "--runs", "2", "--warmup", "0",
+        "--threads", "1", "--out", str(tmp_path / "run"),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "model.int8.onnx" in out and "reduce_range=" in out
+    assert ("int8 is NOT faster than fp32 on this machine" in out) or ("faster than fp32" in out)

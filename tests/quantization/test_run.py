@@ -1,0 +1,74 @@
+"""``quantize(spec, out)``: run folder, result.json, fp32 beside int8, composability."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from compress.checkpoint import save_checkpoint
+from compress.quantization.run import quantize
+from compress.quantization.spec import QuantizeSpec
+from compress.results import load_result
+from compress.specs import ModelSpec
+
+FAST = {"calib_images": 2, "input_size": (64, 64), "runs": 2, "warmup": 0, "threads": 1}
+
+
+def test_ptq_writes_a_complete_run_folder(
+    unet_checkpoint: Path, tiny_data: Path, tmp_path: Path
+) -> None:
+    spec = QuantizeSpec(checkpoint=unet_checkpoint, data=tiny_data, **FAST)
+    outcome = quantize(spec, tmp_path / "run")
+    run = outcome.run_dir
+    assert {p.name for p in run.iterdir()} >= {"model.onnx", "model.int8.onnx", "result.json"}
+    result = load_result(run)
+    assert result.kind == "quantize" and result.model == "unet"
+    assert result.steps == [spec.step(reduce_range=result.extra["int8_format"]["reduce_range"])]
+    assert result.steps[-1]["method"] == "ptq"
+    assert result.size_artifact == "int8-onnx"
+    assert result.size_bytes == (run / "model.int8.onnx").stat().st_size
+    assert list(result.latency_ms) == ["ort-cpu"]
+    fp32 = result.extra["fp32"]
+    assert fp32["size_bytes"] == (run / "model.onnx").stat().st_size > result.size_bytes
+    assert set(fp32["latency_ms"]) == {"ort-cpu"} and fp32["metrics"]["split"] == "test"
+    assert result.metrics is not None and result.metrics.split == "test"
+    assert result.extra["calibration"]["split"] == "train"
+    assert result.extra["verdict"] == outcome.comparison.verdict()
+    if not result.extra["int8_faster"]:
+        assert "int8 is NOT faster than fp32 on this machine" in result.extra["verdict"]
+    assert result.baseline == "unet-run"
+    again = quantize(spec, tmp_path / "run")
+    assert again.reused and again.result.created == result.created
+
+
+def test_a_structure_carrying_checkpoint_quantizes_like_any_other(
+    tiny_data: Path, tmp_path: Path
+) -> None:
+    """A pruned checkpoint (torch-pruning step replayed by load_checkpoint) goes through PTQ."""
+    pruning = pytest.importorskip("compress.pruning")
+    spec = ModelSpec(name="unet", num_classes=8, options={"base_channels": 8})
+    torch.manual_seed(0)
+    pruned, step = pruning.prune_model(
+        spec.build().eval(), pruning.PruneSpec(ratio=0.5), example_input=torch.randn(1, 3, 64, 64)
+    )
+    checkpoint = save_checkpoint(tmp_path / "pruned" / "best.pt", pruned, spec, structure=[step])
+    outcome = quantize(
+        QuantizeSpec(checkpoint=checkpoint, data=tiny_data, **FAST), tmp_path / "run"
+    )
+    assert [s["kind"] for s in outcome.result.steps] == ["prune", "quantize"]
+    assert outcome.result.params == sum(p.numel() for p in pruned.parameters())
+
+
+def test_qat_run_records_training_and_parity(
+    unet_checkpoint: Path, tiny_data: Path, tmp_path: Path
+) -> None:
+    spec = QuantizeSpec(
+        checkpoint=unet_checkpoint, data=tiny_data, method="qat", epochs=1, crop=64,
+        batch_size=2, **FAST,
+    )  # fmt: skip
+    result = quantize(spec, tmp_path / "qat").result
+    assert result.steps[-1]["method"] == "qat" and result.training["epochs"] == 1
+    assert result.extra["qat"]["torch_ort_agreement"] >= spec.qat_min_agreement
+    assert result.size_artifact == "int8-onnx"
