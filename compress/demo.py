@@ -37,6 +37,10 @@ class DemoSpec(Spec):
     lr: float = Field(default=2e-3, gt=0)
     bench_runs: int = Field(default=10, ge=1)
     bench_warmup: int = Field(default=2, ge=0)
+    compress_model: str = "unet"  # the trained model the compression variants start from
+    prune_ratio: float = Field(default=0.5, gt=0, lt=1)
+    finetune_epochs: int = Field(default=3, ge=0)
+    finetune_lr: float = Field(default=1e-3, gt=0)
 
 
 def run_demo(spec: DemoSpec, *, progress: bool = True) -> list[Path]:
@@ -44,18 +48,41 @@ def run_demo(spec: DemoSpec, *, progress: bool = True) -> list[Path]:
     from rich.console import Console
 
     from compress.data import write_synthetic_dataset
+    from compress.train import BEST_FILE
 
     console = Console(stderr=True)
     data = write_synthetic_dataset(
         spec.out / "data", n=spec.images, size=spec.image_size, seed=spec.seed,
         log=lambda line: console.print(f"[dim]{line}[/dim]"),
     )  # fmt: skip
-    measured = []
+    measured, trained = [], {}
     for model in spec.models:
         console.rule(f"[bold]{model}")
-        trained = _train(spec, model, data, progress=progress)
-        measured.append(_measure(spec, model, data, trained))
+        trained[model] = _train(spec, model, data, progress=progress)
+        measured.append(_measure(spec, model, data, trained[model] / BEST_FILE))
+    base = spec.compress_model
+    if base in trained:
+        console.rule(f"[bold]{base}: pruned {spec.prune_ratio:.0%} + {spec.finetune_epochs} epochs")
+        pruned = _prune(spec, base, data, trained[base] / BEST_FILE, progress=progress)
+        name = f"{base}-pruned{round(spec.prune_ratio * 100)}"
+        finetune = pruned.parent / "finetune" if spec.finetune_epochs else pruned.parent
+        measured.append(_measure(spec, name, data, pruned, baseline=base, train_dir=finetune))
     return measured
+
+
+def _prune(spec: DemoSpec, model: str, data: Path, checkpoint: Path, *, progress: bool) -> Path:
+    """Prune trained ``model`` (L2 magnitude, widths rounded to 8) and fine-tune it briefly."""
+    from compress.pruning.run import PRUNED_FILE, run_prune
+    from compress.pruning.spec import PruneRunSpec, PruneSpec
+
+    prune_spec = PruneRunSpec(
+        model=model, checkpoint=str(checkpoint), data=str(data),
+        prune=PruneSpec(ratio=spec.prune_ratio, importance="l2"),
+        input_size=(spec.image_size, spec.image_size), finetune_epochs=spec.finetune_epochs,
+        lr=spec.finetune_lr, batch_size=spec.batch_size, crop=spec.crop, seed=spec.seed,
+    )  # fmt: skip
+    outcome = run_prune(prune_spec, spec.out / f"prune-{model}", progress=progress)
+    return outcome.run_dir / PRUNED_FILE
 
 
 def _train(spec: DemoSpec, model: str, data: Path, *, progress: bool) -> Path:
@@ -73,29 +100,33 @@ def _train(spec: DemoSpec, model: str, data: Path, *, progress: bool) -> Path:
     return train(train_spec, run_dir, resume=resume, progress=progress).run_dir
 
 
-def _measure(spec: DemoSpec, model: str, data: Path, train_dir: Path) -> Path:
-    """Test-split accuracy, size, MACs and latency (torch + ONNX Runtime) of the best checkpoint.
+def _measure(
+    spec: DemoSpec, name: str, data: Path, checkpoint: Path, *, baseline: str | None = None,
+    train_dir: Path | None = None,
+) -> Path:
+    """Test-split accuracy, size, MACs and latency (torch + ONNX Runtime) of ``checkpoint``.
 
-    The training summary is copied into the measurement's result so the comparison shows
-    training time beside latency, as the study's table did.
+    Measured on every demo run, never read back from an earlier one, so that all the
+    latencies in the table come from this one process. The training summary (of
+    ``train_dir``, default: the checkpoint's folder) is copied into the result so the
+    comparison shows training time beside latency, as the study's table did; ``baseline``
+    names the run this variant is compared with.
     """
     from compress.bench import BenchSpec, benchmark
     from compress.results import load_result, write_result
-    from compress.train import BEST_FILE
+    from compress.runs import prepare_run_dir
 
-    run_dir = spec.out / model
-    result = benchmark(
-        BenchSpec(
-            checkpoint=train_dir / BEST_FILE, data=data, split="test",
-            input_size=(spec.image_size, spec.image_size), runs=spec.bench_runs,
-            warmup=spec.bench_warmup, name=model,
-        ),
-        out=run_dir,
+    bench_spec = BenchSpec(
+        checkpoint=checkpoint, data=data, split="test",
+        input_size=(spec.image_size, spec.image_size), runs=spec.bench_runs,
+        warmup=spec.bench_warmup, name=name,
     )  # fmt: skip
-    if result.training is None:
-        result.training = load_result(train_dir).training
-        write_result(run_dir, result)
-    return run_dir
+    folder = prepare_run_dir(spec.out / name, bench_spec.model_dump(mode="json"), kind="bench")
+    result = benchmark(bench_spec)
+    result.baseline = baseline
+    result.training = load_result(train_dir or checkpoint.parent).training
+    write_result(folder.path, result)
+    return folder.path
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -215,15 +215,22 @@ def ratio(baseline_value: float | None, variant_value: float | None) -> float | 
     return baseline_value / variant_value
 
 
+# The step fields worth a column: what a reader needs to tell two variants apart.
+# Records also carry bookkeeping (format versions, pruning history, per-layer ranks).
+STEP_SUMMARY_KEYS: tuple[str, ...] = (
+    "method", "ratio", "target_macs", "importance", "scope", "rank", "rank_rule", "calibration",
+)  # fmt: skip
+
+
 def steps_label(steps: list[dict[str, Any]]) -> str:
-    """The applied steps in order, e.g. ``prune(ratio=0.5) → quantize(method=ptq)``."""
+    """The applied steps in order, e.g. ``prune(ratio=0.5, importance=l2) → quantize``."""
     parts = []
     for step in steps:
         kind = str(step.get("kind", "?"))
         options = [
-            f"{key}={value}"
-            for key, value in step.items()
-            if key != "kind" and isinstance(value, (str, int, float, bool))
+            f"{key}={step[key]}"
+            for key in STEP_SUMMARY_KEYS
+            if isinstance(step.get(key), (str, int, float, bool))
         ]
         parts.append(f"{kind}({', '.join(options)})" if options else kind)
     return " → ".join(parts)

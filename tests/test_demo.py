@@ -9,23 +9,28 @@ from compress.results import load_result
 
 
 @pytest.mark.slow
-def test_demo_trains_measures_and_reuses(tmp_path: Path, capsys) -> None:
+def test_demo_trains_prunes_measures_and_reuses(tmp_path: Path) -> None:
     spec = DemoSpec(
         out=tmp_path, models=["unet"], images=6, image_size=64, epochs=1, batch_size=2,
-        crop=48, bench_runs=1, bench_warmup=0,
+        crop=48, bench_runs=1, bench_warmup=0, finetune_epochs=1,
     )  # fmt: skip
-    [run] = run_demo(spec, progress=False)
-    result = load_result(run)
-    assert result.kind == "bench" and result.model == "unet"
-    assert result.metrics is not None and result.metrics.split == "test"
-    assert {"torch-cpu", "ort-cpu"} <= set(result.latency_ms)
-    assert result.training is not None and result.training["epochs"] == 1
-    assert result.macs_input_size == (64, 64)
+    base_run, pruned_run = run_demo(spec, progress=False)
+    base, pruned = load_result(base_run), load_result(pruned_run)
+    assert base.model == pruned.model == "unet"
+    assert base.metrics is not None and base.metrics.split == "test"
+    assert {"torch-cpu", "ort-cpu"} <= set(base.latency_ms) <= set(pruned.latency_ms)
+    assert base.training is not None and base.training["epochs"] == 1
+    assert base.macs_input_size == (64, 64)
+    assert pruned.baseline == base.name and [s["kind"] for s in pruned.steps] == ["prune"]
+    assert pruned.macs < base.macs and pruned.params < base.params
+    assert pruned.training is not None  # the fine-tune's summary
 
-    # A rerun finds every stage finished and changes nothing.
-    before = (run / "result.json").read_text()
-    assert run_demo(spec, progress=False) == [run]
-    assert (run / "result.json").read_text() == before
+    # A rerun trains and prunes nothing again; it only re-measures in its own process.
+    trained = (tmp_path / "train-unet" / "best.pt").stat().st_mtime_ns
+    pruned_file = (tmp_path / "prune-unet" / "pruned.pt").stat().st_mtime_ns
+    assert run_demo(spec, progress=False) == [base_run, pruned_run]
+    assert (tmp_path / "train-unet" / "best.pt").stat().st_mtime_ns == trained
+    assert (tmp_path / "prune-unet" / "pruned.pt").stat().st_mtime_ns == pruned_file
 
 
 def test_demo_main_reports_bad_output_folder(tmp_path: Path, capsys) -> None:
