@@ -41,6 +41,7 @@ class DemoSpec(Spec):
     prune_ratio: float = Field(default=0.5, gt=0, lt=1)
     finetune_epochs: int = Field(default=3, ge=0)
     finetune_lr: float = Field(default=1e-3, gt=0)
+    calib_images: int = Field(default=16, ge=1)
 
 
 def run_demo(spec: DemoSpec, *, progress: bool = True) -> list[Path]:
@@ -67,7 +68,26 @@ def run_demo(spec: DemoSpec, *, progress: bool = True) -> list[Path]:
         name = f"{base}-pruned{round(spec.prune_ratio * 100)}"
         finetune = pruned.parent / "finetune" if spec.finetune_epochs else pruned.parent
         measured.append(_measure(spec, name, data, pruned, baseline=base, train_dir=finetune))
+        console.rule(f"[bold]{base}: int8 post-training quantization (ONNX Runtime)")
+        int8 = _quantize(spec, base, data, trained[base] / BEST_FILE)
+        measured.append(_measure(spec, f"{base}-int8", data, int8, baseline=base))
     return measured
+
+
+def _quantize(spec: DemoSpec, model: str, data: Path, checkpoint: Path) -> Path:
+    """Static int8 PTQ calibrated on real train images; return the int8 ONNX file."""
+    from compress.quantization.run import INT8_FILE, quantize
+    from compress.quantization.spec import QuantizeSpec
+
+    outcome = quantize(
+        QuantizeSpec(
+            checkpoint=checkpoint, method="ptq", data=data, calib_images=spec.calib_images,
+            input_size=(spec.image_size, spec.image_size), runs=spec.bench_runs,
+            warmup=spec.bench_warmup, seed=spec.seed,
+        ),
+        spec.out / f"ptq-{model}",
+    )  # fmt: skip
+    return outcome.run_dir / INT8_FILE
 
 
 def _prune(spec: DemoSpec, model: str, data: Path, checkpoint: Path, *, progress: bool) -> Path:
@@ -101,14 +121,17 @@ def _train(spec: DemoSpec, model: str, data: Path, *, progress: bool) -> Path:
 
 
 def _measure(
-    spec: DemoSpec, name: str, data: Path, checkpoint: Path, *, baseline: str | None = None,
+    spec: DemoSpec, name: str, data: Path, artifact: Path, *, baseline: str | None = None,
     train_dir: Path | None = None,
 ) -> Path:
-    """Test-split accuracy, size, MACs and latency (torch + ONNX Runtime) of ``checkpoint``.
+    """Test-split accuracy, size, MACs and latency of a checkpoint or an ONNX file.
+
+    A checkpoint is timed through PyTorch and ONNX Runtime, an ONNX file (int8) through
+    ONNX Runtime, whose accuracy is then measured on what ships.
 
     Measured on every demo run, never read back from an earlier one, so that all the
     latencies in the table come from this one process. The training summary (of
-    ``train_dir``, default: the checkpoint's folder) is copied into the result so the
+    ``train_dir``, default: the artifact's folder) is copied into the result so the
     comparison shows training time beside latency, as the study's table did; ``baseline``
     names the run this variant is compared with.
     """
@@ -116,15 +139,19 @@ def _measure(
     from compress.results import load_result, write_result
     from compress.runs import prepare_run_dir
 
+    source = {"onnx": artifact} if artifact.suffix == ".onnx" else {"checkpoint": artifact}
     bench_spec = BenchSpec(
-        checkpoint=checkpoint, data=data, split="test",
+        **source, data=data, split="test",
         input_size=(spec.image_size, spec.image_size), runs=spec.bench_runs,
         warmup=spec.bench_warmup, name=name,
     )  # fmt: skip
     folder = prepare_run_dir(spec.out / name, bench_spec.model_dump(mode="json"), kind="bench")
     result = benchmark(bench_spec)
     result.baseline = baseline
-    result.training = load_result(train_dir or checkpoint.parent).training
+    origin = load_result(train_dir or artifact.parent)
+    result.training = origin.training
+    if artifact.suffix == ".onnx":  # the ONNX file records its architecture, not how it was made
+        result.steps = origin.steps
     write_result(folder.path, result)
     return folder.path
 
