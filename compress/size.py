@@ -12,7 +12,7 @@ import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from compress.errors import CompressError
 
@@ -24,12 +24,13 @@ QUANTIZED_OPS = frozenset(
 )
 
 
-def state_dict_bytes(model: nn.Module) -> int:
-    """Bytes of ``torch.save(model.state_dict())``: the fp32 weights as they would ship."""
+def state_dict_bytes(weights: nn.Module | dict[str, Any]) -> int:
+    """Bytes of ``torch.save(state_dict)``: the weights as they would ship (no optimizer)."""
     import torch
 
+    state = weights if isinstance(weights, dict) else weights.state_dict()
     buffer = io.BytesIO()
-    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, buffer)
+    torch.save({k: v.detach().cpu() for k, v in state.items()}, buffer)
     return buffer.getbuffer().nbytes
 
 

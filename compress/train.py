@@ -12,11 +12,9 @@ dropout) is seeded from ``(seed, epoch)`` alone, so an interrupted run resumed f
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import math
 import platform
-import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +34,8 @@ from compress.history import (
 )
 from compress.results import Metrics, RunResult, load_result, write_result
 from compress.runs import SPEC_FILE, prepare_run_dir
+from compress.seeding import rng_state, seed_epoch, seed_worker, set_rng_state
+from compress.size import state_dict_bytes
 from compress.train_spec import TrainSpec
 
 if TYPE_CHECKING:
@@ -227,13 +227,13 @@ def fit(
         scaler.load_state_dict(state["scaler"])
         history = History.from_dicts(state["history"], source=f"{last_path} history")
         best, start = state.get("best"), int(state["epoch"])
-        _set_rng_state(state["rng"])
+        set_rng_state(state["rng"])
 
     generator = torch.Generator()
     loader = torch.utils.data.DataLoader(
         train_set, batch_size=spec.batch_size, shuffle=True, generator=generator,
         drop_last=len(train_set) > spec.batch_size,  # a batch of 1 breaks BatchNorm
-        num_workers=spec.workers, worker_init_fn=_seed_worker if spec.workers else None,
+        num_workers=spec.workers, worker_init_fn=seed_worker if spec.workers else None,
         pin_memory=device.type == "cuda",
     )
     reporter = EpochReporter(enabled=progress, total_epochs=spec.epochs)
@@ -242,7 +242,7 @@ def fit(
     with reporter:
         for epoch in range(start + 1, spec.epochs + 1):
             began = time.perf_counter()
-            _seed_epoch(spec.seed, epoch, generator)
+            seed_epoch(spec.seed, epoch, generator)
             lr = float(optimizer.param_groups[0]["lr"])
             reporter.start_epoch(epoch, len(loader))
             loss = _train_epoch(model, loader, optimizer, scaler, criterion, device, amp_dtype,
@@ -271,7 +271,7 @@ def fit(
                     "train_spec": spec_dump, "epoch": epoch, "best": best,
                     "history": history.to_dicts(), "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
-                    "rng": _rng_state(),
+                    "rng": rng_state(),
                 },
             )
             history.write(run_dir)
@@ -295,7 +295,7 @@ def fit(
     result = RunResult(
         name=run_dir.name, kind="train", model=model_spec.name, steps=structure,
         params=params, macs=macs, macs_input_size=(spec.crop, spec.crop),
-        size_bytes=_state_dict_bytes(best_payload["state_dict"]), size_artifact=BEST_FILE,
+        size_bytes=state_dict_bytes(best_payload["state_dict"]), size_artifact=BEST_FILE,
         metrics=Metrics.model_validate(best["metrics"]),
         training={
             "epochs": spec.epochs, "seconds": round(history.total_seconds(), 3),
@@ -398,57 +398,3 @@ def _amp_dtype(enabled: bool, device: torch.device) -> torch.dtype | None:
     if not enabled or device.type != "cuda":
         return None
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-
-
-def _seed_epoch(seed: int, epoch: int, generator: torch.Generator) -> None:
-    """Seed every RNG an epoch uses from (seed, epoch) only, so resuming repeats it exactly."""
-    import numpy as np
-
-    epoch_seed = seed * 1000 + epoch
-    generator.manual_seed(epoch_seed + (1 << 32))  # shuffling and DataLoader worker seeds
-    torch.manual_seed(epoch_seed)  # augmentation and dropout (all devices)
-    random.seed(epoch_seed)
-    np.random.seed(epoch_seed % (1 << 32))
-
-
-def _seed_worker(worker_id: int) -> None:
-    """DataLoader workers: torch is seeded per worker from the generator; align the rest."""
-    import numpy as np
-
-    worker_seed = torch.initial_seed() % (1 << 32)
-    random.seed(worker_seed)
-    np.random.seed(worker_seed)
-
-
-def _rng_state() -> dict[str, Any]:
-    """RNG states as tensors, lists and ints (loadable with ``weights_only=True``)."""
-    import numpy as np
-
-    name, keys, pos, has_gauss, cached = np.random.get_state()
-    version, internal, gauss = random.getstate()
-    return {
-        "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        "python": [version, list(internal), gauss],
-        "numpy": [name, keys.tolist(), int(pos), int(has_gauss), float(cached)],
-    }
-
-
-def _set_rng_state(state: dict[str, Any]) -> None:
-    import numpy as np
-
-    torch.set_rng_state(state["torch"])
-    if state.get("cuda") and torch.cuda.is_available():
-        with contextlib.suppress(RuntimeError):  # another GPU count than when saved
-            torch.cuda.set_rng_state_all(state["cuda"])
-    version, internal, gauss = state["python"]
-    random.setstate((version, tuple(internal), gauss))
-    name, keys, pos, has_gauss, cached = state["numpy"]
-    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
-
-
-def _state_dict_bytes(state_dict: dict[str, torch.Tensor]) -> int:
-    """Size of the deployable weights as ``torch.save`` writes them (no optimizer state)."""
-    buffer = io.BytesIO()
-    torch.save(state_dict, buffer)
-    return buffer.getbuffer().nbytes

@@ -91,17 +91,17 @@ def test_resume_with_dataloader_workers_is_deterministic(tiny_data: Path, tmp_pa
 def test_rng_state_survives_a_weights_only_round_trip(tmp_path: Path) -> None:
     import numpy as np
 
-    from compress.train import _rng_state, _set_rng_state
+    from compress.seeding import rng_state, set_rng_state
 
     torch.manual_seed(1)
     random.seed(1)
     np.random.seed(1)
     path = tmp_path / "rng.pt"
-    torch.save(_rng_state(), path)
+    torch.save(rng_state(), path)
     expected = (torch.rand(3), random.random(), np.random.rand())
     torch.manual_seed(99)
     random.seed(99)
     np.random.seed(99)
-    _set_rng_state(torch.load(path, weights_only=True))
+    set_rng_state(torch.load(path, weights_only=True))
     assert torch.equal(torch.rand(3), expected[0])
     assert random.random() == expected[1] and np.random.rand() == expected[2]
