@@ -37,7 +37,10 @@ FORMAT_VERSION = 1
 
 # kind of structure step -> "module:function" that replays it: fn(model, step) -> model.
 # Resolved lazily so that loading a plain checkpoint imports no compression code.
-STRUCTURE_REPLAYERS: dict[str, str] = {"prune": "compress.pruning.replay:replay_prune"}
+STRUCTURE_REPLAYERS: dict[str, str] = {
+    "prune": "compress.pruning.replay:replay_prune",
+    "factorize": "compress.lowrank.replay:replay_factorize",
+}
 
 _CORE_KEYS = frozenset(
     {"format", "format_version", "model", "structure", "state_dict", "dataset", "meta"}

@@ -14,6 +14,7 @@ from compress.cli import (  # noqa: F401  (each module attaches its commands to 
     data_cmd,
     eval_cmd,
     export_cmd,
+    factorize_cmd,
     models_cmd,
     predict_cmd,
     prune_cmd,

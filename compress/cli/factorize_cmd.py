@@ -1,0 +1,175 @@
+"""``compress factorize``: low-rank factorization (Tucker-2, CP, SVD, spatial SVD) of a
+trained (or freshly built) model, optional fine-tuning, and a run folder with the
+factorized checkpoint, its measured costs and the per-layer table.
+
+Thin: the options become a :class:`compress.lowrank.spec.FactorizeRunSpec` (validated
+before torch or tensorly is imported, so ``--rank 0`` fails fast) and
+:func:`compress.lowrank.run.run_factorize` does the rest.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from compress.cli.app import app
+from compress.cli.options import parse_key_values, parse_size
+
+if TYPE_CHECKING:
+    from compress.lowrank.run import FactorizeRun
+
+
+@app.command("factorize")
+def factorize_command(
+    model: Annotated[str, typer.Option(help="Registered model name or alias (`compress models`).")],
+    method: Annotated[
+        str, typer.Option(help="tucker (k x k convs), cp, svd (1 x 1 convs, linear), spatial-svd.")
+    ],
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(help="Trained checkpoint of --model; without it a fresh init is factorized."),
+    ] = None,
+    rank: Annotated[
+        str, typer.Option(help="auto (per --rank-rule), a fraction in (0, 1], or an integer.")
+    ] = "auto",
+    rank_rule: Annotated[
+        str | None, typer.Option(help="With --rank auto: vbmf (default), energy or macs.")
+    ] = None,
+    energy: Annotated[
+        float, typer.Option(help="energy rule: keep this fraction of the squared spectrum.")
+    ] = 0.9,
+    target_macs: Annotated[
+        float | None,
+        typer.Option(help="macs rule: fraction of the baseline's MACs to keep, e.g. 0.5."),
+    ] = None,
+    layers: Annotated[
+        str, typer.Option(help="Comma-separated globs over module names, e.g. 'aspp.*,head.*'.")
+    ] = "*",
+    round_to: Annotated[
+        int, typer.Option(help="Round ranks up to a multiple of N (1: no rounding).")
+    ] = 8,
+    max_macs_ratio: Annotated[
+        float, typer.Option(help="Replace a layer only if its MACs fall below this fraction.")
+    ] = 0.9,
+    cp_max_error: Annotated[
+        float, typer.Option(help="cp: fall back to Tucker-2 above this relative error.")
+    ] = 0.8,
+    cp_time_limit: Annotated[
+        float, typer.Option(help="cp: fall back to Tucker-2 after this many seconds per layer.")
+    ] = 60.0,
+    finetune_epochs: Annotated[
+        int, typer.Option(help="Fine-tune epochs after factorizing (needs --data).")
+    ] = 0,
+    data: Annotated[
+        Path | None, typer.Option(help="Data set folder: fine-tuning and val mIoU.")
+    ] = None,
+    lr: Annotated[float, typer.Option(help="Fine-tuning Adam learning rate.")] = 1e-4,
+    batch_size: Annotated[int, typer.Option(help="Fine-tuning batch size.")] = 8,
+    crop: Annotated[int, typer.Option(help="Fine-tuning crop in pixels.")] = 256,
+    input_size: Annotated[
+        str, typer.Option(help="Input size HxW for layer resolutions and the MACs reported.")
+    ] = "256x256",
+    num_classes: Annotated[
+        int | None, typer.Option(help="Classes of a fresh model (default: --data's, else 8).")
+    ] = None,
+    model_option: Annotated[
+        list[str] | None,
+        typer.Option("--model-option", "-o", help="Builder option KEY=VALUE (fresh model)."),
+    ] = None,
+    device: Annotated[str, typer.Option(help="Fine-tuning/eval device: cpu, cuda or auto.")] = (
+        "auto"
+    ),
+    seed: Annotated[int, typer.Option(help="Seed for a fresh init and data order.")] = 0,
+    out: Annotated[
+        Path | None, typer.Option(help="Run folder (default: runs/factorize-MODEL-METHOD-HASH).")
+    ] = None,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Fine-tuning progress output.")
+    ] = True,
+) -> None:
+    """Low-rank factorization with tensorly; prints the per-layer table."""
+    from compress.lowrank.spec import FactorizeRunSpec
+    from compress.specs import parse_spec
+
+    spec = parse_spec(
+        FactorizeRunSpec,
+        {
+            "model": model, "checkpoint": str(checkpoint) if checkpoint else None,
+            "num_classes": num_classes, "model_options": parse_key_values(model_option),
+            "factorize": {
+                "method": method, "rank": rank, "rank_rule": rank_rule, "energy": energy,
+                "target_macs": target_macs, "layers": layers.split(","),
+                "round_to": None if round_to == 1 else round_to,
+                "max_macs_ratio": max_macs_ratio, "cp_max_error": cp_max_error,
+                "cp_time_limit": cp_time_limit,
+            },
+            "input_size": parse_size(input_size), "data": str(data) if data else None,
+            "finetune_epochs": finetune_epochs, "lr": lr, "batch_size": batch_size,
+            "crop": crop, "seed": seed, "device": device,
+        },
+        source="compress factorize",
+    )  # fmt: skip
+    from compress.lowrank.run import run_factorize
+
+    _print(run_factorize(spec, out, progress=progress))
+
+
+def _print(run: FactorizeRun) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from compress.formatting import format_count
+
+    result, extra = run.result, run.result.extra
+    console = Console()
+    if run.fresh_init:
+        console.print(
+            "[yellow]note:[/] no --checkpoint given: factorized a freshly initialised "
+            f"{escape(result.model)} (costs are real, accuracy is not)"
+        )
+    if run.reused:
+        console.print(f"{escape(str(run.run_dir))} already holds this finished run")
+    table = Table(title=escape(f"compress factorize ({extra.get('method')}): per layer"))
+    columns = ("layer", "shape", "method", "ranks", "MACs before", "MACs after", "rel. err")
+    for column in columns:
+        justify = "right" if "MACs" in column or "err" in column else "left"
+        table.add_column(column, justify=justify, no_wrap=column in ("layer", "ranks"))
+    notes: dict[str, list[str]] = {}
+    for row in run.layers:
+        error = row.get("rel_error")
+        table.add_row(
+            escape(row["name"]), row["layer"], escape(row["method"] or "-"),
+            ",".join(map(str, row["ranks"])) or "-", format_count(row["macs_before"]),
+            format_count(row["macs_after"]), "-" if error is None else f"{error:.3f}",
+        )  # fmt: skip
+        if row.get("note"):
+            notes.setdefault(row["note"], []).append(row["name"])
+    console.print(table)
+    for note, names in notes.items():  # one line per reason, not a cramped column
+        console.print(f"[dim]{escape(', '.join(names))}:[/] {escape(note)}")
+    baseline = extra.get("baseline", {})
+    h, w = result.macs_input_size or (0, 0)
+    summary = Table(title=escape(f"compress factorize: {run.run_dir}"))
+    for name in ("", "baseline", "factorized", "ratio"):
+        summary.add_column(name, justify="left" if not name else "right")
+    for label, before, after in (
+        ("params", baseline.get("params"), result.params),
+        (f"MACs at {h}x{w}", baseline.get("macs"), result.macs),
+        ("size (weights, MB)", baseline.get("size_bytes"), result.size_bytes),
+    ):
+        ratio = f"{after / before:.3f}x" if before and after is not None else "-"
+        shown = (lambda v: f"{v / 1e6:.2f}") if "size" in label else format_count
+        summary.add_row(label, shown(before), shown(after), ratio)
+    before_miou = (baseline.get("metrics") or {}).get("miou")
+    if result.metrics is not None and before_miou is not None:
+        delta = f"{100 * (result.metrics.miou - before_miou):+.2f} pt"
+        summary.add_row("val mIoU", f"{100 * before_miou:.2f}", f"{100 * result.metrics.miou:.2f}",
+                        delta)  # fmt: skip
+    console.print(summary)
+    for warning in extra.get("warnings", []):
+        console.print(f"[yellow]warning:[/] {escape(warning)}")
+    for role, path in result.artifacts.items():
+        console.print(f"{role}: {escape(str(run.run_dir / path))}")

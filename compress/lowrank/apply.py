@@ -1,0 +1,311 @@
+"""Factorize the chosen layers of any ``nn.Module`` and report what happened to each.
+
+:func:`factorize_model` walks ``model.named_modules()``, keeps the Conv2d / Linear /
+transposed-conv layers whose names match the spec's glob patterns, measures each one's
+input/output resolution with one forward pass, picks ranks (:mod:`compress.lowrank.ranks`),
+and swaps a layer for its factorization only if that cuts its MACs below
+``max_macs_ratio`` of the original. Depthwise, grouped and transposed convs are left
+alone and say so in the per-layer report. The structure step it returns lets
+:func:`compress.lowrank.replay.replay_factorize` rebuild the same shapes on a fresh model.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from compress.errors import CompressError
+from compress.lowrank import ranks as rank_rules
+from compress.lowrank.cp import CPLimits
+from compress.lowrank.methods import METHODS, Method, skip_reason
+from compress.lowrank.modules import pair
+from compress.lowrank.spec import FactorizeSpec
+
+STEP_KIND = "factorize"
+STEP_FORMAT = 1
+_CANDIDATES = (nn.Conv2d, nn.Linear, nn.modules.conv._ConvTransposeNd)
+
+
+@dataclass
+class LayerReport:
+    """One row of the per-layer table (``method`` None: left unchanged, see ``note``)."""
+
+    name: str
+    layer: str
+    method: str | None
+    ranks: list[int]
+    macs_before: int
+    macs_after: int
+    rel_error: float | None = None
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class FactorizeOutcome:
+    """The factorized model (changed in place), its structure step and per-layer report."""
+
+    model: nn.Module
+    step: dict[str, Any]
+    layers: list[LayerReport]
+    fraction: float | None = None  # the uniform rank fraction found for a MACs budget
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def replaced(self) -> list[LayerReport]:
+        return [row for row in self.layers if row.method is not None]
+
+
+@dataclass
+class _Site:
+    """A candidate layer and where it runs: resolutions and original MACs."""
+
+    name: str
+    layer: nn.Module
+    in_hw: tuple[int, int] = (0, 0)
+    out_hw: tuple[int, int] = (0, 0)
+    macs: int = 0
+    used: bool = False
+
+
+def select_layers(model: nn.Module, patterns: list[str]) -> list[tuple[str, nn.Module]]:
+    """Conv2d / Linear / transposed-conv modules whose names match any glob pattern."""
+    layers = [(n, m) for n, m in model.named_modules() if n and isinstance(m, _CANDIDATES)]
+    for pattern in patterns:
+        if not any(fnmatch.fnmatchcase(name, pattern) for name, _ in layers):
+            examples = ", ".join(name for name, _ in layers[:6])
+            raise CompressError(
+                f"--layers pattern {pattern!r} matches no conv or linear layer of "
+                f"{type(model).__name__}; names look like: {examples}"
+            )
+    return [(n, m) for n, m in layers if any(fnmatch.fnmatchcase(n, p) for p in patterns)]
+
+
+def describe(layer: nn.Module) -> str:
+    """``conv 3x3 512->256 s1 d6`` / ``linear 512->10`` / ``convT 3x3 64->32 s2``."""
+    if isinstance(layer, nn.Linear):
+        return f"linear {layer.in_features}->{layer.out_features}"
+    kh, kw = pair(layer.kernel_size)
+    sh, _ = pair(layer.stride)
+    dh, _ = pair(layer.dilation)
+    kind = "convT" if isinstance(layer, nn.modules.conv._ConvTransposeNd) else "conv"
+    text = f"{kind} {kh}x{kw} {layer.in_channels}->{layer.out_channels} s{sh}"
+    text += f" d{dh}" if dh != 1 else ""
+    return text + (f" g{layer.groups}" if layer.groups != 1 else "")
+
+
+def _measure(model: nn.Module, sites: list[_Site], shape: tuple[int, ...]) -> None:
+    """Fill each site's resolutions and MACs from one forward pass on zeros."""
+    from compress.macs import _module_macs  # the project's one MACs convention
+
+    by_module = {id(site.layer): site for site in sites}
+
+    def hook(module: nn.Module, inputs: tuple[Any, ...], output: Any) -> None:
+        site = by_module[id(module)]
+        site.used = True
+        site.macs += _module_macs(module, inputs, output)
+        if isinstance(module, nn.Linear):
+            tokens = output.numel() // module.out_features
+            site.in_hw = site.out_hw = (1, tokens)
+        else:
+            site.in_hw = tuple(inputs[0].shape[-2:])  # type: ignore[assignment]
+            site.out_hw = tuple(output.shape[-2:])  # type: ignore[assignment]
+
+    handles = [site.layer.register_forward_hook(hook) for site in sites]
+    modes = {m: m.training for m in model.modules()}
+    first = next(model.parameters(), None)
+    device = first.device if first is not None else torch.device("cpu")
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(torch.zeros(shape, device=device))
+    finally:
+        for handle in handles:
+            handle.remove()
+        for module, training in modes.items():
+            module.training = training
+
+
+class _RankPicker:
+    """Ranks of one layer for a method as the spec says (fraction ``override`` for macs)."""
+
+    def __init__(self, spec: FactorizeSpec) -> None:
+        self.spec = spec
+
+    def ranks(self, method: Method, site: _Site, fraction: float | None = None) -> list[int]:
+        spec, layer = self.spec, site.layer
+        limits = method.limits(layer)
+        if isinstance(spec.rank, int):
+            if any(spec.rank > limit for limit in limits):
+                raise CompressError(
+                    f"rank {spec.rank} is larger than layer {site.name!r} ({describe(layer)}) "
+                    f"allows for {method.name} (at most {', '.join(map(str, limits))}); give a "
+                    "fraction such as 0.5 or restrict --layers"
+                )
+            return [spec.rank] * len(limits)
+        if fraction is None and isinstance(spec.rank, float):
+            fraction = spec.rank
+        if fraction is not None:
+            raw = [rank_rules.fraction_rank(r, fraction) for r in method.reference(layer)]
+        else:
+            rule = (
+                rank_rules.vbmf_rank
+                if spec.resolved_rule == "vbmf"
+                else lambda m: rank_rules.energy_rank(m, spec.energy)
+            )
+            raw = [rule(matrix) for matrix in method.matrices(layer)]
+            if method.combine_matrices:
+                raw = [max(raw)]
+        return [
+            rank_rules.round_rank(r, lim, spec.round_to) for r, lim in zip(raw, limits, strict=True)
+        ]
+
+
+def factorize_model(
+    model: nn.Module,
+    spec: FactorizeSpec,
+    *,
+    input_size: tuple[int, int] = (256, 256),
+    in_channels: int = 3,
+) -> FactorizeOutcome:
+    """Factorize ``model`` in place as ``spec`` says; return the step and per-layer report.
+
+    Raises:
+        CompressError: a ``layers`` pattern matches nothing, an integer rank is larger
+            than a chosen layer allows, or a MACs target cannot be met.
+    """
+    method = METHODS[spec.method]
+    sites = [_Site(name, layer) for name, layer in select_layers(model, spec.layers)]
+    _measure(model, sites, (1, in_channels, *input_size))
+    picker = _RankPicker(spec)
+    rows: dict[str, LayerReport] = {}
+    usable: list[_Site] = []
+    for site in sites:
+        reason = skip_reason(site.layer, spec.method)
+        if reason is None and not site.used:
+            reason = "not run by forward(): skipped"
+        if reason is not None:
+            rows[site.name] = _unchanged(site, reason)
+        else:
+            usable.append(site)
+    fraction, base = _budget_fraction(model, method, usable, picker, spec, input_size, in_channels)
+    options = {"limits": CPLimits(spec.cp_iterations, spec.cp_max_error, spec.cp_time_limit)}
+    for site in usable:
+        ranks = picker.ranks(method, site, fraction)
+        new_macs = method.macs(site.layer, ranks, site.in_hw, site.out_hw)
+        if new_macs >= spec.max_macs_ratio * site.macs:
+            note = (
+                f"ranks {ranks} keep {new_macs / max(site.macs, 1):.2f} of its MACs "
+                f"(replaced only below {spec.max_macs_ratio:g})"
+            )
+            rows[site.name] = _unchanged(site, note)
+            continue
+        if spec.method == "cp":
+            options["fallback_ranks"] = _tucker_ranks(picker, site, fraction)
+        module, error, note = method.factorize(site.layer, ranks, options)
+        module.train(site.layer.training)
+        used = METHODS[module.method]
+        macs = used.macs(site.layer, module.ranks, site.in_hw, site.out_hw)
+        model.set_submodule(site.name, module)
+        rows[site.name] = LayerReport(
+            site.name, describe(site.layer), module.method, list(module.ranks), site.macs,
+            macs, error, note,
+        )  # fmt: skip
+    ordered = [rows[site.name] for site in sites]
+    step = {
+        "kind": STEP_KIND,
+        "format": STEP_FORMAT,
+        "method": spec.method,
+        "input_shape": [1, in_channels, *input_size],
+        "layers": [
+            {"name": row.name, "method": row.method, "ranks": row.ranks,
+             "weight_shape": _weight_shape(site.layer), "type": type(site.layer).__name__}
+            for row, site in zip(ordered, sites, strict=True) if row.method is not None
+        ],
+    }  # fmt: skip
+    outcome = FactorizeOutcome(model, step, ordered, fraction)
+    if fraction is not None:
+        _check_budget(outcome, spec, base, input_size, in_channels)
+    return outcome
+
+
+def _check_budget(
+    outcome: FactorizeOutcome,
+    spec: FactorizeSpec,
+    base: int,
+    input_size: tuple[int, int],
+    in_channels: int,
+) -> None:
+    """Count the whole factorized model's MACs and warn if the budget was missed.
+
+    The search uses per-layer formulas; this is the independent check. It can only miss
+    when CP layers fell back to Tucker-2, whose cost at the same rank fraction differs.
+    """
+    from compress.macs import count_macs_params
+
+    measured, _ = count_macs_params(outcome.model, input_size, in_channels)
+    if spec.target_macs is not None and measured > spec.target_macs * base * (1 + 1e-9):
+        outcome.warnings.append(
+            f"factorized model keeps {measured / base:.3f} of the baseline's MACs, above "
+            f"target_macs {spec.target_macs:g} (CP layers fell back to Tucker-2)"
+        )
+
+
+def _unchanged(site: _Site, note: str) -> LayerReport:
+    return LayerReport(site.name, describe(site.layer), None, [], site.macs, site.macs, None, note)
+
+
+def _weight_shape(layer: nn.Module) -> list[int]:
+    return [int(v) for v in layer.weight.shape]
+
+
+def _tucker_ranks(picker: _RankPicker, site: _Site, fraction: float | None) -> list[int]:
+    """Tucker-2 ranks for a CP layer that falls back (an integer rank capped per mode)."""
+    tucker = METHODS["tucker"]
+    if isinstance(picker.spec.rank, int):
+        return [min(picker.spec.rank, limit) for limit in tucker.limits(site.layer)]
+    return picker.ranks(tucker, site, fraction)
+
+
+def _budget_fraction(
+    model: nn.Module,
+    method: Method,
+    sites: list[_Site],
+    picker: _RankPicker,
+    spec: FactorizeSpec,
+    input_size: tuple[int, int],
+    in_channels: int,
+) -> tuple[float | None, int]:
+    """For the macs rule: the largest uniform rank fraction meeting ``target_macs``, and
+    the unfactorized model's MACs (``(None, 0)`` for the other rules)."""
+    if spec.resolved_rule != "macs" or spec.target_macs is None:
+        return None, 0
+    from compress.macs import count_macs_params
+
+    base, _ = count_macs_params(model, input_size, in_channels)
+    budget = spec.target_macs * base
+
+    def total(fraction: float) -> int:
+        saved = 0
+        for site in sites:
+            ranks = picker.ranks(method, site, fraction)
+            new = method.macs(site.layer, ranks, site.in_hw, site.out_hw)
+            if new < spec.max_macs_ratio * site.macs:
+                saved += site.macs - new
+        return base - saved
+
+    fraction = rank_rules.fraction_for_macs(total, budget)
+    if fraction is None:
+        reachable = total(1e-6) / base if base else 1.0
+        raise CompressError(
+            f"target_macs {spec.target_macs:g} cannot be met by {spec.method} on the chosen "
+            f"layers (at most down to {reachable:.3f} of the baseline's MACs); raise "
+            "--target-macs or widen --layers"
+        )
+    return fraction, base

@@ -1,0 +1,242 @@
+"""``compress factorize`` as a library call: load or build, factorize, fine-tune, write a run.
+
+The run folder holds ``spec.yaml`` (the resolved :class:`FactorizeRunSpec`),
+``factorized.pt`` (base model spec + structure steps + factorized weights: it reloads with
+``load_checkpoint``), ``result.json`` (kind ``factorize``: params, MACs, size and, with
+data, val mIoU; ``extra.layers`` is the per-layer table, ``extra.baseline`` the
+unfactorized model's numbers) and, when fine-tuned, ``finetune/`` (one ``fit`` run).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import math
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from compress.checkpoint import load_checkpoint, save_checkpoint
+from compress.errors import CompressError
+from compress.lowrank.apply import FactorizeOutcome, factorize_model
+from compress.lowrank.spec import DEFAULT_NUM_CLASSES, FactorizeRunSpec
+from compress.results import RESULT_FILE, Metrics, RunResult, load_result, write_result
+from compress.runs import SPEC_FILE, prepare_run_dir, spec_digest
+from compress.specs import ModelSpec
+
+FACTORIZED_FILE = "factorized.pt"
+FINETUNE_DIR = "finetune"
+
+
+@dataclass
+class FactorizeRun:
+    """What a factorize run produced (``reused``: the folder already held this finished run)."""
+
+    run_dir: Path
+    result: RunResult
+    fresh_init: bool
+    reused: bool = False
+    outcome: FactorizeOutcome | None = None  # None when reused
+
+    @property
+    def layers(self) -> list[dict[str, Any]]:
+        return list(self.result.extra.get("layers", []))
+
+
+def default_out(spec: FactorizeRunSpec) -> Path:
+    """``runs/factorize-<model>-<method>-<digest>``: one folder per resolved spec."""
+    name = spec.model.replace("/", "-")
+    digest = spec_digest(spec.model_dump(mode="json"))[:8]
+    return Path("runs") / f"factorize-{name}-{spec.factorize.method}-{digest}"
+
+
+def run_factorize(
+    spec: FactorizeRunSpec, out: str | Path | None = None, *, progress: bool = True
+) -> FactorizeRun:
+    """Factorize the spec's model (trained checkpoint or fresh init) into a run folder."""
+    from baselines.registry import canonical_name
+    from compress.macs import count_macs_params
+    from compress.size import state_dict_bytes
+
+    canonical = canonical_name(spec.model)
+    model, model_spec, structure, dataset, fresh = _load(spec, canonical)
+    info = _data_info(spec, model_spec)
+    if info is not None and dataset is None:
+        dataset = info.model_dump(mode="json")
+    spec = spec.model_copy(
+        update={
+            "model": canonical,
+            "num_classes": model_spec.num_classes,
+            "model_options": {} if spec.checkpoint else dict(model_spec.options),
+            "checkpoint": str(Path(spec.checkpoint).resolve()) if spec.checkpoint else None,
+            "checkpoint_sha256": _sha256(spec.checkpoint) if spec.checkpoint else None,
+            "data": str(Path(spec.data).resolve()) if spec.data else None,
+        }
+    )
+    dump = spec.model_dump(mode="json")
+    folder = prepare_run_dir(out if out is not None else default_out(spec), dump, kind="factorize")
+    if folder.finished:
+        result = load_result(folder.path)
+        return FactorizeRun(folder.path, result, bool(result.extra.get("fresh_init")), True)
+    run_dir = folder.path
+
+    model.eval()
+    base_macs, base_params = count_macs_params(model, spec.input_size)
+    baseline: dict[str, Any] = {
+        "params": base_params, "macs": base_macs, "size_bytes": state_dict_bytes(model),
+    }  # fmt: skip
+    if info is not None:
+        baseline["metrics"] = _val_metrics(copy.deepcopy(model), spec, info)
+    outcome = factorize_model(model, spec.factorize, input_size=spec.input_size)
+    steps = [*structure, outcome.step]
+    finetuned = _finetune(model, spec, model_spec, steps, run_dir, progress)
+    model.cpu().eval()
+    save_checkpoint(  # after fine-tuning: the weights the result's metrics describe
+        run_dir / FACTORIZED_FILE, model, model_spec, structure=steps, dataset=dataset,
+        meta={"kind": "factorize", "fresh_init": fresh, "source_checkpoint": spec.checkpoint,
+              "finetune_epochs": spec.finetune_epochs},
+    )  # fmt: skip
+    macs, params = count_macs_params(model, spec.input_size)
+    size = state_dict_bytes(model)
+    metrics = finetuned.result.metrics if finetuned is not None else None
+    if metrics is None and info is not None:
+        metrics = Metrics.model_validate(_val_metrics(model, spec, info))
+    artifacts = {"checkpoint": FACTORIZED_FILE, "spec": SPEC_FILE}
+    if finetuned is not None:
+        artifacts["finetune"] = str(finetuned.run_dir.relative_to(run_dir) / RESULT_FILE)
+    result = RunResult(
+        name=run_dir.name, kind="factorize", model=canonical, steps=steps,
+        baseline=_baseline_name(spec.checkpoint), params=params, macs=macs,
+        macs_input_size=spec.input_size, size_bytes=size, size_artifact=FACTORIZED_FILE,
+        metrics=metrics, training=finetuned.result.training if finetuned is not None else None,
+        artifacts=artifacts,
+        env={"torch": torch.__version__, "python": platform.python_version(),
+             "threads": torch.get_num_threads()},
+        extra={
+            "fresh_init": fresh, "source_checkpoint": spec.checkpoint,
+            "method": spec.factorize.method, "rank_fraction": outcome.fraction,
+            "baseline": baseline, "macs_ratio": macs / base_macs if base_macs else None,
+            "params_ratio": params / base_params if base_params else None,
+            "size_ratio": size / baseline["size_bytes"],
+            "layers": [row.to_dict() for row in outcome.layers],
+            "warnings": list(outcome.warnings),
+        },
+    )  # fmt: skip
+    write_result(run_dir, result)
+    return FactorizeRun(run_dir, result, fresh, outcome=outcome)
+
+
+def _load(
+    spec: FactorizeRunSpec, canonical: str
+) -> tuple[nn.Module, ModelSpec, list[dict[str, Any]], dict[str, Any] | None, bool]:
+    """(model, base spec, structure so far, dataset info, fresh init?)."""
+    if spec.checkpoint is None:
+        num_classes = spec.num_classes
+        if num_classes is None and spec.data is not None:
+            from compress.data import load_dataset_info
+
+            num_classes = load_dataset_info(spec.data).num_classes
+        model_spec = ModelSpec(
+            name=canonical, num_classes=num_classes or DEFAULT_NUM_CLASSES,
+            options=spec.model_options,
+        )  # fmt: skip
+        torch.manual_seed(spec.seed)
+        return model_spec.build(), model_spec, [], None, True
+    loaded = load_checkpoint(spec.checkpoint)
+    if loaded.spec.name != canonical:
+        raise CompressError(
+            f"checkpoint {spec.checkpoint} holds model {loaded.spec.name!r}, not {canonical!r} "
+            f"(--model {spec.model}); pass --model {loaded.spec.name}"
+        )
+    if spec.num_classes is not None and spec.num_classes != loaded.spec.num_classes:
+        raise CompressError(
+            f"--num-classes {spec.num_classes} does not match checkpoint {spec.checkpoint} "
+            f"({loaded.spec.num_classes} classes); leave it out"
+        )
+    return loaded.model, loaded.spec, list(loaded.structure), loaded.dataset, False
+
+
+def _data_info(spec: FactorizeRunSpec, model_spec: ModelSpec) -> Any:
+    if spec.data is None:
+        return None
+    from compress.data import load_dataset_info
+
+    if not Path(spec.data).is_dir():
+        raise CompressError(f"--data {spec.data} does not exist or is not a folder")
+    info = load_dataset_info(spec.data)
+    if info.num_classes != model_spec.num_classes:
+        raise CompressError(
+            f"--data {spec.data} has {info.num_classes} classes but the model has "
+            f"{model_spec.num_classes}; use a data set with the model's classes"
+        )
+    return info
+
+
+def _finetune(
+    model: nn.Module,
+    spec: FactorizeRunSpec,
+    model_spec: ModelSpec,
+    steps: list[dict[str, Any]],
+    run_dir: Path,
+    progress: bool,
+) -> Any:
+    """Fine-tune with the project's training loop into ``finetune/`` (None: no epochs)."""
+    if spec.finetune_epochs == 0:
+        return None
+    from compress.train import LAST_FILE, fit
+    from compress.train_spec import TrainSpec
+
+    train_spec = TrainSpec(
+        model=model_spec.name, model_options=model_spec.options,
+        num_classes=model_spec.num_classes, data=str(spec.data), epochs=spec.finetune_epochs,
+        batch_size=spec.batch_size, crop=spec.crop, lr=spec.lr, milestones=[],
+        device=spec.device, seed=spec.seed,
+    )  # fmt: skip
+    folder = run_dir / FINETUNE_DIR
+    outcome = fit(
+        model, train_spec, folder, structure=steps, resume=(folder / LAST_FILE).is_file(),
+        progress=progress,
+    )  # fmt: skip
+    model.cpu().eval()
+    return outcome
+
+
+def _val_metrics(model: nn.Module, spec: FactorizeRunSpec, info: Any) -> dict[str, Any]:
+    """Val-split metrics as a plain dict (valid as :class:`compress.results.Metrics`)."""
+    from compress.data import SegmentationFolder
+    from compress.evaluate import evaluate
+
+    dataset = SegmentationFolder(spec.data, "val", info=info)
+    result = evaluate(
+        model, dataset, num_classes=info.num_classes, ignore_index=info.ignore_index,
+        device=spec.device,
+    )  # fmt: skip
+    metrics, study = result.metrics, float(result.study_miou)
+    return {
+        "miou": float(metrics.miou), "class_acc": float(metrics.class_acc),
+        "pixel_acc": float(metrics.pixel_acc),
+        "per_class_iou": [None if v is None else float(v) for v in metrics.per_class_iou],
+        "class_names": list(info.class_names),
+        "study_miou": None if math.isnan(study) else study,
+        "split": "val", "num_images": int(result.num_images),
+    }  # fmt: skip
+
+
+def _baseline_name(checkpoint: str | None) -> str | None:
+    """The run folder name of the checkpoint's training run, when it lies in one."""
+    if checkpoint is None:
+        return None
+    folder = Path(checkpoint).parent
+    return folder.name if (folder / RESULT_FILE).is_file() else None
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
