@@ -165,12 +165,20 @@ def _pre_process(source: Path, target: Path) -> bool:
     """
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    try:
-        quant_pre_process(str(source), str(target))
-        return True
-    except Exception as error:  # "Incomplete symbolic shape inference"
-        if "symbolic shape" not in str(error).lower():
-            raise
+    source, target = source.resolve(), target.resolve()
+    # When symbolic inference fails, ONNX Runtime dumps sym_shape_infer_temp.onnx and a
+    # <uuid>.data file into the *current directory*; run it where that litter is discarded.
+    with tempfile.TemporaryDirectory(prefix="segcompress-preprocess-") as scratch:
+        previous = os.getcwd()
+        os.chdir(scratch)
+        try:
+            quant_pre_process(str(source), str(target))
+            return True
+        except Exception as error:  # "Incomplete symbolic shape inference"
+            if "symbolic shape" not in str(error).lower():
+                raise
+        finally:
+            os.chdir(previous)
     quant_pre_process(str(source), str(target), skip_symbolic_shape=True)
     return False
 

@@ -129,3 +129,22 @@ def test_histogram_calibrations(method: str, tiny_data: Path, tmp_path: Path) ->
     outcome = quantize_onnx(fp32, tmp_path / "m.int8.onnx", reader, calibration=method)
     assert outcome.options["calibrate_method"].lower() == method
     assert OrtRunner(outcome.path, threads=1)(torch.randn(1, 3, 64, 64)).shape == (1, 8, 64, 64)
+
+
+def test_pre_processing_leaves_no_files_in_the_working_directory(tmp_path, monkeypatch) -> None:
+    """ORT dumps sym_shape_infer_temp.onnx + <uuid>.data into the cwd when symbolic shape
+    inference fails (it does on the UNet's size-dependent padding)."""
+    from baselines import get_model
+    from compress.export import export_onnx
+    from compress.quantization.ptq import _pre_process
+
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    source = export_onnx(
+        get_model("unet", num_classes=3, base_channels=8).eval(), tmp_path / "unet.onnx",
+        input_size=(64, 64),
+    )  # fmt: skip
+    _pre_process(source, tmp_path / "pre.onnx")
+    assert (tmp_path / "pre.onnx").is_file()
+    assert list(work.iterdir()) == []
