@@ -19,6 +19,7 @@ from compress.cli import (  # noqa: F401  (each module attaches its commands to 
     predict_cmd,
     prune_cmd,
     quantize_cmd,
+    sensitivity_cmd,
     train_cmd,
 )
 from compress.cli.app import app

@@ -9,7 +9,7 @@ torch is imported, so a bad ``--ratio`` fails fast) and
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -17,6 +17,8 @@ from compress.cli.app import app
 from compress.cli.options import parse_key_values, parse_size
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from compress.pruning.run import PruneOutcome
 
 
@@ -46,6 +48,20 @@ def prune_command(
         float | None,
         typer.Option(help="Instead of --ratio: fraction of the baseline's MACs to keep."),
     ] = None,
+    target_latency_ms: Annotated[
+        float | None,
+        typer.Option(help="Instead of --ratio: latency (ms) on --runtime at --input-size."),
+    ] = None,
+    sensitivity: Annotated[
+        Path | None,
+        typer.Option(help="`compress sensitivity` run folder: per-group ratios for a budget."),
+    ] = None,
+    sensitivity_ratios: Annotated[
+        str, typer.Option(help="Ratios profiled on the fly (budget with --data, no --sensitivity).")
+    ] = "0.1,0.3,0.5,0.7",
+    max_images: Annotated[
+        int, typer.Option(help="Val images per on-the-fly sensitivity probe.")
+    ] = 20,
     ignore_layer: Annotated[
         list[str] | None,
         typer.Option("--ignore-layer", help="Module name never pruned (repeatable)."),
@@ -70,6 +86,17 @@ def prune_command(
         list[str] | None,
         typer.Option("--model-option", "-o", help="Builder option KEY=VALUE (fresh model)."),
     ] = None,
+    bench: Annotated[
+        bool, typer.Option("--bench/--no-bench", help="Time baseline and pruned, same process.")
+    ] = True,
+    runtime: Annotated[str, typer.Option(help="Latency runtime: ort (ONNX Runtime) or torch.")] = (
+        "ort"
+    ),
+    runs: Annotated[int, typer.Option(help="Timed runs per latency measurement.")] = 10,
+    warmup: Annotated[int, typer.Option(help="Untimed warm-up runs before timing.")] = 3,
+    threads: Annotated[
+        int | None, typer.Option(help="CPU threads for timing (default: torch's).")
+    ] = None,
     device: Annotated[str, typer.Option(help="Fine-tuning/eval device: cpu, cuda or auto.")] = (
         "auto"
     ),
@@ -82,6 +109,7 @@ def prune_command(
     ] = True,
 ) -> None:
     """Structured pruning (torch-pruning DepGraph); the classifier is never pruned."""
+    from compress.cli.sensitivity_cmd import parse_ratios
     from compress.pruning.spec import PruneRunSpec
     from compress.specs import parse_spec
 
@@ -91,12 +119,17 @@ def prune_command(
             "model": model, "checkpoint": str(checkpoint) if checkpoint else None,
             "num_classes": num_classes, "model_options": parse_key_values(model_option),
             "prune": {
-                "ratio": ratio, "target_macs": target_macs, "importance": importance,
+                "ratio": ratio, "target_macs": target_macs,
+                "target_latency_ms": target_latency_ms, "importance": importance,
                 "scope": scope, "iterative_steps": iterative_steps,
                 "round_to": None if round_to == 1 else round_to,
                 "ignored_layers": list(ignore_layer or []),
             },
             "input_size": parse_size(input_size), "data": str(data) if data else None,
+            "sensitivity": str(sensitivity) if sensitivity else None,
+            "sensitivity_ratios": parse_ratios(sensitivity_ratios, option="--sensitivity-ratios"),
+            "max_images": max_images, "bench": bench, "runtime": runtime, "runs": runs,
+            "warmup": warmup, "threads": threads,
             "finetune_epochs": finetune_epochs, "lr": lr, "batch_size": batch_size,
             "crop": crop, "seed": seed, "device": device,
         },
@@ -131,8 +164,13 @@ def _print(outcome: PruneOutcome) -> None:
         (f"MACs at {h}x{w}", baseline.get("macs"), result.macs, _count),
         ("size (weights)", baseline.get("size_bytes"), result.size_bytes, _megabytes),
     ]
+    for key, stats in result.latency_ms.items():
+        before = (extra.get("baseline_latency") or {}).get(key, {}).get("p50")
+        rows.append((f"latency p50 {key} {h}x{w}", before, stats.p50, _milliseconds))
     for label, before, after, fmt in rows:
         ratio = f"{after / before:.3f}x" if before and after is not None else "-"
+        if label.startswith("latency") and extra.get("latency_verdict"):
+            ratio = f"[bold red]{ratio} {extra['latency_verdict']}[/]"
         table.add_row(label, fmt(before), fmt(after), ratio)
     before_metrics = baseline.get("metrics") or {}
     if result.metrics is not None:
@@ -140,10 +178,46 @@ def _print(outcome: PruneOutcome) -> None:
         delta = f"{100 * (result.metrics.miou - before):+.2f} pt" if before is not None else "-"
         table.add_row("val mIoU", _percent(before), _percent(result.metrics.miou), delta)
     console.print(table)
-    console.print(f"channel ratio {extra.get('ratio')}; never pruned: "
-                  f"{escape(', '.join(extra.get('protected_layers', [])))}")  # fmt: skip
+    if extra.get("latency_verdict"):
+        console.print(
+            f"[bold red]NOT faster:[/] {extra['macs_ratio']:.3f}x the MACs but "
+            f"{extra['latency_ratio']:.3f}x the latency - fewer MACs did not buy speed here"
+        )
+    _print_budget(console, extra)
+    never = escape(", ".join(extra.get("protected_layers", [])))
+    ratio = extra.get("ratio")
+    shown = "per group (table above)" if ratio is None and extra.get("layer_ratios") else ratio
+    console.print(f"channel ratio {shown}; never pruned: {never}")
     for role, path in result.artifacts.items():
         console.print(f"{role}: {escape(str(outcome.run_dir / path))}")
+
+
+def _print_budget(console: Console, extra: dict[str, Any]) -> None:
+    """The budget, whether the final model meets it, and the per-group ratios chosen."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    budget = extra.get("budget")
+    if not budget:
+        return
+    unit = "of the MACs" if budget["mode"] == "macs" else "ms"
+    achieved = budget.get("achieved")
+    shown = "-" if achieved is None else f"{achieved:.3f}"
+    status = "[green]met[/]" if budget.get("met") else "[bold red]NOT met[/]"
+    console.print(
+        f"budget {budget['mode']}: target {budget['target']:g} {unit}, final model {shown} "
+        f"{unit}: {status} ({budget['allocation']} allocation)"
+    )
+    if budget.get("note"):
+        console.print(f"[yellow]note:[/] {escape(budget['note'])}")
+    layer_ratios = extra.get("layer_ratios") or {}
+    if layer_ratios:
+        table = Table(title="per-group ratios chosen (groups not listed: 0)")
+        table.add_column("group (root layer)")
+        table.add_column("ratio", justify="right")
+        for name, ratio in layer_ratios.items():
+            table.add_row(escape(name), f"{ratio:g}")
+        console.print(table)
 
 
 def _count(value: int | None) -> str:
@@ -158,3 +232,7 @@ def _megabytes(value: int | None) -> str:
 
 def _percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.2f}"
+
+
+def _milliseconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f} ms"

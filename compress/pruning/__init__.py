@@ -25,6 +25,13 @@ _LAZY: dict[str, str] = {
     "prune_model": "compress.pruning.prune",
     "replay_prune": "compress.pruning.replay",
     "ratio_for_macs": "compress.pruning.budget",
+    "resolve_budget": "compress.pruning.budget",
+    "greedy_schedule": "compress.pruning.allocate",
+    "profile_sensitivity": "compress.pruning.sensitivity",
+    "run_sensitivity": "compress.pruning.sensitivity",
+    "load_profile": "compress.pruning.profile",
+    "SensitivitySpec": "compress.pruning.profile",
+    "SensitivityProfile": "compress.pruning.profile",
     "channel_counts": "compress.pruning.graph",
     "run_prune": "compress.pruning.run",
 }

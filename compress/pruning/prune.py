@@ -11,6 +11,7 @@ that :func:`compress.pruning.replay.replay_prune` re-applies to a freshly built 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -39,8 +40,25 @@ class _Pruner(tp.pruner.MetaPruner):
         return max(current_channels - keep, 0)
 
 
+@dataclass(frozen=True)
+class PrunableGroup:
+    """A group of coupled channels torch-pruning removes together, named by its root conv.
+
+    ``members`` are the layers whose *output* channels belong to the group (the root,
+    its BatchNorm, residual partners, ...), ``channels`` the root's output channels.
+    """
+
+    name: str
+    channels: int
+    members: tuple[str, ...]
+
+
 class PruningSession:
-    """Prune ``model`` in place, step by step, as ``spec`` says (``spec.ratio`` must be set).
+    """Prune ``model`` in place, step by step, as ``spec`` says.
+
+    ``spec.ratio`` or ``spec.layer_ratios`` must be set (resolve a budget first); with
+    ``layer_ratios`` every named group gets its own ratio (torch-pruning's
+    ``pruning_ratio_dict`` keyed by the group's root layer) and the others ``ratio`` or 0.
 
     ``step()`` performs one of ``spec.iterative_steps`` steps (a caller may fine-tune
     between steps); ``record()`` is the structure step describing everything pruned so far.
@@ -55,8 +73,9 @@ class PruningSession:
         importance_data: Iterable[Any] | None = None,
         ignore_index: int | None = None,
     ) -> None:
-        if spec.ratio is None:
-            raise ValueError("PruningSession needs spec.ratio; resolve target_macs first")
+        if spec.ratio is None and not spec.layer_ratios:
+            raise ValueError("PruningSession needs spec.ratio or layer_ratios; resolve the "
+                             "budget first")  # fmt: skip
         if spec.needs_data and importance_data is None:
             accumulate_gradients(model, None, batches=1)  # raises the CompressError
         self.model = model
@@ -66,13 +85,16 @@ class PruningSession:
         self.ignore_index = ignore_index
         self.steps_done = 0
         user_ignored = _modules_named(model, spec.ignored_layers)
+        named = dict(model.named_modules())
+        ratio_dict = {named[n]: r for n, r in spec.layer_ratios.items() if n in named}
         was_training = model.training
         self.pruner = _Pruner(
             model,
             example_input,
             importance=make_importance(spec.importance),
             global_pruning=spec.scope == "global",
-            pruning_ratio=spec.ratio,
+            pruning_ratio=spec.ratio or 0.0,
+            pruning_ratio_dict=ratio_dict or None,
             iterative_steps=spec.iterative_steps,
             ignored_layers=user_ignored,
             round_to=spec.round_to or 1,
@@ -84,6 +106,32 @@ class PruningSession:
         self.pruner.ignored_layers.extend(protected)
         self.protected_names = layer_names(model, self.graph.protected)
         self.channels_before = channel_counts(model)
+        if spec.layer_ratios:
+            _check_group_names(spec.layer_ratios, self.groups())
+
+    def groups(self) -> list[PrunableGroup]:
+        """The groups this session may prune (protected and ignored roots left out), in
+        graph order; pruning changes their widths, not their names."""
+        names = {id(module): name for name, module in self.model.named_modules()}
+        graph, pruner = self.pruner.DG, self.pruner
+        found: list[PrunableGroup] = []
+        for group in graph.get_all_groups(
+            ignored_layers=pruner.ignored_layers, root_module_types=pruner.root_module_types
+        ):
+            if not pruner._check_pruning_ratio(group):
+                continue
+            root = group[0].dep.target.module
+            members = [
+                names[id(dep.target.module)]
+                for dep, _ in group
+                if graph.is_out_channel_pruning_fn(dep.handler)
+                and id(dep.target.module) in names
+            ]
+            found.append(
+                PrunableGroup(names[id(root)], int(graph.get_out_channels(root)),
+                              tuple(dict.fromkeys(members)))
+            )  # fmt: skip
+        return found
 
     @property
     def finished(self) -> bool:
@@ -124,6 +172,8 @@ class PruningSession:
             "input_shape": [int(v) for v in self.example_input.shape],
             "ratio": float(self.spec.ratio) if self.spec.ratio is not None else None,
             "target_macs": self.spec.target_macs,
+            "target_latency_ms": self.spec.target_latency_ms,
+            "layer_ratios": dict(self.spec.layer_ratios),
             "importance": self.spec.importance,
             "scope": self.spec.scope,
             "iterative_steps": self.spec.iterative_steps,
@@ -147,14 +197,18 @@ def prune_model(
     """Prune ``model`` in place; return it and the structure step that replays the pruning.
 
     With ``spec.target_macs`` the uniform ratio meeting the budget is searched first
-    (:func:`compress.pruning.budget.ratio_for_macs`). The layers producing the logits are
-    never pruned, so the output shape is unchanged.
+    (:func:`compress.pruning.budget.ratio_for_macs`; per-group ratios from a sensitivity
+    profile and latency budgets: :func:`compress.pruning.budget.resolve_budget`). The
+    layers producing the logits are never pruned, so the output shape is unchanged.
 
     Raises:
         CompressError: taylor importance without ``importance_data``, an unknown
-            ``spec.ignored_layers`` name, or a MACs target that cannot be met.
+            ``spec.ignored_layers`` or ``spec.layer_ratios`` name, or a MACs target that
+            cannot be met.
     """
-    if spec.ratio is None:
+    if spec.budget == "latency":
+        raise ValueError("prune_model resolves MACs budgets only; use resolve_budget")
+    if spec.budget == "macs":
         from compress.pruning.budget import ratio_for_macs
 
         ratio = ratio_for_macs(
@@ -183,3 +237,14 @@ def _modules_named(model: nn.Module, names: list[str]) -> list[nn.Module]:
             )
         found.append(modules[name])
     return found
+
+
+def _check_group_names(layer_ratios: dict[str, float], groups: list[PrunableGroup]) -> None:
+    roots = [group.name for group in groups]
+    unknown = [name for name in layer_ratios if name not in roots]
+    if unknown:
+        shown = ", ".join(roots[:8]) + (", ..." if len(roots) > 8 else "")
+        raise CompressError(
+            f"layer_ratios: {unknown[0]!r} is not the root layer of a prunable group of this "
+            f"model; valid names (see compress sensitivity): {shown or 'none'}"
+        )

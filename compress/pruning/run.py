@@ -2,29 +2,43 @@
 
 The run folder holds ``spec.yaml`` (the resolved :class:`PruneRunSpec`), ``pruned.pt``
 (base model spec + structure steps + pruned weights: it reloads with
-``load_checkpoint``), ``result.json`` (params, MACs, size and, with data, val mIoU;
-``extra`` holds the unpruned baseline's numbers, the ratios and per-layer channel counts
-before and after) and, when fine-tuned, ``finetune/`` (one ``fit`` run per pruning step
-in iterative mode: ``finetune/step-K``).
+``load_checkpoint``), ``result.json`` (params, MACs, size, latency and, with data, val
+mIoU; ``extra`` holds the unpruned baseline's numbers - latency measured in this same
+process -, the ratios, the budget and how it was met, per-layer channel counts before
+and after), ``sensitivity.png`` when a budget profiled the model on the fly, and, when
+fine-tuned, ``finetune/`` (one ``fit`` run per pruning step: ``finetune/step-K``).
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
 import platform
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
-from compress.checkpoint import load_checkpoint, save_checkpoint
-from compress.errors import CompressError
+from compress.checkpoint import save_checkpoint
+from compress.pruning.budget import BudgetChoice, resolve_budget
+from compress.pruning.inputs import (
+    data_info,
+    importance_loader,
+    load_base,
+    sha256,
+    val_metrics,
+)
+from compress.pruning.latency import LatencySetup, latency_comparison, measure_model
 from compress.pruning.prune import PruningSession
-from compress.pruning.spec import DEFAULT_NUM_CLASSES, PruneRunSpec
-from compress.results import RESULT_FILE, Metrics, RunResult, load_result, write_result
+from compress.pruning.spec import PruneRunSpec, PruneSpec
+from compress.results import (
+    RESULT_FILE,
+    LatencyStats,
+    Metrics,
+    RunResult,
+    load_result,
+    write_result,
+)
 from compress.runs import SPEC_FILE, prepare_run_dir, spec_digest
 from compress.specs import ModelSpec
 
@@ -59,8 +73,8 @@ def run_prune(
     from baselines.registry import canonical_name
 
     canonical = canonical_name(spec.model)
-    model, model_spec, structure, dataset, fresh = _load(spec, canonical)
-    info = _data_info(spec, model_spec)
+    model, model_spec, structure, dataset, fresh = load_base(spec, canonical)
+    info = data_info(spec.data, model_spec)
     if info is not None and dataset is None:
         dataset = info.model_dump(mode="json")
     spec = spec.model_copy(
@@ -69,8 +83,9 @@ def run_prune(
             "num_classes": model_spec.num_classes,
             "model_options": {} if spec.checkpoint else dict(model_spec.options),
             "checkpoint": str(Path(spec.checkpoint).resolve()) if spec.checkpoint else None,
-            "checkpoint_sha256": _sha256(spec.checkpoint) if spec.checkpoint else None,
+            "checkpoint_sha256": sha256(spec.checkpoint) if spec.checkpoint else None,
             "data": str(Path(spec.data).resolve()) if spec.data else None,
+            "sensitivity": str(Path(spec.sensitivity).resolve()) if spec.sensitivity else None,
         }
     )
     folder = prepare_run_dir(out if out is not None else default_out(spec), _dump(spec),
@@ -87,23 +102,29 @@ def run_prune(
     model.eval()
     example = torch.zeros(1, 3, *spec.input_size)
     base_macs, base_params = count_macs_params(model, spec.input_size)
-    baseline = {"params": base_params, "macs": base_macs, "size_bytes": state_dict_bytes(model)}
+    baseline: dict[str, Any] = {
+        "params": base_params, "macs": base_macs, "size_bytes": state_dict_bytes(model)
+    }
     if info is not None:
-        baseline["metrics"] = _val_metrics(copy.deepcopy(model), spec, info)
+        baseline["metrics"] = val_metrics(copy.deepcopy(model), spec.data, info, spec.device)
+    setup = _latency_setup(spec) if spec.measures_latency else None
+    base_latency = measure_model(model, setup, macs=base_macs) if setup is not None else None
     channels_before = channel_counts(model)
-    importance_data = _importance_data(spec, info) if spec.prune.needs_data else None
+    ignore_index = info.ignore_index if info else None
+    importance_data = None
+    if spec.prune.needs_data:
+        importance_data = importance_loader(spec.data, info, crop=spec.crop,
+                                            batch_size=spec.batch_size, seed=spec.seed)  # fmt: skip
+    budget, extra_budget = None, {}
     prune_spec = spec.prune
-    if prune_spec.ratio is None:
-        from compress.pruning.budget import ratio_for_macs
-
-        ratio = ratio_for_macs(
-            model, prune_spec, example_input=example, importance_data=importance_data,
-            ignore_index=info.ignore_index if info else None,
-        )  # fmt: skip
-        prune_spec = prune_spec.model_copy(update={"ratio": ratio})
+    if prune_spec.budget is not None:
+        budget, extra_budget = _resolve_budget(
+            spec, model, example, info, importance_data, setup, base_latency, run_dir
+        )
+        prune_spec = budget.spec
     session = PruningSession(
         model, prune_spec, example_input=example, importance_data=importance_data,
-        ignore_index=info.ignore_index if info else None,
+        ignore_index=ignore_index,
     )  # fmt: skip
     finetuned = _prune_and_finetune(session, spec, model_spec, structure, run_dir, progress)
     model.cpu().eval()
@@ -115,93 +136,100 @@ def run_prune(
     )  # fmt: skip
     macs, params = count_macs_params(model, spec.input_size)
     size = state_dict_bytes(model)
+    latency = measure_model(model, setup, macs=macs) if setup is not None else None
     metrics = finetuned.result.metrics if finetuned is not None else None
     if metrics is None and info is not None:
-        metrics = Metrics.model_validate(_val_metrics(model, spec, info))
-    artifacts = {"checkpoint": PRUNED_FILE, "spec": SPEC_FILE}
+        metrics = Metrics.model_validate(val_metrics(model, spec.data, info, spec.device))
+    artifacts = {"checkpoint": PRUNED_FILE, "spec": SPEC_FILE, **extra_budget.pop("artifacts", {})}
     if finetuned is not None:
         artifacts["finetune"] = str(finetuned.run_dir.relative_to(run_dir) / RESULT_FILE)
+    macs_ratio = macs / base_macs if base_macs else None
+    extra: dict[str, Any] = {
+        "fresh_init": fresh, "source_checkpoint": spec.checkpoint, "ratio": session.spec.ratio,
+        "layer_ratios": dict(session.spec.layer_ratios), "baseline": baseline,
+        "macs_ratio": macs_ratio, "params_ratio": params / base_params if base_params else None,
+        "size_ratio": size / baseline["size_bytes"],
+        "protected_layers": record["protected_layers"],
+        "channels": {"before": channels_before, "after": record["channels"]},
+    }  # fmt: skip
+    extra.update(latency_comparison(base_latency, latency, macs_ratio))
+    if budget is not None:
+        achieved = macs_ratio if budget.mode == "macs" else (latency[1].p50 if latency else None)
+        extra["budget"] = budget.verified(achieved) | extra_budget
     result = RunResult(
         name=run_dir.name, kind="prune", model=canonical, steps=steps,
         baseline=_baseline_name(spec.checkpoint), params=params, macs=macs,
         macs_input_size=spec.input_size, size_bytes=size, size_artifact=PRUNED_FILE,
-        metrics=metrics, training=finetuned.result.training if finetuned is not None else None,
+        latency_ms=dict([latency]) if latency is not None else {}, metrics=metrics,
+        training=finetuned.result.training if finetuned is not None else None,
         artifacts=artifacts,
         env={"torch": torch.__version__, "python": platform.python_version(),
              "threads": torch.get_num_threads()},
-        extra={
-            "fresh_init": fresh, "source_checkpoint": spec.checkpoint, "ratio": session.spec.ratio,
-            "baseline": baseline, "macs_ratio": macs / base_macs if base_macs else None,
-            "params_ratio": params / base_params if base_params else None,
-            "size_ratio": size / baseline["size_bytes"],
-            "protected_layers": record["protected_layers"],
-            "channels": {"before": channels_before, "after": record["channels"]},
-        },
+        extra=extra,
     )  # fmt: skip
     write_result(run_dir, result)
     return PruneOutcome(run_dir, result, fresh)
 
 
-def _load(
-    spec: PruneRunSpec, canonical: str
-) -> tuple[nn.Module, ModelSpec, list[dict[str, Any]], dict[str, Any] | None, bool]:
-    """(model, base spec, structure so far, dataset info, fresh init?)."""
-    if spec.checkpoint is None:
-        num_classes = spec.num_classes
-        if num_classes is None and spec.data is not None:
-            from compress.data import load_dataset_info
+def _latency_setup(spec: PruneRunSpec) -> LatencySetup:
+    return LatencySetup(runtime=spec.runtime, input_size=spec.input_size, runs=spec.runs,
+                        warmup=spec.warmup, threads=spec.threads, seed=spec.seed)  # fmt: skip
 
-            num_classes = load_dataset_info(spec.data).num_classes
-        model_spec = ModelSpec(
-            name=canonical, num_classes=num_classes or DEFAULT_NUM_CLASSES,
-            options=spec.model_options,
+
+def _resolve_budget(
+    spec: PruneRunSpec,
+    model: torch.nn.Module,
+    example: torch.Tensor,
+    info: Any,
+    importance_data: Any,
+    setup: LatencySetup | None,
+    base_latency: tuple[str, LatencyStats] | None,
+    run_dir: Path,
+) -> tuple[BudgetChoice, dict[str, Any]]:
+    """Per-group ratios from a sensitivity profile (loaded, or computed on val with
+    ``--data``), else a uniform ratio; returns the choice and what to add to ``extra``."""
+    from compress.pruning.profile import PLOT_FILE, check_profile_fits, load_profile
+    from compress.pruning.sensitivity import evaluation_subset, profile_sensitivity
+
+    extra: dict[str, Any] = {"artifacts": {}}
+    profile = None
+    if spec.sensitivity is not None:
+        profile = load_profile(spec.sensitivity)
+        extra["profile_source"] = spec.sensitivity
+    elif spec.prune.scope == "global":
+        extra["profile_source"] = "none: --scope global searches one global ratio"
+    elif info is not None:
+        profile = profile_sensitivity(
+            copy.deepcopy(model), evaluation_subset(spec.data, "val", info, spec.max_images),
+            num_classes=info.num_classes, ignore_index=info.ignore_index, prune=spec.prune,
+            ratios=spec.sensitivity_ratios, input_size=spec.input_size,
+            model_name=spec.model, device=spec.device, importance_data=importance_data,
         )  # fmt: skip
-        torch.manual_seed(spec.seed)
-        return model_spec.build(), model_spec, [], None, True
-    loaded = load_checkpoint(spec.checkpoint)
-    if loaded.spec.name != canonical:
-        raise CompressError(
-            f"checkpoint {spec.checkpoint} holds model {loaded.spec.name!r}, not {canonical!r} "
-            f"(--model {spec.model}); pass --model {loaded.spec.name}"
-        )
-    if spec.num_classes is not None and spec.num_classes != loaded.spec.num_classes:
-        raise CompressError(
-            f"--num-classes {spec.num_classes} does not match checkpoint {spec.checkpoint} "
-            f"({loaded.spec.num_classes} classes); leave it out"
-        )
-    return loaded.model, loaded.spec, list(loaded.structure), loaded.dataset, False
+        from compress.plots.sensitivity import plot_sensitivity
 
-
-def _data_info(spec: PruneRunSpec, model_spec: ModelSpec) -> Any:
-    if spec.data is None:
-        return None
-    from compress.data import load_dataset_info
-
-    if not Path(spec.data).is_dir():
-        raise CompressError(f"--data {spec.data} does not exist or is not a folder")
-    info = load_dataset_info(spec.data)
-    if info.num_classes != model_spec.num_classes:
-        raise CompressError(
-            f"--data {spec.data} has {info.num_classes} classes but the model has "
-            f"{model_spec.num_classes}; use a data set with the model's classes"
-        )
-    return info
-
-
-def _importance_data(spec: PruneRunSpec, info: Any) -> torch.utils.data.DataLoader:
-    """Training crops (no augmentation, seeded order) for gradient-based importance."""
-    from compress.data import SegmentationFolder, train_transform
-
-    dataset = SegmentationFolder(
-        spec.data, "train", info=info,
-        transform=train_transform(spec.crop, augment=False, ignore_index=info.ignore_index),
+        plot_sensitivity(profile, run_dir / PLOT_FILE)
+        extra["artifacts"]["sensitivity_plot"] = PLOT_FILE
+        extra["profile_source"] = "computed on val"
+        extra["profile"] = profile.model_dump(mode="json")
+    if profile is not None:
+        groups = _group_names(model, spec.prune, example, importance_data)
+        check_profile_fits(profile, model=spec.model, importance=spec.prune.importance,
+                           round_to=spec.prune.round_to, groups=groups,
+                           source=extra["profile_source"])  # fmt: skip
+    choice = resolve_budget(
+        model, spec.prune, example_input=example, profile=profile, latency=setup,
+        baseline_latency_ms=base_latency[1].p50 if base_latency is not None else None,
+        importance_data=importance_data, ignore_index=info.ignore_index if info else None,
     )  # fmt: skip
-    if len(dataset) == 0:
-        raise CompressError(f"--data {spec.data}: split 'train' holds no images")
-    generator = torch.Generator().manual_seed(spec.seed)
-    return torch.utils.data.DataLoader(
-        dataset, batch_size=spec.batch_size, shuffle=True, generator=generator
-    )
+    return choice, extra
+
+
+def _group_names(model: Any, prune: PruneSpec, example: Any, data: Any) -> list[str]:
+    probe = copy.deepcopy(model)
+    spec = prune.model_copy(update={"ratio": 0.5, "target_macs": None,
+                                    "target_latency_ms": None, "layer_ratios": {}})  # fmt: skip
+    return [g.name for g in PruningSession(probe, spec, example_input=example,
+                                           importance_data=data).groups()]  # fmt: skip
 
 
 def _prune_and_finetune(
@@ -243,40 +271,9 @@ def _prune_and_finetune(
     return outcome
 
 
-def _val_metrics(model: nn.Module, spec: PruneRunSpec, info: Any) -> dict[str, Any]:
-    """Val-split metrics as a plain dict (valid as :class:`compress.results.Metrics`)."""
-    import math
-
-    from compress.data import SegmentationFolder
-    from compress.evaluate import evaluate
-
-    dataset = SegmentationFolder(spec.data, "val", info=info)
-    result = evaluate(
-        model, dataset, num_classes=info.num_classes, ignore_index=info.ignore_index,
-        device=spec.device,
-    )  # fmt: skip
-    metrics, study = result.metrics, float(result.study_miou)
-    return {
-        "miou": float(metrics.miou), "class_acc": float(metrics.class_acc),
-        "pixel_acc": float(metrics.pixel_acc),
-        "per_class_iou": [None if v is None else float(v) for v in metrics.per_class_iou],
-        "class_names": list(info.class_names),
-        "study_miou": None if math.isnan(study) else study,
-        "split": "val", "num_images": int(result.num_images),
-    }  # fmt: skip
-
-
 def _baseline_name(checkpoint: str | None) -> str | None:
     """The run folder name of the checkpoint's training run, when it lies in one."""
     if checkpoint is None:
         return None
     folder = Path(checkpoint).parent
     return folder.name if (folder / RESULT_FILE).is_file() else None
-
-
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

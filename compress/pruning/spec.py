@@ -14,12 +14,24 @@ from compress.specs import Spec
 
 Importance = Literal["l1", "l2", "taylor", "bn-scale", "lamp", "fpgm"]
 Scope = Literal["global", "uniform"]
+Runtime = Literal["ort", "torch"]
 IMPORTANCES: tuple[str, ...] = ("l1", "l2", "taylor", "bn-scale", "lamp", "fpgm")
 SCOPES: tuple[str, ...] = ("global", "uniform")
 NEEDS_DATA: frozenset[str] = frozenset({"taylor"})  # importances computed from gradients
 DEFAULT_NUM_CLASSES = 8  # a fresh model without --data or --num-classes
+DEFAULT_SENSITIVITY_RATIOS: tuple[float, ...] = (0.1, 0.3, 0.5, 0.7)
 STEP_KIND = "prune"  # the structure step this package writes and replays
 STEP_FORMAT = 1
+
+
+def check_ratios(values: list[float], *, field: str) -> list[float]:
+    """Sorted, distinct ratios, each in (0, 1); ValueError naming ``field`` otherwise."""
+    if not values:
+        raise ValueError(f"{field} is empty; give ratios in (0, 1) such as 0.1,0.3,0.5,0.7")
+    for value in values:
+        if not 0.0 < value < 1.0:
+            raise ValueError(f"{field}: ratio {value} is outside (0, 1); e.g. 0.1,0.3,0.5,0.7")
+    return sorted(set(values))
 
 
 class PruneSpec(Spec):
@@ -27,8 +39,14 @@ class PruneSpec(Spec):
 
     - ``ratio``: fraction of the channels of every prunable group to remove (``uniform``)
       or of all channels ranked together (``global``); exclusive of 0 and 1.
-    - ``target_macs``: instead of ``ratio``, the fraction of the unpruned MACs to keep;
-      the uniform ratio that meets it is searched (:mod:`compress.pruning.budget`).
+    - ``target_macs``: instead of ``ratio``, the fraction of the unpruned MACs to keep.
+    - ``target_latency_ms``: instead of ``ratio``, the latency (ms, p50) to reach on the
+      run's runtime at its input size. Both budgets choose per-group ratios from a
+      sensitivity profile when one is available, else one uniform ratio
+      (:mod:`compress.pruning.budget`).
+    - ``layer_ratios``: per-group ratios ``{root layer name: ratio in [0, 1)}`` (a group
+      is named by the conv that roots it, as ``compress sensitivity`` lists them); groups
+      not listed use ``ratio`` (0 without it). Budget modes fill this in.
     - ``importance``: how channels are ranked (``taylor`` needs data for gradients).
     - ``iterative_steps``: reach the ratio in K equal steps (re-ranking after each).
     - ``round_to``: keep channel counts multiples of this (fast kernels); None: exact.
@@ -39,6 +57,8 @@ class PruneSpec(Spec):
 
     ratio: float | None = None
     target_macs: float | None = None
+    target_latency_ms: float | None = None
+    layer_ratios: dict[str, float] = Field(default_factory=dict)
     importance: Importance = "l2"
     scope: Scope = "uniform"
     iterative_steps: int = Field(default=1, ge=1, le=100)
@@ -66,10 +86,36 @@ class PruneSpec(Spec):
             )
         return value
 
+    @field_validator("target_latency_ms")
+    @classmethod
+    def _latency_positive(cls, value: float | None) -> float | None:
+        if value is not None and not value > 0.0:
+            raise ValueError(f"target_latency_ms {value} must be > 0 (milliseconds per image)")
+        return value
+
+    @field_validator("layer_ratios")
+    @classmethod
+    def _layer_ratios_in_range(cls, value: dict[str, float]) -> dict[str, float]:
+        for name, ratio in value.items():
+            if not 0.0 <= ratio < 1.0:
+                raise ValueError(f"layer_ratios[{name!r}] = {ratio} is outside [0, 1)")
+        return value
+
     @model_validator(mode="after")
     def _one_goal(self) -> PruneSpec:
-        if (self.ratio is None) == (self.target_macs is None):
-            raise ValueError("give exactly one of ratio (--ratio) or target_macs (--target-macs)")
+        targets = [self.target_macs, self.target_latency_ms]
+        if self.layer_ratios:
+            if any(t is not None for t in targets):
+                raise ValueError("layer_ratios are chosen by a budget; give one or the other")
+            if self.scope == "global":
+                raise ValueError("layer_ratios prune each group by its own ratio: use scope "
+                                 "uniform, not global")  # fmt: skip
+            return self
+        if sum(v is not None for v in [self.ratio, *targets]) != 1:
+            raise ValueError(
+                "give exactly one of ratio (--ratio), target_macs (--target-macs) or "
+                "target_latency_ms (--target-latency-ms)"
+            )
         return self
 
     @property
@@ -77,9 +123,23 @@ class PruneSpec(Spec):
         """True when the importance is computed from gradients on real batches."""
         return self.importance in NEEDS_DATA
 
+    @property
+    def budget(self) -> str | None:
+        """``"macs"`` or ``"latency"`` for a budget still to resolve, else None."""
+        if self.layer_ratios or self.ratio is not None:
+            return None
+        return "macs" if self.target_macs is not None else "latency"
+
 
 class PruneRunSpec(Spec):
-    """Everything ``compress prune`` does; the resolved form keys the run folder."""
+    """Everything ``compress prune`` does; the resolved form keys the run folder.
+
+    Latency (``bench``, on by default) is measured for the baseline and the pruned model
+    in this process on ``runtime`` at ``input_size``; a latency budget always measures.
+    ``sensitivity`` (a ``compress sensitivity`` run folder) or, failing that, ``data``
+    (profiled on the fly at ``sensitivity_ratios`` on ``max_images`` val images) drive
+    the per-group ratios of a budget; without either a uniform ratio is searched.
+    """
 
     model: str = Field(min_length=1)
     checkpoint: str | None = None
@@ -88,13 +148,28 @@ class PruneRunSpec(Spec):
     prune: PruneSpec
     input_size: tuple[int, int] = (256, 256)
     data: str | None = None
+    sensitivity: str | None = None
+    sensitivity_ratios: list[float] = Field(
+        default_factory=lambda: list(DEFAULT_SENSITIVITY_RATIOS)
+    )
+    max_images: int = Field(default=20, ge=1)
     finetune_epochs: int = Field(default=0, ge=0)
     lr: float = Field(default=1e-4, gt=0)
     batch_size: int = Field(default=8, ge=1)
     crop: int = Field(default=256, ge=32)
+    bench: bool = True
+    runtime: Runtime = "ort"
+    runs: int = Field(default=10, ge=1)
+    warmup: int = Field(default=3, ge=0)
+    threads: int | None = Field(default=None, ge=1)
     seed: int = Field(default=0, ge=0)
     device: str = "auto"
     checkpoint_sha256: str | None = None  # filled when resolved: a retrained file is a new run
+
+    @field_validator("sensitivity_ratios")
+    @classmethod
+    def _ratios(cls, value: list[float]) -> list[float]:
+        return check_ratios(value, field="sensitivity_ratios")
 
     @model_validator(mode="after")
     def _consistent(self) -> PruneRunSpec:
@@ -109,4 +184,15 @@ class PruneRunSpec(Spec):
             raise ValueError("model options come from --checkpoint; drop --model-option")
         if min(self.input_size) < 16:
             raise ValueError(f"input_size must be at least 16x16, got {self.input_size}")
+        if self.sensitivity is not None and self.prune.scope == "global":
+            raise ValueError("--sensitivity gives each group its own ratio; it cannot be "
+                             "combined with --scope global")  # fmt: skip
+        if self.sensitivity is not None and self.prune.budget is None:
+            raise ValueError("--sensitivity DIR guides a budget: add --target-macs or "
+                             "--target-latency-ms")  # fmt: skip
         return self
+
+    @property
+    def measures_latency(self) -> bool:
+        """Latency is measured when asked (``bench``) and always for a latency budget."""
+        return self.bench or self.prune.budget == "latency"

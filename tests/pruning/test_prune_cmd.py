@@ -62,10 +62,13 @@ def test_options_reach_the_library(monkeypatch, tmp_path, capsys) -> None:
 def test_prune_a_fresh_model_as_typed(tmp_path, capsys) -> None:
     out = tmp_path / "run"
     code = main(["prune", "--model", "unet", "-o", "base_channels=8", "--ratio", "0.5",
-                 "--input-size", "64x64", "--out", str(out)])  # fmt: skip
+                 "--input-size", "64x64", "--runs", "2", "--warmup", "0",
+                 "--out", str(out)])  # fmt: skip
     printed = capsys.readouterr().out
     assert code == 0
     assert "freshly initialised" in printed and "MACs at 64x64" in printed
+    assert "latency p50 ort-cpu 64x64" in printed  # timed beside MACs by default
     result = json.loads((out / "result.json").read_text())
     assert result["extra"]["fresh_init"] is True
+    assert "ort-cpu" in result["latency_ms"] and "ort-cpu" in result["extra"]["baseline_latency"]
     assert result["extra"]["macs_ratio"] < 0.5

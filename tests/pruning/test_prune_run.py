@@ -28,7 +28,7 @@ def synthetic(tmp_path_factory) -> Path:
 
 def run_spec(**fields) -> PruneRunSpec:
     data = {"model": "unet", "model_options": TINY, "prune": {"ratio": 0.5, "round_to": None},
-            "input_size": (64, 64), "device": "cpu"}  # fmt: skip
+            "input_size": (64, 64), "device": "cpu", "bench": False}  # fmt: skip
     return PruneRunSpec.model_validate(data | fields)
 
 
@@ -89,3 +89,6 @@ def test_budget_mode_run(tmp_path) -> None:
     result = run_prune(spec, tmp_path / "run", progress=False).result
     assert result.extra["macs_ratio"] <= 0.5
     assert 0 < result.extra["ratio"] < 0.5
+    budget = result.extra["budget"]  # no data, no profile: says it fell back to uniform
+    assert budget["allocation"] == "uniform" and "uniform" in budget["note"]
+    assert budget["met"] is True and budget["achieved"] == result.extra["macs_ratio"]

@@ -1,0 +1,139 @@
+"""``compress sensitivity``: per pruning group, the mIoU drop and MACs saved at each ratio.
+
+Thin: options become a :class:`compress.pruning.profile.SensitivitySpec` (validated
+before torch is imported) and :func:`compress.pruning.sensitivity.run_sensitivity`
+does the work; this module prints the table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from compress.cli.app import app
+from compress.cli.options import parse_key_values, parse_size
+from compress.errors import CompressError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from compress.pruning.sensitivity import SensitivityOutcome
+
+
+def parse_ratios(text: str, *, option: str = "--ratios") -> list[float]:
+    """``"0.1,0.3,0.5"`` -> ``[0.1, 0.3, 0.5]``; each in (0, 1), else CompressError."""
+    values: list[float] = []
+    for item in (text or "").split(","):
+        try:
+            value = float(item)
+        except ValueError:
+            raise CompressError(
+                f"{option} {text!r}: {item.strip()!r} is not a number; expected ratios in "
+                "(0, 1) separated by commas, e.g. 0.1,0.3,0.5,0.7"
+            ) from None
+        if not 0.0 < value < 1.0:
+            raise CompressError(
+                f"{option} {text!r}: ratio {value:g} is outside (0, 1); e.g. 0.1,0.3,0.5,0.7"
+            )
+        values.append(value)
+    return values
+
+
+@app.command("sensitivity")
+def sensitivity_command(
+    model: Annotated[str, typer.Option(help="Registered model name or alias (`compress models`).")],
+    data: Annotated[Path, typer.Option(help="Data set folder; mIoU is measured on --split.")],
+    checkpoint: Annotated[
+        Path | None, typer.Option(help="Trained checkpoint of --model (fresh init without).")
+    ] = None,
+    ratios: Annotated[
+        str, typer.Option(help="Ratios each group is pruned at, comma-separated, in (0, 1).")
+    ] = "0.1,0.3,0.5,0.7",
+    split: Annotated[str, typer.Option(help="Split to measure on (never test).")] = "val",
+    max_images: Annotated[
+        int, typer.Option(help="Images evaluated per probe (cost: groups x ratios x N).")
+    ] = 20,
+    importance: Annotated[
+        str, typer.Option(help="l1, l2, taylor, bn-scale, lamp or fpgm (as compress prune).")
+    ] = "l2",
+    round_to: Annotated[
+        int, typer.Option(help="Keep channel counts multiples of N (1: no rounding).")
+    ] = 8,
+    input_size: Annotated[str, typer.Option(help="Input size HxW for tracing and MACs.")] = (
+        "256x256"
+    ),
+    ignore_layer: Annotated[
+        list[str] | None,
+        typer.Option("--ignore-layer", help="Module name never pruned (repeatable)."),
+    ] = None,
+    model_option: Annotated[
+        list[str] | None,
+        typer.Option("--model-option", "-o", help="Builder option KEY=VALUE (fresh model)."),
+    ] = None,
+    device: Annotated[str, typer.Option(help="Evaluation device: cpu, cuda or auto.")] = "auto",
+    seed: Annotated[int, typer.Option(help="Seed for a fresh init.")] = 0,
+    out: Annotated[
+        Path | None, typer.Option(help="Run folder (default: runs/sensitivity-MODEL-...).")
+    ] = None,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="One line per profiled group.")
+    ] = True,
+) -> None:
+    """Prune each layer group alone at each ratio (no fine-tune): mIoU drop and MACs saved."""
+    from compress.pruning.profile import SensitivitySpec
+    from compress.specs import parse_spec
+
+    spec = parse_spec(
+        SensitivitySpec,
+        {
+            "model": model, "checkpoint": str(checkpoint) if checkpoint else None,
+            "data": str(data), "ratios": parse_ratios(ratios), "split": split,
+            "max_images": max_images, "importance": importance,
+            "round_to": None if round_to == 1 else round_to,
+            "ignored_layers": list(ignore_layer or []), "input_size": parse_size(input_size),
+            "model_options": parse_key_values(model_option), "device": device, "seed": seed,
+        },
+        source="compress sensitivity",
+    )  # fmt: skip
+    from rich.console import Console
+
+    from compress.pruning.sensitivity import run_sensitivity
+
+    console = Console()
+
+    def report(done: int, total: int, group: str) -> None:
+        console.print(f"[dim]{done}/{total} {group}[/]", highlight=False)
+
+    _print(run_sensitivity(spec, out, progress=report if progress else None), console)
+
+
+def _print(outcome: SensitivityOutcome, console: Console) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    profile = outcome.profile
+    if outcome.fresh_init:
+        console.print("[yellow]note:[/] no --checkpoint given: profiled a freshly initialised "
+                      "model (MACs are real, mIoU drops are not)")  # fmt: skip
+    if outcome.reused:
+        console.print(f"{escape(str(outcome.run_dir))} already holds this finished run")
+    table = Table(title=escape(
+        f"sensitivity of {profile.model}: mIoU drop (pt) / MACs saved, baseline mIoU "
+        f"{100 * profile.baseline_miou:.2f} on {profile.num_images} {profile.split} images"))
+    table.add_column("group (root layer)")
+    table.add_column("channels", justify="right")
+    for ratio in profile.ratios:
+        table.add_column(f"{ratio:g}", justify="right")
+    for group in profile.groups:
+        by_ratio = {point.ratio: point for point in group.points}
+        cells = [
+            f"{100 * p.miou_drop:+.2f} / {100 * p.macs_saved / profile.baseline_macs:.1f}%"
+            if (p := by_ratio.get(r)) is not None else "-"
+            for r in profile.ratios
+        ]  # fmt: skip
+        table.add_row(escape(group.name), str(group.channels), *cells)
+    console.print(table)
+    for role, path in outcome.result.artifacts.items():
+        console.print(f"{role}: {escape(str(outcome.run_dir / path))}")

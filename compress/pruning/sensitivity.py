@@ -1,0 +1,203 @@
+"""``compress sensitivity``: how much mIoU each pruning group loses at each ratio.
+
+For every prunable group (torch-pruning's dependency groups, named by their root conv)
+and every ratio, a deep copy of the model has ONLY that group pruned (same importance
+and rounding as ``compress prune``, no fine-tuning); its mIoU on the first
+``max_images`` images of the split (val by default, never test) and its MACs at the
+input size give the group's mIoU drop and MACs saved. Cost: one trace + prune per
+(group, ratio) and one evaluation of ``max_images`` images for each distinct pruned
+width (ratios that rounding turns into the same width, or into no pruning, reuse a
+result) - about ``groups x ratios x max_images`` forward passes.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from compress.errors import CompressError
+from compress.pruning.profile import (
+    PLOT_FILE,
+    SENSITIVITY_KIND,
+    GroupSensitivity,
+    SensitivityPoint,
+    SensitivityProfile,
+    SensitivitySpec,
+)
+from compress.pruning.prune import PruningSession
+from compress.pruning.spec import PruneSpec
+from compress.results import RunResult, load_result, write_result
+from compress.runs import SPEC_FILE, prepare_run_dir, spec_digest
+
+Progress = Callable[[int, int, str], None]
+
+
+def profile_sensitivity(
+    model: nn.Module,
+    dataset: Any,
+    *,
+    num_classes: int,
+    ignore_index: int | None,
+    prune: PruneSpec,
+    ratios: list[float],
+    input_size: tuple[int, int],
+    model_name: str,
+    split: str = "val",
+    device: str = "cpu",
+    importance_data: Iterable[Any] | None = None,
+    progress: Progress | None = None,
+) -> SensitivityProfile:
+    """Prune each group of ``model`` alone at each ratio and measure what it costs.
+
+    ``dataset`` yields ``(float [3,H,W], int64 [H,W])`` items (all are evaluated: pass a
+    subset). ``prune`` gives importance, rounding and ignored layers; its ratio or
+    budget is ignored. ``progress(done, total, group)`` is called after every group.
+    """
+    from compress.evaluate import evaluate
+    from compress.macs import count_macs_params
+
+    start = time.perf_counter()
+    items = [dataset[i] for i in range(len(dataset))]  # decoded once, evaluated many times
+    example = torch.zeros(1, 3, *input_size)
+    base = prune.model_copy(
+        update={"ratio": None, "target_macs": None, "target_latency_ms": None,
+                "layer_ratios": {}, "scope": "uniform"}
+    )  # fmt: skip
+
+    def miou(candidate: nn.Module) -> float:
+        return float(evaluate(candidate, items, num_classes=num_classes,
+                              ignore_index=ignore_index, device=device).miou)  # fmt: skip
+
+    model.eval()
+    base_macs = count_macs_params(model, input_size)[0]
+    base_miou = miou(model)
+    probe = copy.deepcopy(model)
+    groups = PruningSession(
+        probe, base.model_copy(update={"ratio": ratios[0]}), example_input=example,
+        importance_data=importance_data, ignore_index=ignore_index,
+    ).groups()  # fmt: skip
+    del probe
+    profiled: list[GroupSensitivity] = []
+    for done, group in enumerate(groups, start=1):
+        points: list[SensitivityPoint] = []
+        by_width: dict[int, SensitivityPoint] = {0: SensitivityPoint(
+            ratio=0.0, channels_pruned=0, macs=base_macs, macs_saved=0, miou=base_miou,
+            miou_drop=0.0)}  # fmt: skip
+        for ratio in ratios:
+            pruned = copy.deepcopy(model)
+            PruningSession(
+                pruned, base.model_copy(update={"layer_ratios": {group.name: ratio}}),
+                example_input=example, importance_data=importance_data,
+                ignore_index=ignore_index,
+            ).run()  # fmt: skip
+            removed = group.channels - _out_channels(pruned, group.name)
+            if removed not in by_width:
+                macs = count_macs_params(pruned, input_size)[0]
+                value = miou(pruned)
+                by_width[removed] = SensitivityPoint(
+                    ratio=ratio, channels_pruned=removed, macs=macs,
+                    macs_saved=base_macs - macs, miou=value, miou_drop=base_miou - value,
+                )  # fmt: skip
+            points.append(by_width[removed].model_copy(update={"ratio": ratio}))
+        profiled.append(GroupSensitivity(name=group.name, channels=group.channels,
+                                         members=list(group.members), points=points))
+        if progress is not None:
+            progress(done, len(groups), group.name)
+    return SensitivityProfile(
+        model=model_name, importance=prune.importance, round_to=prune.round_to,
+        input_size=input_size, split=split, num_images=len(items), baseline_miou=base_miou,
+        baseline_macs=base_macs, ratios=list(ratios), groups=profiled,
+        seconds=time.perf_counter() - start,
+    )  # fmt: skip
+
+
+def _out_channels(model: nn.Module, name: str) -> int:
+    module = model.get_submodule(name)
+    return int(getattr(module, "out_channels", getattr(module, "out_features", 0)))
+
+
+def evaluation_subset(data: str, split: str, info: Any, max_images: int) -> Any:
+    """The first ``max_images`` images of ``split`` (sorted by name: reproducible)."""
+    from torch.utils.data import Subset
+
+    from compress.data import SegmentationFolder
+
+    dataset = SegmentationFolder(data, split, info=info)
+    if len(dataset) == 0:
+        raise CompressError(f"--data {data}: split {split!r} holds no images")
+    return Subset(dataset, range(min(max_images, len(dataset))))
+
+
+@dataclass
+class SensitivityOutcome:
+    """A sensitivity run folder and what it holds."""
+
+    run_dir: Path
+    result: RunResult
+    profile: SensitivityProfile
+    fresh_init: bool
+    reused: bool = False
+
+
+def run_sensitivity(
+    spec: SensitivitySpec, out: str | Path | None = None, *, progress: Progress | None = None
+) -> SensitivityOutcome:
+    """Profile the spec's model into a run folder: spec.yaml, result.json, sensitivity.png."""
+    from baselines.registry import canonical_name
+    from compress.environment import environment
+    from compress.plots.sensitivity import plot_sensitivity
+    from compress.pruning.inputs import data_info, importance_loader, load_base, sha256
+    from compress.pruning.profile import load_profile
+
+    if not Path(spec.data).is_dir():
+        raise CompressError(f"--data {spec.data} does not exist or is not a folder")
+    canonical = canonical_name(spec.model)
+    model, model_spec, _, _, fresh = load_base(spec, canonical)
+    info = data_info(spec.data, model_spec)
+    spec = spec.model_copy(update={
+        "model": canonical, "num_classes": model_spec.num_classes,
+        "model_options": {} if spec.checkpoint else dict(model_spec.options),
+        "checkpoint": str(Path(spec.checkpoint).resolve()) if spec.checkpoint else None,
+        "checkpoint_sha256": sha256(spec.checkpoint) if spec.checkpoint else None,
+        "data": str(Path(spec.data).resolve()),
+    })  # fmt: skip
+    dump = spec.model_dump(mode="json")
+    target = out if out is not None else (
+        Path("runs") / f"sensitivity-{canonical}-{spec.importance}-{spec_digest(dump)[:8]}")
+    folder = prepare_run_dir(target, dump, kind=SENSITIVITY_KIND)
+    if folder.finished:
+        return SensitivityOutcome(folder.path, load_result(folder.path),
+                                  load_profile(folder.path), fresh, True)  # fmt: skip
+    prune = PruneSpec(ratio=spec.ratios[0], importance=spec.importance, round_to=spec.round_to,
+                      ignored_layers=spec.ignored_layers)  # fmt: skip
+    importance_data = None
+    if prune.needs_data:
+        importance_data = importance_loader(spec.data, info, crop=min(spec.input_size),
+                                            batch_size=8, seed=spec.seed)  # fmt: skip
+    profile = profile_sensitivity(
+        model, evaluation_subset(spec.data, spec.split, info, spec.max_images),
+        num_classes=info.num_classes, ignore_index=info.ignore_index, prune=prune,
+        ratios=spec.ratios, input_size=spec.input_size, model_name=canonical,
+        split=spec.split, device=spec.device, importance_data=importance_data,
+        progress=progress,
+    )  # fmt: skip
+    plot_sensitivity(profile, folder.path / PLOT_FILE)
+    from compress.macs import count_macs_params
+
+    result = RunResult(
+        name=folder.path.name, kind=SENSITIVITY_KIND, model=canonical,
+        params=count_macs_params(model, spec.input_size)[1], macs=profile.baseline_macs,
+        macs_input_size=spec.input_size,
+        artifacts={"plot": PLOT_FILE, "spec": SPEC_FILE}, env=environment(),
+        extra={"fresh_init": fresh, "source_checkpoint": spec.checkpoint,
+               "profile": profile.model_dump(mode="json")},
+    )  # fmt: skip
+    write_result(folder.path, result)
+    return SensitivityOutcome(folder.path, result, profile, fresh)
