@@ -312,3 +312,14 @@ def _accuracy(spec: BenchSpec, predict: Any, num_classes: int) -> Metrics:
         split=spec.split,
         num_images=result.num_images,
     )
+
+
+def architecture_from_onnx(path: str | os.PathLike[str]) -> nn.Module | None:
+    """The architecture an ONNX file was exported from (random weights), from its metadata.
+
+    Used to count MACs and parameters of an ONNX artifact; None for a foreign file.
+    """
+    from compress.export import read_metadata
+
+    spec, structure = _spec_from_metadata(read_metadata(Path(path)), source=str(path))
+    return _architecture(spec, structure, seed=0)

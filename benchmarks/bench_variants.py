@@ -1,0 +1,137 @@
+"""Time a baseline and its variants in ONE process and print their ratios.
+
+Each artifact is a checkpoint (``.pt``, pruned/factorized ones included: they rebuild
+from their structure steps) or an ONNX file (``.onnx``, e.g. int8 QDQ). The first one
+is the baseline. Every artifact is timed on ONNX Runtime CPU (checkpoints are exported
+first) with the same threads, warm-up and runs, interleaved round by round so that
+drift of the machine hits all of them alike. Prints a Markdown table with MACs ratio,
+latency ratio (variant / baseline; below 1 is faster) and file-size ratio, plus the
+command and environment; ``--out`` writes the JSON.
+
+    python benchmarks/bench_variants.py runs/vgg/best.pt runs/vgg-pruned/pruned.pt \\
+        --input-size 750x1000 --runs 5 --out benchmarks/vgg-prune.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from compress import atomic
+from compress.cli.options import parse_size
+from compress.environment import available_cpus, environment
+from compress.errors import CompressError
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("artifacts", nargs="+", type=Path, help="baseline first; .pt or .onnx")
+    parser.add_argument("--names", default=None, help="comma-separated row names")
+    parser.add_argument("--input-size", default="750x1000", help="HxW")
+    parser.add_argument("--runs", type=int, default=5, help="timed rounds")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed rounds first")
+    parser.add_argument("--threads", type=int, default=available_cpus())
+    parser.add_argument("--out", type=Path, default=None, help="write JSON here")
+    return parser.parse_args(argv)
+
+
+def prepare(artifact: Path, size: tuple[int, int], scratch: Path) -> dict[str, Any]:
+    """ONNX path, MACs, params and deployable size of one artifact."""
+    from compress.bench import architecture_from_onnx
+    from compress.export import export_onnx, load_model
+    from compress.macs import count_macs_params
+    from compress.size import onnx_size
+
+    if artifact.suffix == ".onnx":
+        onnx_path, model = artifact, architecture_from_onnx(artifact)
+    else:
+        loaded = load_model(model=None, checkpoint=artifact)
+        model = loaded.model
+        onnx_path = export_onnx(
+            model, scratch / f"{len(list(scratch.iterdir()))}.onnx", input_size=size,
+            metadata=loaded.metadata(),
+        )  # fmt: skip
+    macs, params = count_macs_params(model, size) if model is not None else (None, None)
+    return {"onnx": onnx_path, "macs": macs, "params": params,
+            "onnx_bytes": onnx_size(onnx_path).file_bytes}  # fmt: skip
+
+
+def time_interleaved(
+    onnx_paths: list[Path], size: tuple[int, int], *, runs: int, warmup: int, threads: int
+) -> list[list[float]]:
+    """Per artifact, ``runs`` latencies in ms; round r times every artifact once."""
+    import time
+
+    import torch
+
+    from compress.runtimes import OrtRunner
+
+    runners = [OrtRunner(path, device="cpu", threads=threads) for path in onnx_paths]
+    x = torch.randn(1, 3, *size, generator=torch.Generator().manual_seed(0))
+    inputs = [runner.prepare(x) for runner in runners]
+    samples: list[list[float]] = [[] for _ in runners]
+    for round_index in range(warmup + runs):
+        for index, runner in enumerate(runners):
+            start = time.perf_counter()
+            runner.run(inputs[index])
+            elapsed = (time.perf_counter() - start) * 1000
+            if round_index >= warmup:
+                samples[index].append(elapsed)
+    return samples
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    try:
+        size = parse_size(args.input_size, option="--input-size")
+        names = args.names.split(",") if args.names else [p.parent.name for p in args.artifacts]
+        if len(names) != len(args.artifacts):
+            raise CompressError(f"--names gives {len(names)} names for {len(args.artifacts)} files")
+        with tempfile.TemporaryDirectory(prefix="segcompress-variants-") as scratch:
+            prepared = [prepare(path, size, Path(scratch)) for path in args.artifacts]
+            samples = time_interleaved(
+                [p["onnx"] for p in prepared], size, runs=args.runs, warmup=args.warmup,
+                threads=args.threads,
+            )  # fmt: skip
+    except CompressError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    rows = []
+    for name, path, info, times in zip(names, args.artifacts, prepared, samples, strict=True):
+        ordered = sorted(times)
+        rows.append({
+            "name": name, "artifact": str(path), "macs": info["macs"], "params": info["params"],
+            "onnx_bytes": info["onnx_bytes"], "p50_ms": statistics.median(times),
+            "p90_ms": ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))],
+            "min_ms": ordered[0], "samples_ms": times,
+        })  # fmt: skip
+    base = rows[0]
+    print("| variant | GMACs | MACs × base | ORT p50 ms | p90 ms | latency × base | ONNX MB "
+          "| size × base |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for row in rows:
+        macs = f"{row['macs'] / 1e9:.2f}" if row["macs"] else "—"
+        macs_ratio = f"{row['macs'] / base['macs']:.2f}" if row["macs"] and base["macs"] else "—"
+        print(
+            f"| {row['name']} | {macs} | {macs_ratio} | {row['p50_ms']:.1f} | {row['p90_ms']:.1f} "
+            f"| {row['p50_ms'] / base['p50_ms']:.2f} | {row['onnx_bytes'] / 1e6:.1f} "
+            f"| {row['onnx_bytes'] / base['onnx_bytes']:.2f} |"
+        )
+    env = environment(threads=args.threads)
+    print(f"\nCommand: `python benchmarks/bench_variants.py {shlex.join(argv)}`  ")
+    print(f"ONNX Runtime CPU, {size[0]}x{size[1]}, batch 1, threads {args.threads}, "
+          f"{args.warmup} warm-up + {args.runs} timed rounds, interleaved; CPU: {env['cpu']}; "
+          f"load average at the end {env['load_average']}; {env['date']}")  # fmt: skip
+    if args.out is not None:
+        atomic.write_json(args.out, {"command": argv, "env": env, "rows": rows})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
