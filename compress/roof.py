@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from compress import atomic
-from compress.environment import CpuInfo, cpu_info
+from compress.environment import CpuInfo, available_cpus, cpu_info, load_average
 
 MAX_FREQ = Path("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq")
 CACHE_VERSION = 1
@@ -162,11 +162,16 @@ def get_roof(
     entries = _read_cache(path)
     entry = entries.get(key)
     if refresh or not isinstance(entry, dict) or not isinstance(entry.get("gmacs"), float):
-        entry = {"gmacs": measure_matmul_gmacs(threads, size=size), "measured": time.time()}
-        entries[key] = entry
-        # A read-only home must not stop a benchmark; the value is still reported.
-        with contextlib.suppress(OSError):
-            atomic.write_json(path, {"version": CACHE_VERSION, "entries": entries})
+        load = load_average()
+        entry = {"gmacs": measure_matmul_gmacs(threads, size=size), "measured": time.time(),
+                 "load_average": load}  # fmt: skip
+        # A rate measured while other work shares the cores would stick as the machine's
+        # reference: report it, but cache only what was measured on a quiet machine.
+        if load is None or load <= 0.5 * available_cpus():
+            entries[key] = entry
+            # A read-only home must not stop a benchmark; the value is still reported.
+            with contextlib.suppress(OSError):
+                atomic.write_json(path, {"version": CACHE_VERSION, "entries": entries})
     return Roof(**{**roof.to_dict(), "measured_gmacs": entry["gmacs"], "matmul_size": size})
 
 

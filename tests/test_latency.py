@@ -103,6 +103,7 @@ def test_roof_cache_written_and_reused(tmp_path: Path, monkeypatch: pytest.Monke
         return 42.5
 
     monkeypatch.setattr(roof_module, "measure_matmul_gmacs", fake_matmul)
+    monkeypatch.setattr(roof_module, "load_average", lambda: 0.0)  # a quiet machine
     first = get_roof(1)
     cache = tmp_path / "segcompress" / "roof.json"
     assert cache.is_file() and first.measured_gmacs == 42.5
@@ -117,6 +118,16 @@ def test_roof_cache_written_and_reused(tmp_path: Path, monkeypatch: pytest.Monke
     cache.write_text("{not json")
     assert get_roof(1).measured_gmacs == 42.5 and measured == [1, 2, 1, 1]  # corrupt: rebuilt
     assert get_roof(1, measure=False).measured_gmacs is None
+
+
+def test_roof_measured_on_a_busy_machine_is_not_cached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(roof_module, "measure_matmul_gmacs", lambda threads, **_: 12.0)
+    monkeypatch.setattr(roof_module, "load_average", lambda: 64.0)
+    assert get_roof(1).measured_gmacs == 12.0  # reported ...
+    assert not (tmp_path / "segcompress" / "roof.json").exists()  # ... but not kept
 
 
 def test_environment_fields() -> None:
