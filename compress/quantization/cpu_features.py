@@ -1,11 +1,18 @@
-"""Which int8 format suits this CPU: ``reduce_range`` on x86 CPUs without VNNI.
+"""Which int8 format suits this CPU: activation signedness and ``reduce_range``.
 
-ONNX Runtime's x86 int8 kernels (MLAS) multiply u8 x s8 pairs with ``vpmaddubsw`` on
-AVX2/AVX-512 CPUs that lack VNNI; that instruction adds two products into a saturating
-int16, which overflows when both operands use the full 8-bit range. ONNX Runtime's
-guidance is to quantize weights to 7 bits (``reduce_range``) there. CPUs with
-AVX512-VNNI, AVX-VNNI or AMX accumulate in int32 and need no such cut. The decision and
-its reason are recorded in every quantize result.
+ONNX Runtime's x86 int8 kernels (MLAS) multiply *unsigned* activations by signed
+weights (u8 x s8). Signed int8 activations (ORT's QDQ default) are shifted to u8 on the
+fly, which costs time: on the AVX2 development machine a VGG11 DeepLab at 360x480 ran
+int8 in 0.77-0.80x of fp32 latency with s8 activations and in 0.60x with u8 (timed
+interleaved in one process; benchmarks/RESULTS.md). So x86 CPUs get u8 activations and
+s8 per-channel weights.
+
+Without VNNI, MLAS uses ``vpmaddubsw``, which adds two u8 x s8 products into a saturating
+int16: full-range weights can overflow there, and ONNX Runtime's documentation advises
+7-bit weights (``reduce_range``). Measured on the same machine, reduce_range changed
+neither latency (0.60x either way) nor accuracy, so it stays on for non-VNNI x86 CPUs as
+the documented guard. CPUs with AVX512-VNNI, AVX-VNNI or AMX accumulate in int32 and need
+no such cut. The decision and its reason are recorded in every quantize result.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ class Int8Format:
     """The int8 format chosen for this CPU and why."""
 
     quant_format: str  # always "QDQ": ONNX Runtime's documented default for static int8
-    activation_type: str  # "int8" (signed)
+    activation_type: str  # "uint8" on x86 (MLAS's u8 x s8 kernels), else "int8"
     weight_type: str  # "int8" (signed, symmetric)
     reduce_range: bool
     reason: str
@@ -52,6 +59,8 @@ def choose_int8_format(
 
         flags = cpu_info().flags
     relevant = tuple(f for f in (*X86_SIMD_FLAGS, *VNNI_FLAGS) if f in flags)
+    x86 = "avx2" in flags or "avx512f" in flags
+    activations = "uint8" if x86 else "int8"
     if reduce_range is not None:
         reason = f"reduce_range={reduce_range} was requested explicitly"
         chosen, forced = reduce_range, True
@@ -59,18 +68,19 @@ def choose_int8_format(
         found = ", ".join(f for f in VNNI_FLAGS if f in flags)
         reason = f"CPU has {found}: int8 dot products accumulate in int32, full 8-bit weights"
         chosen, forced = False, False
-    elif "avx2" in flags or "avx512f" in flags:
+    elif x86:
         reason = (
-            "x86 CPU without VNNI/AMX: ONNX Runtime's u8 x s8 kernels can saturate int16 "
-            "sums, so weights use 7 bits (reduce_range), as its documentation advises"
+            "x86 CPU without VNNI/AMX: u8 activations x s8 weights (ONNX Runtime's x86 "
+            "kernels); weights use 7 bits (reduce_range) so vpmaddubsw's int16 sums cannot "
+            "saturate, as ONNX Runtime's documentation advises"
         )
         chosen, forced = True, False
     else:
-        reason = "no x86 AVX2/AVX-512 flags found (e.g. ARM): full 8-bit weights"
+        reason = "no x86 AVX2/AVX-512 flags found (e.g. ARM): signed int8, full 8-bit weights"
         chosen, forced = False, False
     return Int8Format(
         quant_format="QDQ",
-        activation_type="int8",
+        activation_type=activations,
         weight_type="int8",
         reduce_range=chosen,
         reason=reason,

@@ -3,8 +3,9 @@
 The pipeline is ONNX Runtime's own tooling, in the order its documentation gives:
 ``quant_pre_process`` (symbolic shape inference and graph optimisation, which folds
 what the quantizer should not see twice), then ``quantize_static`` in QDQ format with
-signed int8 activations (asymmetric, per-tensor) and weights (symmetric, per-channel by
-default), ranges calibrated on real images. QDQ keeps the graph a standard ONNX graph
+int8 activations (asymmetric, per-tensor; unsigned on x86, where ONNX Runtime's kernels
+are u8 x s8 — see cpu_features) and signed weights (symmetric, per-channel by default),
+ranges calibrated on real images. QDQ keeps the graph a standard ONNX graph
 (QuantizeLinear/DequantizeLinear around each op) that any runtime can read; ONNX
 Runtime fuses each ``DQ -> Conv -> Q`` group into an int8 kernel when it loads it.
 
@@ -85,6 +86,10 @@ def resolve_keep_fp32(proto: onnx.ModelProto, names: list[str]) -> list[str]:
     return excluded
 
 
+# Activation signedness -> ONNX Runtime QuantType name (weights are always signed int8).
+ACTIVATION_TYPES = {"uint8": "QUInt8", "int8": "QInt8"}
+
+
 def quantize_onnx(
     fp32_path: str | os.PathLike[str],
     out_path: str | os.PathLike[str],
@@ -93,6 +98,7 @@ def quantize_onnx(
     calibration: str = "minmax",
     per_channel: bool = True,
     reduce_range: bool = False,
+    activations: str = "uint8",
     keep_fp32: list[str] | None = None,
     percentile: float = 99.999,
     metadata: dict[str, Any] | None = None,
@@ -110,6 +116,10 @@ def quantize_onnx(
         raise CompressError(
             f"unknown calibration method {calibration!r}; valid: {', '.join(CALIBRATE_METHODS)}"
         )
+    if activations not in ACTIVATION_TYPES:
+        raise CompressError(
+            f"unknown activation type {activations!r}; valid: {', '.join(ACTIVATION_TYPES)}"
+        )
     source = load_onnx(fp32_path)  # CompressError if absent or corrupt
     # MinMax keeps only per-image min/max scalars. Histogram methods keep whole tensors,
     # so they collect in strides (merged by ONNX Runtime). Not CalibMaxIntermediateOutputs:
@@ -118,7 +128,8 @@ def quantize_onnx(
     if calibration != "minmax":
         extra.update(CalibStridedMinMax=_stride(len(reader)), CalibPercentile=percentile)
     options = {
-        "quant_format": "QDQ", "activation_type": "QInt8", "weight_type": "QInt8",
+        "quant_format": "QDQ", "activation_type": ACTIVATION_TYPES[activations],
+        "weight_type": "QInt8",
         "per_channel": per_channel, "reduce_range": reduce_range,
         "calibrate_method": CALIBRATE_METHODS[calibration],
     }  # fmt: skip
@@ -130,7 +141,8 @@ def quantize_onnx(
         quantize_static(
             str(pre), str(quantized), reader, quant_format=QuantFormat.QDQ,
             per_channel=per_channel, reduce_range=reduce_range,
-            activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
+            activation_type=getattr(QuantType, ACTIVATION_TYPES[activations]),
+            weight_type=QuantType.QInt8,
             nodes_to_exclude=excluded or None,
             calibrate_method=getattr(CalibrationMethod, CALIBRATE_METHODS[calibration]),
             extra_options=extra,

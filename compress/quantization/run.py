@@ -134,6 +134,7 @@ def _run(
         outcome = quantize_onnx(
             fp32_path, int8_path, calib, calibration=spec.calibration,
             per_channel=spec.per_channel, reduce_range=fmt.reduce_range,
+            activations=fmt.activation_type,
             keep_fp32=spec.keep_fp32, percentile=spec.percentile,
         )  # fmt: skip
         extra.update(excluded_nodes=outcome.excluded_nodes, ort_options=outcome.options)

@@ -9,7 +9,13 @@ def test_avx2_without_vnni_reduces_range() -> None:
     fmt = choose_int8_format(frozenset({"sse4_2", "avx2", "fma"}))
     assert fmt.reduce_range is True
     assert "VNNI" in fmt.reason and fmt.cpu_flags == ("avx2",)
-    assert (fmt.quant_format, fmt.activation_type, fmt.weight_type) == ("QDQ", "int8", "int8")
+    # MLAS's x86 kernels are u8 x s8: unsigned activations avoid a shift per tensor
+    assert (fmt.quant_format, fmt.activation_type, fmt.weight_type) == ("QDQ", "uint8", "int8")
+
+
+def test_non_x86_keeps_signed_activations() -> None:
+    fmt = choose_int8_format(frozenset({"neon", "asimd"}))
+    assert (fmt.activation_type, fmt.reduce_range) == ("int8", False)
 
 
 def test_vnni_or_amx_keeps_full_range() -> None:

@@ -148,3 +148,38 @@ def test_pre_processing_leaves_no_files_in_the_working_directory(tmp_path, monke
     _pre_process(source, tmp_path / "pre.onnx")
     assert (tmp_path / "pre.onnx").is_file()
     assert list(work.iterdir()) == []
+
+
+def test_activation_type_reaches_the_quantized_graph(tmp_path) -> None:
+    """u8 activations give uint8 QuantizeLinear zero points; s8 give int8."""
+    import onnx
+
+    from baselines import get_model
+    from compress.export import export_onnx
+    from compress.quantization.ptq import quantize_onnx
+
+    source = export_onnx(
+        get_model("unet", num_classes=3, base_channels=8).eval(), tmp_path / "unet.onnx",
+        input_size=(32, 32),
+    )  # fmt: skip
+
+    class Reader:
+        def __init__(self) -> None:
+            import numpy as np
+
+            rng = np.random.default_rng(0)
+            self.items = [{"image": rng.standard_normal((1, 3, 32, 32), dtype=np.float32)}]
+
+        def get_next(self):
+            return self.items.pop() if self.items else None
+
+        def __len__(self) -> int:
+            return 1
+
+    for activations, elem in (("uint8", onnx.TensorProto.UINT8), ("int8", onnx.TensorProto.INT8)):
+        out = tmp_path / f"{activations}.onnx"
+        quantize_onnx(source, out, Reader(), activations=activations)
+        graph = onnx.load(str(out)).graph
+        zero_points = {init.name: init.data_type for init in graph.initializer}
+        inputs = [n for n in graph.node if n.op_type == "QuantizeLinear"]
+        assert inputs and zero_points[inputs[0].input[2]] == elem
