@@ -14,11 +14,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from compress.checkpoint import register_structure_replayer
 from compress.lowrank.spec import METHODS, RANK_RULES, FactorizeRunSpec, FactorizeSpec
-
-REPLAYER = "compress.lowrank.replay:replay_factorize"
-register_structure_replayer("factorize", REPLAYER)
 
 _LAZY: dict[str, str] = {
     "FactorizeOutcome": "compress.lowrank.apply",

@@ -14,11 +14,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from compress.checkpoint import register_structure_replayer
 from compress.pruning.spec import IMPORTANCES, SCOPES, PruneRunSpec, PruneSpec
-
-REPLAYER = "compress.pruning.replay:replay_prune"
-register_structure_replayer("prune", REPLAYER)
 
 _LAZY: dict[str, str] = {
     "PruningSession": "compress.pruning.prune",

@@ -22,7 +22,7 @@ TINY = [
 
 
 def test_factorize_writes_a_run_folder_that_reloads(tmp_path: Path, capsys) -> None:
-    from compress.checkpoint import load_checkpoint, register_structure_replayer
+    from compress.checkpoint import load_checkpoint
 
     out = tmp_path / "run"
     code = main([*TINY, "--method", "tucker", "--rank", "0.5", "--layers", "bottleneck.*,ups.0",
@@ -36,7 +36,6 @@ def test_factorize_writes_a_run_folder_that_reloads(tmp_path: Path, capsys) -> N
     rows = {row["name"]: row for row in result["extra"]["layers"]}
     assert rows["bottleneck.1.0"]["method"] == "tucker"
     assert rows["ups.0"]["method"] is None and "transposed" in rows["ups.0"]["note"]
-    register_structure_replayer("factorize", "compress.lowrank.replay:replay_factorize")
     assert load_checkpoint(out / "factorized.pt").structure == result["steps"]
 
 

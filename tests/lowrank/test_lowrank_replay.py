@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from compress.checkpoint import load_checkpoint, register_structure_replayer, save_checkpoint
+from compress.checkpoint import load_checkpoint, save_checkpoint
 from compress.errors import CompressError
 from compress.lowrank import FactorizeSpec, factorize_model
 from compress.lowrank.replay import replay_factorize
@@ -15,11 +15,6 @@ from compress.specs import ModelSpec
 
 SIZE = (64, 64)
 SPEC = ModelSpec(name="unet-attention", num_classes=3, options={"base_channels": 8})
-
-
-@pytest.fixture(autouse=True)
-def _replayer() -> None:
-    register_structure_replayer("factorize", "compress.lowrank.replay:replay_factorize")
 
 
 def _factorized(spec: FactorizeSpec) -> tuple[torch.nn.Module, dict]:
@@ -84,3 +79,25 @@ def test_onnx_export_parity_of_a_factorized_model(tmp_path: Path) -> None:
     ]
     report = check_parity(model, path, images)
     assert report.passed and report.max_abs_diff < 1e-3
+
+
+def test_a_fresh_process_reloads_a_factorized_checkpoint(tmp_path: Path) -> None:
+    """Loading must not depend on the factorization code having been imported first."""
+    import subprocess
+    import sys
+
+    model, step = _factorized(FactorizeSpec(method="tucker", rank=0.5))
+    path = save_checkpoint(tmp_path / "f.pt", model, SPEC, structure=[step])
+    x = torch.randn(1, 3, *SIZE, generator=torch.Generator().manual_seed(1))
+    torch.save(x, tmp_path / "x.pt")
+    with torch.no_grad():
+        torch.save(model(x), tmp_path / "y.pt")
+    script = (
+        "import sys, torch; from compress.checkpoint import load_checkpoint; "
+        f"m = load_checkpoint({str(path)!r}).model; "
+        f"x = torch.load({str(tmp_path / 'x.pt')!r}, weights_only=True); "
+        f"y = torch.load({str(tmp_path / 'y.pt')!r}, weights_only=True); "
+        "torch.set_grad_enabled(False); assert torch.equal(m(x), y); print('ok')"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.stdout.strip() == "ok", done.stderr

@@ -109,8 +109,7 @@ def test_a_fresh_process_reloads_a_pruned_checkpoint(tmp_path) -> None:
     """Loading must not depend on the pruning code having been imported by the caller."""
     probe = "import compress.checkpoint as c; print('prune' in c.STRUCTURE_REPLAYERS)"
     known = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
-    if known.stdout.strip() != "True":
-        pytest.skip("compress/checkpoint.py does not declare STRUCTURE_REPLAYERS['prune'] yet")
+    assert known.stdout.strip() == "True", "checkpoint.py must declare the prune replayer"
     model, step = pruned("unet-attention")
     path = save_checkpoint(tmp_path / "p.pt", model, spec_of("unet-attention"), structure=[step])
     x = torch.randn(1, 3, *SIZE, generator=torch.Generator().manual_seed(1))
