@@ -6,6 +6,7 @@ one line on stderr and exit code 2; anything else is a bug and keeps its traceba
 
 from __future__ import annotations
 
+import os
 import sys
 
 from compress.cli import (  # noqa: F401  (each module attaches its commands to `app`)
@@ -28,6 +29,10 @@ from compress.errors import CompressError
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the process exit code instead of raising."""
+    if not sys.stdout.isatty():
+        # rich wraps to 80 columns when piped; long paths and tables then break mid-word in
+        # logs. A wide default keeps lines whole (an explicit COLUMNS still wins).
+        os.environ.setdefault("COLUMNS", "200")
     try:
         outcome = app(args=argv, prog_name="compress", standalone_mode=False)
     except CompressError as error:

@@ -10,8 +10,6 @@ unfactorized model's numbers) and, when fine-tuned, ``finetune/`` (one ``fit`` r
 from __future__ import annotations
 
 import copy
-import hashlib
-import math
 import platform
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +18,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from compress.checkpoint import load_checkpoint, save_checkpoint
-from compress.errors import CompressError
+from compress.base_model import data_info, file_sha256, load_base, val_metrics
+from compress.checkpoint import save_checkpoint
 from compress.lowrank.apply import FactorizeOutcome, factorize_model
-from compress.lowrank.spec import DEFAULT_NUM_CLASSES, FactorizeRunSpec
+from compress.lowrank.spec import FactorizeRunSpec
 from compress.results import RESULT_FILE, Metrics, RunResult, load_result, write_result
 from compress.runs import SPEC_FILE, prepare_run_dir, spec_digest
 from compress.specs import ModelSpec
@@ -63,8 +61,8 @@ def run_factorize(
     from compress.size import state_dict_bytes
 
     canonical = canonical_name(spec.model)
-    model, model_spec, structure, dataset, fresh = _load(spec, canonical)
-    info = _data_info(spec, model_spec)
+    model, model_spec, structure, dataset, fresh = load_base(spec, canonical)
+    info = data_info(spec.data, model_spec)
     if info is not None and dataset is None:
         dataset = info.model_dump(mode="json")
     spec = spec.model_copy(
@@ -73,7 +71,7 @@ def run_factorize(
             "num_classes": model_spec.num_classes,
             "model_options": {} if spec.checkpoint else dict(model_spec.options),
             "checkpoint": str(Path(spec.checkpoint).resolve()) if spec.checkpoint else None,
-            "checkpoint_sha256": _sha256(spec.checkpoint) if spec.checkpoint else None,
+            "checkpoint_sha256": file_sha256(spec.checkpoint) if spec.checkpoint else None,
             "data": str(Path(spec.data).resolve()) if spec.data else None,
         }
     )
@@ -90,7 +88,7 @@ def run_factorize(
         "params": base_params, "macs": base_macs, "size_bytes": state_dict_bytes(model),
     }  # fmt: skip
     if info is not None:
-        baseline["metrics"] = _val_metrics(copy.deepcopy(model), spec, info)
+        baseline["metrics"] = val_metrics(copy.deepcopy(model), spec.data, info, spec.device)
     outcome = factorize_model(model, spec.factorize, input_size=spec.input_size)
     steps = [*structure, outcome.step]
     finetuned = _finetune(model, spec, model_spec, steps, run_dir, progress)
@@ -104,7 +102,7 @@ def run_factorize(
     size = state_dict_bytes(model)
     metrics = finetuned.result.metrics if finetuned is not None else None
     if metrics is None and info is not None:
-        metrics = Metrics.model_validate(_val_metrics(model, spec, info))
+        metrics = Metrics.model_validate(val_metrics(model, spec.data, info, spec.device))
     artifacts = {"checkpoint": FACTORIZED_FILE, "spec": SPEC_FILE}
     if finetuned is not None:
         artifacts["finetune"] = str(finetuned.run_dir.relative_to(run_dir) / RESULT_FILE)
@@ -128,52 +126,6 @@ def run_factorize(
     )  # fmt: skip
     write_result(run_dir, result)
     return FactorizeRun(run_dir, result, fresh, outcome=outcome)
-
-
-def _load(
-    spec: FactorizeRunSpec, canonical: str
-) -> tuple[nn.Module, ModelSpec, list[dict[str, Any]], dict[str, Any] | None, bool]:
-    """(model, base spec, structure so far, dataset info, fresh init?)."""
-    if spec.checkpoint is None:
-        num_classes = spec.num_classes
-        if num_classes is None and spec.data is not None:
-            from compress.data import load_dataset_info
-
-            num_classes = load_dataset_info(spec.data).num_classes
-        model_spec = ModelSpec(
-            name=canonical, num_classes=num_classes or DEFAULT_NUM_CLASSES,
-            options=spec.model_options,
-        )  # fmt: skip
-        torch.manual_seed(spec.seed)
-        return model_spec.build(), model_spec, [], None, True
-    loaded = load_checkpoint(spec.checkpoint)
-    if loaded.spec.name != canonical:
-        raise CompressError(
-            f"checkpoint {spec.checkpoint} holds model {loaded.spec.name!r}, not {canonical!r} "
-            f"(--model {spec.model}); pass --model {loaded.spec.name}"
-        )
-    if spec.num_classes is not None and spec.num_classes != loaded.spec.num_classes:
-        raise CompressError(
-            f"--num-classes {spec.num_classes} does not match checkpoint {spec.checkpoint} "
-            f"({loaded.spec.num_classes} classes); leave it out"
-        )
-    return loaded.model, loaded.spec, list(loaded.structure), loaded.dataset, False
-
-
-def _data_info(spec: FactorizeRunSpec, model_spec: ModelSpec) -> Any:
-    if spec.data is None:
-        return None
-    from compress.data import load_dataset_info
-
-    if not Path(spec.data).is_dir():
-        raise CompressError(f"--data {spec.data} does not exist or is not a folder")
-    info = load_dataset_info(spec.data)
-    if info.num_classes != model_spec.num_classes:
-        raise CompressError(
-            f"--data {spec.data} has {info.num_classes} classes but the model has "
-            f"{model_spec.num_classes}; use a data set with the model's classes"
-        )
-    return info
 
 
 def _finetune(
@@ -205,38 +157,9 @@ def _finetune(
     return outcome
 
 
-def _val_metrics(model: nn.Module, spec: FactorizeRunSpec, info: Any) -> dict[str, Any]:
-    """Val-split metrics as a plain dict (valid as :class:`compress.results.Metrics`)."""
-    from compress.data import SegmentationFolder
-    from compress.evaluate import evaluate
-
-    dataset = SegmentationFolder(spec.data, "val", info=info)
-    result = evaluate(
-        model, dataset, num_classes=info.num_classes, ignore_index=info.ignore_index,
-        device=spec.device,
-    )  # fmt: skip
-    metrics, study = result.metrics, float(result.study_miou)
-    return {
-        "miou": float(metrics.miou), "class_acc": float(metrics.class_acc),
-        "pixel_acc": float(metrics.pixel_acc),
-        "per_class_iou": [None if v is None else float(v) for v in metrics.per_class_iou],
-        "class_names": list(info.class_names),
-        "study_miou": None if math.isnan(study) else study,
-        "split": "val", "num_images": int(result.num_images),
-    }  # fmt: skip
-
-
 def _baseline_name(checkpoint: str | None) -> str | None:
     """The run folder name of the checkpoint's training run, when it lies in one."""
     if checkpoint is None:
         return None
     folder = Path(checkpoint).parent
     return folder.name if (folder / RESULT_FILE).is_file() else None
-
-
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -20,7 +20,6 @@ Method = Literal["tucker", "cp", "svd", "spatial-svd"]
 RankRule = Literal["vbmf", "energy", "macs"]
 METHODS: tuple[str, ...] = ("tucker", "cp", "svd", "spatial-svd")
 RANK_RULES: tuple[str, ...] = ("vbmf", "energy", "macs")
-DEFAULT_NUM_CLASSES = 8
 
 
 def parse_rank(value: Any) -> Any:

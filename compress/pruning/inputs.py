@@ -1,80 +1,16 @@
-"""What pruning runs read: the base model (checkpoint or fresh init), the data set, the
-batches for gradient importance, val metrics - shared by ``compress prune`` and
-``compress sensitivity``.
+"""What pruning reads beyond the base model: batches for gradient-based importance.
+
+The base model, the data set's info and val metrics come from :mod:`compress.base_model`,
+shared with the other techniques.
 """
 
 from __future__ import annotations
 
-import hashlib
-import math
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import torch
-from torch import nn
 
-from compress.checkpoint import load_checkpoint
 from compress.errors import CompressError
-from compress.pruning.spec import DEFAULT_NUM_CLASSES
-from compress.specs import ModelSpec
-
-
-class BaseModelFields(Protocol):
-    """The fields of a run spec that name the base model (PruneRunSpec, SensitivitySpec)."""
-
-    model: str
-    checkpoint: str | None
-    num_classes: int | None
-    model_options: dict[str, Any]
-    data: str | None
-    seed: int
-
-
-def load_base(
-    spec: BaseModelFields, canonical: str
-) -> tuple[nn.Module, ModelSpec, list[dict[str, Any]], dict[str, Any] | None, bool]:
-    """(model, base spec, structure so far, dataset info, fresh init?)."""
-    if spec.checkpoint is None:
-        num_classes = spec.num_classes
-        if num_classes is None and spec.data is not None:
-            from compress.data import load_dataset_info
-
-            num_classes = load_dataset_info(spec.data).num_classes
-        model_spec = ModelSpec(
-            name=canonical, num_classes=num_classes or DEFAULT_NUM_CLASSES,
-            options=spec.model_options,
-        )  # fmt: skip
-        torch.manual_seed(spec.seed)
-        return model_spec.build(), model_spec, [], None, True
-    loaded = load_checkpoint(spec.checkpoint)
-    if loaded.spec.name != canonical:
-        raise CompressError(
-            f"checkpoint {spec.checkpoint} holds model {loaded.spec.name!r}, not {canonical!r} "
-            f"(--model {spec.model}); pass --model {loaded.spec.name}"
-        )
-    if spec.num_classes is not None and spec.num_classes != loaded.spec.num_classes:
-        raise CompressError(
-            f"--num-classes {spec.num_classes} does not match checkpoint {spec.checkpoint} "
-            f"({loaded.spec.num_classes} classes); leave it out"
-        )
-    return loaded.model, loaded.spec, list(loaded.structure), loaded.dataset, False
-
-
-def data_info(data: str | None, model_spec: ModelSpec) -> Any:
-    """The data set's :class:`DatasetInfo` (None without data); its classes must match."""
-    if data is None:
-        return None
-    from compress.data import load_dataset_info
-
-    if not Path(data).is_dir():
-        raise CompressError(f"--data {data} does not exist or is not a folder")
-    info = load_dataset_info(data)
-    if info.num_classes != model_spec.num_classes:
-        raise CompressError(
-            f"--data {data} has {info.num_classes} classes but the model has "
-            f"{model_spec.num_classes}; use a data set with the model's classes"
-        )
-    return info
 
 
 def importance_loader(
@@ -93,33 +29,3 @@ def importance_loader(
     return torch.utils.data.DataLoader(
         dataset, batch_size=batch_size, shuffle=True, generator=generator
     )
-
-
-def val_metrics(model: nn.Module, data: str, info: Any, device: str) -> dict[str, Any]:
-    """Val-split metrics as a plain dict (valid as :class:`compress.results.Metrics`)."""
-    from compress.data import SegmentationFolder
-    from compress.evaluate import evaluate
-
-    dataset = SegmentationFolder(data, "val", info=info)
-    result = evaluate(
-        model, dataset, num_classes=info.num_classes, ignore_index=info.ignore_index,
-        device=device,
-    )  # fmt: skip
-    metrics, study = result.metrics, float(result.study_miou)
-    return {
-        "miou": float(metrics.miou), "class_acc": float(metrics.class_acc),
-        "pixel_acc": float(metrics.pixel_acc),
-        "per_class_iou": [None if v is None else float(v) for v in metrics.per_class_iou],
-        "class_names": list(info.class_names),
-        "study_miou": None if math.isnan(study) else study,
-        "split": "val", "num_images": int(result.num_images),
-    }  # fmt: skip
-
-
-def sha256(path: str) -> str:
-    """Hex SHA-256 of a file: a retrained checkpoint at the same path is another run."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

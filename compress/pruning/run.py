@@ -19,15 +19,10 @@ from typing import Any
 
 import torch
 
+from compress.base_model import data_info, file_sha256, load_base, val_metrics
 from compress.checkpoint import save_checkpoint
 from compress.pruning.budget import BudgetChoice, resolve_budget
-from compress.pruning.inputs import (
-    data_info,
-    importance_loader,
-    load_base,
-    sha256,
-    val_metrics,
-)
+from compress.pruning.inputs import importance_loader
 from compress.pruning.latency import LatencySetup, latency_comparison, measure_model
 from compress.pruning.prune import PruningSession
 from compress.pruning.spec import PruneRunSpec, PruneSpec
@@ -83,7 +78,7 @@ def run_prune(
             "num_classes": model_spec.num_classes,
             "model_options": {} if spec.checkpoint else dict(model_spec.options),
             "checkpoint": str(Path(spec.checkpoint).resolve()) if spec.checkpoint else None,
-            "checkpoint_sha256": sha256(spec.checkpoint) if spec.checkpoint else None,
+            "checkpoint_sha256": file_sha256(spec.checkpoint) if spec.checkpoint else None,
             "data": str(Path(spec.data).resolve()) if spec.data else None,
             "sensitivity": str(Path(spec.sensitivity).resolve()) if spec.sensitivity else None,
         }

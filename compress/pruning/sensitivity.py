@@ -151,9 +151,10 @@ def run_sensitivity(
 ) -> SensitivityOutcome:
     """Profile the spec's model into a run folder: spec.yaml, result.json, sensitivity.png."""
     from baselines.registry import canonical_name
+    from compress.base_model import data_info, file_sha256, load_base
     from compress.environment import environment
     from compress.plots.sensitivity import plot_sensitivity
-    from compress.pruning.inputs import data_info, importance_loader, load_base, sha256
+    from compress.pruning.inputs import importance_loader
     from compress.pruning.profile import load_profile
 
     if not Path(spec.data).is_dir():
@@ -165,7 +166,7 @@ def run_sensitivity(
         "model": canonical, "num_classes": model_spec.num_classes,
         "model_options": {} if spec.checkpoint else dict(model_spec.options),
         "checkpoint": str(Path(spec.checkpoint).resolve()) if spec.checkpoint else None,
-        "checkpoint_sha256": sha256(spec.checkpoint) if spec.checkpoint else None,
+        "checkpoint_sha256": file_sha256(spec.checkpoint) if spec.checkpoint else None,
         "data": str(Path(spec.data).resolve()),
     })  # fmt: skip
     dump = spec.model_dump(mode="json")

@@ -18,7 +18,6 @@ Runtime = Literal["ort", "torch"]
 IMPORTANCES: tuple[str, ...] = ("l1", "l2", "taylor", "bn-scale", "lamp", "fpgm")
 SCOPES: tuple[str, ...] = ("global", "uniform")
 NEEDS_DATA: frozenset[str] = frozenset({"taylor"})  # importances computed from gradients
-DEFAULT_NUM_CLASSES = 8  # a fresh model without --data or --num-classes
 DEFAULT_SENSITIVITY_RATIOS: tuple[float, ...] = (0.1, 0.3, 0.5, 0.7)
 STEP_KIND = "prune"  # the structure step this package writes and replays
 STEP_FORMAT = 1
