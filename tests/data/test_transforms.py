@@ -100,3 +100,20 @@ def test_eval_transform_is_exactly_invertible() -> None:
 def test_crop_must_be_positive() -> None:
     with pytest.raises(ValueError, match="crop"):
         train_transform(0)
+
+
+def test_augmentation_keeps_objects_near_their_native_scale() -> None:
+    """Stripes 8 px wide stay 4-16 px wide: the zoom is relative to the native resolution,
+    so a small crop of a large frame is not a shrunken copy of the whole frame."""
+    size, width = 256, 8
+    stripes = (torch.arange(size) // width % 2).expand(size, size).to(torch.int64)
+    image = LEVELS[stripes].expand(3, size, size).contiguous()
+    widths = []
+    for seed in range(12):
+        torch.manual_seed(seed)
+        _, mask = train_transform(64, ignore_index=255)(image, stripes)
+        for row in mask[16:48:8]:  # runs of one label along a row, inner ones only
+            change = torch.nonzero(row[1:] != row[:-1]).flatten()
+            widths += (change[1:] - change[:-1]).tolist()
+    widths_t = torch.tensor(widths, dtype=torch.float32)
+    assert 4 <= widths_t.median() <= 16, widths_t.median()
