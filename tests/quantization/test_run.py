@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import torch
 
 from compress.checkpoint import save_checkpoint
@@ -46,19 +45,26 @@ def test_ptq_writes_a_complete_run_folder(
 def test_a_structure_carrying_checkpoint_quantizes_like_any_other(
     tiny_data: Path, tmp_path: Path
 ) -> None:
-    """A pruned checkpoint (torch-pruning step replayed by load_checkpoint) goes through PTQ."""
-    pruning = pytest.importorskip("compress.pruning")
+    """A pruned, then factorized checkpoint (both steps replayed by load_checkpoint) goes
+    through PTQ: techniques compose."""
+    from compress import lowrank, pruning
+
     spec = ModelSpec(name="unet", num_classes=8, options={"base_channels": 8})
     torch.manual_seed(0)
-    pruned, step = pruning.prune_model(
+    model, pruned = pruning.prune_model(
         spec.build().eval(), pruning.PruneSpec(ratio=0.5), example_input=torch.randn(1, 3, 64, 64)
     )
-    checkpoint = save_checkpoint(tmp_path / "pruned" / "best.pt", pruned, spec, structure=[step])
+    factorized = lowrank.factorize_model(
+        model, lowrank.FactorizeSpec(method="tucker", rank=0.5, round_to=1), input_size=(64, 64)
+    ).step
+    checkpoint = save_checkpoint(
+        tmp_path / "variant" / "best.pt", model, spec, structure=[pruned, factorized]
+    )
     outcome = quantize(
         QuantizeSpec(checkpoint=checkpoint, data=tiny_data, **FAST), tmp_path / "run"
     )
-    assert [s["kind"] for s in outcome.result.steps] == ["prune", "quantize"]
-    assert outcome.result.params == sum(p.numel() for p in pruned.parameters())
+    assert [s["kind"] for s in outcome.result.steps] == ["prune", "factorize", "quantize"]
+    assert outcome.result.params == sum(p.numel() for p in model.parameters())
 
 
 def test_qat_run_records_training_and_parity(
