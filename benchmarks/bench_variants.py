@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -26,6 +25,7 @@ from compress import atomic
 from compress.cli.options import parse_size
 from compress.environment import available_cpus, environment
 from compress.errors import CompressError
+from compress.latency import Timing, measure_interleaved
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -63,26 +63,16 @@ def prepare(artifact: Path, size: tuple[int, int], scratch: Path) -> dict[str, A
 
 def time_interleaved(
     onnx_paths: list[Path], size: tuple[int, int], *, runs: int, warmup: int, threads: int
-) -> list[list[float]]:
-    """Per artifact, ``runs`` latencies in ms; round r times every artifact once."""
-    import time
-
+) -> list[Timing]:
+    """ONNX Runtime CPU timings of every file, interleaved round by round."""
     import torch
 
     from compress.runtimes import OrtRunner
 
     runners = [OrtRunner(path, device="cpu", threads=threads) for path in onnx_paths]
     x = torch.randn(1, 3, *size, generator=torch.Generator().manual_seed(0))
-    inputs = [runner.prepare(x) for runner in runners]
-    samples: list[list[float]] = [[] for _ in runners]
-    for round_index in range(warmup + runs):
-        for index, runner in enumerate(runners):
-            start = time.perf_counter()
-            runner.run(inputs[index])
-            elapsed = (time.perf_counter() - start) * 1000
-            if round_index >= warmup:
-                samples[index].append(elapsed)
-    return samples
+    calls = [(runner.run, runner.prepare(x)) for runner in runners]
+    return measure_interleaved(calls, warmup=warmup, runs=runs)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,13 +93,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     rows = []
-    for name, path, info, times in zip(names, args.artifacts, prepared, samples, strict=True):
-        ordered = sorted(times)
+    for name, path, info, timing in zip(names, args.artifacts, prepared, samples, strict=True):
         rows.append({
             "name": name, "artifact": str(path), "macs": info["macs"], "params": info["params"],
-            "onnx_bytes": info["onnx_bytes"], "p50_ms": statistics.median(times),
-            "p90_ms": ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))],
-            "min_ms": ordered[0], "samples_ms": times,
+            "onnx_bytes": info["onnx_bytes"], "p50_ms": timing.p50, "p90_ms": timing.p90,
+            "min_ms": timing.min, "samples_ms": timing.samples_ms,
         })  # fmt: skip
     base = rows[0]
     print("| variant | GMACs | MACs × base | ORT p50 ms | p90 ms | latency × base | ONNX MB "

@@ -141,6 +141,37 @@ def measure_latency(
     )
 
 
+def measure_interleaved(
+    calls: Sequence[tuple[Callable[[Any], Any], Any]],
+    *,
+    warmup: int,
+    runs: int,
+    sync: Callable[[], None] | None = None,
+) -> list[Timing]:
+    """Time several ``(fn, input)`` pairs round-robin: each round runs every pair once.
+
+    Comparing a baseline with its variants this way lets drift of the machine (clock
+    boost, a noisy neighbour) fall on all of them alike, where timing one after the other
+    can move a ratio by half (docs/measurement.md).
+    """
+    import torch
+
+    if runs < 1 or warmup < 0:
+        raise ValueError(f"need runs >= 1 and warmup >= 0, got runs={runs}, warmup={warmup}")
+    wait = sync or _no_sync
+    samples: list[list[float]] = [[] for _ in calls]
+    with torch.inference_mode():
+        for round_index in range(warmup + runs):
+            for index, (fn, item) in enumerate(calls):
+                wait()
+                start = time.perf_counter()
+                fn(item)
+                wait()
+                if round_index >= warmup:
+                    samples[index].append((time.perf_counter() - start) * 1e3)
+    return [Timing(samples_ms=times, warmup=warmup) for times in samples]
+
+
 def _no_sync() -> None:
     return None
 
