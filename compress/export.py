@@ -63,6 +63,11 @@ def export_onnx(
         raise CompressError(f"unknown exporter {exporter!r}; valid: torchscript, dynamo")
     if exporter == "dynamo" and opset < 18:
         raise CompressError(f"the dynamo exporter needs opset >= 18, got --opset {opset}")
+    if exporter == "dynamo" and not _module_available("onnxscript"):
+        raise CompressError(
+            "the dynamo exporter needs the onnxscript package (pip install onnxscript); "
+            "or use the default --exporter torchscript"
+        )
     was_training = model.training
     model.eval()
     example = torch.randn(1, 3, *input_size, generator=torch.Generator().manual_seed(0))
@@ -83,6 +88,12 @@ def export_onnx(
     onnx.checker.check_model(proto)
     atomic.write_with(path, lambda tmp: onnx.save(proto, str(tmp)))
     return Path(path)
+
+
+def _module_available(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
 
 
 def _torch_export(

@@ -136,3 +136,15 @@ def test_export_model_leaves_nothing_when_parity_fails(
 def test_parity_path_for() -> None:
     assert parity_path_for("a/model.onnx") == Path("a/model.parity.json")
     assert parity_path_for("a/model") == Path("a/model.parity.json")
+
+
+def test_dynamo_exporter_without_onnxscript_is_a_user_error(tmp_path, monkeypatch) -> None:
+    import compress.export as export_module
+    from baselines import get_model
+    from compress.errors import CompressError
+
+    monkeypatch.setattr(export_module, "_module_available", lambda name: name != "onnxscript")
+    model = get_model("unet", num_classes=3, base_channels=8).eval()
+    with pytest.raises(CompressError, match="onnxscript"):
+        export_module.export_onnx(model, tmp_path / "m.onnx", opset=18, exporter="dynamo")
+    assert not (tmp_path / "m.onnx").exists()
