@@ -65,6 +65,34 @@ def load_base(
     return loaded.model, loaded.spec, list(loaded.structure), loaded.dataset, False
 
 
+def resolved_base(spec: BaseModelFields) -> tuple[
+    nn.Module, ModelSpec, list[dict[str, Any]], dict[str, Any] | None, bool, Any, dict[str, Any]
+]:
+    """Open a run spec's base model and data; also the spec fields to store, resolved.
+
+    Returns (model, base spec, structure so far, dataset info dump, fresh init?, DatasetInfo
+    or None, spec update). The update makes the stored spec identify what was used: the
+    canonical model name, the class count, absolute paths, and the checkpoint's digest (a
+    retrained file at the same path is another run).
+    """
+    from baselines.registry import canonical_name
+
+    canonical = canonical_name(spec.model)
+    model, model_spec, structure, dataset, fresh = load_base(spec, canonical)
+    info = data_info(spec.data, model_spec)
+    if info is not None and dataset is None:
+        dataset = info.model_dump(mode="json")
+    update = {
+        "model": canonical,
+        "num_classes": model_spec.num_classes,
+        "model_options": {} if spec.checkpoint else dict(model_spec.options),
+        "checkpoint": str(Path(spec.checkpoint).resolve()) if spec.checkpoint else None,
+        "checkpoint_sha256": file_sha256(spec.checkpoint) if spec.checkpoint else None,
+        "data": str(Path(spec.data).resolve()) if spec.data else None,
+    }
+    return model, model_spec, structure, dataset, fresh, info, update
+
+
 def data_info(data: str | None, model_spec: ModelSpec) -> Any:
     """The data set's :class:`DatasetInfo` (None without data); its classes must match."""
     if data is None:

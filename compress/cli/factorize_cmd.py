@@ -15,7 +15,22 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from compress.cli.app import app
-from compress.cli.options import parse_key_values, parse_size
+from compress.cli.variant_options import (
+    BaseCheckpoint,
+    Device,
+    FinetuneBatch,
+    FinetuneCrop,
+    FinetuneEpochs,
+    FinetuneLr,
+    FreshNumClasses,
+    InputSize,
+    ModelName,
+    ModelOptions,
+    Progress,
+    Seed,
+    base_fields,
+    finetune_fields,
+)
 
 if TYPE_CHECKING:
     from compress.lowrank.run import FactorizeRun
@@ -23,14 +38,11 @@ if TYPE_CHECKING:
 
 @app.command("factorize")
 def factorize_command(
-    model: Annotated[str, typer.Option(help="Registered model name or alias (`compress models`).")],
+    model: ModelName,
     method: Annotated[
         str, typer.Option(help="tucker (k x k convs), cp, svd (1 x 1 convs, linear), spatial-svd.")
     ],
-    checkpoint: Annotated[
-        Path | None,
-        typer.Option(help="Trained checkpoint of --model; without it a fresh init is factorized."),
-    ] = None,
+    checkpoint: BaseCheckpoint = None,
     rank: Annotated[
         str, typer.Option(help="auto (per --rank-rule), a fraction in (0, 1], or an integer.")
     ] = "auto",
@@ -59,35 +71,22 @@ def factorize_command(
     cp_time_limit: Annotated[
         float, typer.Option(help="cp: fall back to Tucker-2 after this many seconds per layer.")
     ] = 60.0,
-    finetune_epochs: Annotated[
-        int, typer.Option(help="Fine-tune epochs after factorizing (needs --data).")
-    ] = 0,
+    finetune_epochs: FinetuneEpochs = 0,
     data: Annotated[
         Path | None, typer.Option(help="Data set folder: fine-tuning and val mIoU.")
     ] = None,
-    lr: Annotated[float, typer.Option(help="Fine-tuning Adam learning rate.")] = 1e-4,
-    batch_size: Annotated[int, typer.Option(help="Fine-tuning batch size.")] = 8,
-    crop: Annotated[int, typer.Option(help="Fine-tuning crop in pixels.")] = 256,
-    input_size: Annotated[
-        str, typer.Option(help="Input size HxW for layer resolutions and the MACs reported.")
-    ] = "256x256",
-    num_classes: Annotated[
-        int | None, typer.Option(help="Classes of a fresh model (default: --data's, else 8).")
-    ] = None,
-    model_option: Annotated[
-        list[str] | None,
-        typer.Option("--model-option", "-o", help="Builder option KEY=VALUE (fresh model)."),
-    ] = None,
-    device: Annotated[str, typer.Option(help="Fine-tuning/eval device: cpu, cuda or auto.")] = (
-        "auto"
-    ),
-    seed: Annotated[int, typer.Option(help="Seed for a fresh init and data order.")] = 0,
+    lr: FinetuneLr = 1e-4,
+    batch_size: FinetuneBatch = 8,
+    crop: FinetuneCrop = 256,
+    input_size: InputSize = "256x256",
+    num_classes: FreshNumClasses = None,
+    model_option: ModelOptions = None,
+    device: Device = "auto",
+    seed: Seed = 0,
     out: Annotated[
         Path | None, typer.Option(help="Run folder (default: runs/factorize-MODEL-METHOD-HASH).")
     ] = None,
-    progress: Annotated[
-        bool, typer.Option("--progress/--no-progress", help="Fine-tuning progress output.")
-    ] = True,
+    progress: Progress = True,
 ) -> None:
     """Low-rank factorization with tensorly; prints the per-layer table."""
     from compress.lowrank.spec import FactorizeRunSpec
@@ -96,8 +95,11 @@ def factorize_command(
     spec = parse_spec(
         FactorizeRunSpec,
         {
-            "model": model, "checkpoint": str(checkpoint) if checkpoint else None,
-            "num_classes": num_classes, "model_options": parse_key_values(model_option),
+            **base_fields(model=model, checkpoint=checkpoint, model_option=model_option,
+                          input_size=input_size, device=device, seed=seed),
+            **finetune_fields(data=data, num_classes=num_classes,
+                              finetune_epochs=finetune_epochs, lr=lr, batch_size=batch_size,
+                              crop=crop),
             "factorize": {
                 "method": method, "rank": rank, "rank_rule": rank_rule, "energy": energy,
                 "target_macs": target_macs, "layers": layers.split(","),
@@ -105,9 +107,6 @@ def factorize_command(
                 "max_macs_ratio": max_macs_ratio, "cp_max_error": cp_max_error,
                 "cp_time_limit": cp_time_limit,
             },
-            "input_size": parse_size(input_size), "data": str(data) if data else None,
-            "finetune_epochs": finetune_epochs, "lr": lr, "batch_size": batch_size,
-            "crop": crop, "seed": seed, "device": device,
         },
         source="compress factorize",
     )  # fmt: skip

@@ -14,7 +14,24 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from compress.cli.app import app
-from compress.cli.options import parse_key_values, parse_size
+from compress.cli.variant_options import (
+    BaseCheckpoint,
+    Device,
+    FinetuneBatch,
+    FinetuneCrop,
+    FinetuneEpochs,
+    FinetuneLr,
+    FreshNumClasses,
+    IgnoreLayers,
+    InputSize,
+    ModelName,
+    ModelOptions,
+    Progress,
+    RoundTo,
+    Seed,
+    base_fields,
+    finetune_fields,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -24,14 +41,11 @@ if TYPE_CHECKING:
 
 @app.command("prune")
 def prune_command(
-    model: Annotated[str, typer.Option(help="Registered model name or alias (`compress models`).")],
+    model: ModelName,
     ratio: Annotated[
         float | None, typer.Option(help="Fraction of channels to remove, in (0, 1).")
     ] = None,
-    checkpoint: Annotated[
-        Path | None,
-        typer.Option(help="Trained checkpoint of --model; without it a fresh init is pruned."),
-    ] = None,
+    checkpoint: BaseCheckpoint = None,
     importance: Annotated[
         str, typer.Option(help="l1, l2, taylor (needs --data), bn-scale, lamp or fpgm.")
     ] = "l2",
@@ -41,9 +55,7 @@ def prune_command(
     iterative_steps: Annotated[
         int, typer.Option(help="Reach the ratio in K steps (fine-tuning after each).")
     ] = 1,
-    round_to: Annotated[
-        int, typer.Option(help="Keep channel counts multiples of N (1: no rounding).")
-    ] = 8,
+    round_to: RoundTo = 8,
     target_macs: Annotated[
         float | None,
         typer.Option(help="Instead of --ratio: fraction of the baseline's MACs to keep."),
@@ -62,30 +74,18 @@ def prune_command(
     max_images: Annotated[
         int, typer.Option(help="Val images per on-the-fly sensitivity probe.")
     ] = 20,
-    ignore_layer: Annotated[
-        list[str] | None,
-        typer.Option("--ignore-layer", help="Module name never pruned (repeatable)."),
-    ] = None,
-    finetune_epochs: Annotated[
-        int, typer.Option(help="Fine-tune epochs after pruning (needs --data).")
-    ] = 0,
+    ignore_layer: IgnoreLayers = None,
+    finetune_epochs: FinetuneEpochs = 0,
     data: Annotated[
         Path | None,
         typer.Option(help="Data set folder: fine-tuning, taylor gradients, val mIoU."),
     ] = None,
-    lr: Annotated[float, typer.Option(help="Fine-tuning Adam learning rate.")] = 1e-4,
-    batch_size: Annotated[int, typer.Option(help="Fine-tuning batch size.")] = 8,
-    crop: Annotated[int, typer.Option(help="Fine-tuning crop in pixels.")] = 256,
-    input_size: Annotated[
-        str, typer.Option(help="Input size HxW for tracing and for the MACs reported.")
-    ] = "256x256",
-    num_classes: Annotated[
-        int | None, typer.Option(help="Classes of a fresh model (default: --data's, else 8).")
-    ] = None,
-    model_option: Annotated[
-        list[str] | None,
-        typer.Option("--model-option", "-o", help="Builder option KEY=VALUE (fresh model)."),
-    ] = None,
+    lr: FinetuneLr = 1e-4,
+    batch_size: FinetuneBatch = 8,
+    crop: FinetuneCrop = 256,
+    input_size: InputSize = "256x256",
+    num_classes: FreshNumClasses = None,
+    model_option: ModelOptions = None,
     bench: Annotated[
         bool, typer.Option("--bench/--no-bench", help="Time baseline and pruned, same process.")
     ] = True,
@@ -97,16 +97,12 @@ def prune_command(
     threads: Annotated[
         int | None, typer.Option(help="CPU threads for timing (default: torch's).")
     ] = None,
-    device: Annotated[str, typer.Option(help="Fine-tuning/eval device: cpu, cuda or auto.")] = (
-        "auto"
-    ),
-    seed: Annotated[int, typer.Option(help="Seed for a fresh init and data order.")] = 0,
+    device: Device = "auto",
+    seed: Seed = 0,
     out: Annotated[
         Path | None, typer.Option(help="Run folder (default: runs/prune-MODEL-IMPORTANCE-HASH).")
     ] = None,
-    progress: Annotated[
-        bool, typer.Option("--progress/--no-progress", help="Fine-tuning progress output.")
-    ] = True,
+    progress: Progress = True,
 ) -> None:
     """Structured pruning (torch-pruning DepGraph); the classifier is never pruned."""
     from compress.cli.sensitivity_cmd import parse_ratios
@@ -116,8 +112,11 @@ def prune_command(
     spec = parse_spec(
         PruneRunSpec,
         {
-            "model": model, "checkpoint": str(checkpoint) if checkpoint else None,
-            "num_classes": num_classes, "model_options": parse_key_values(model_option),
+            **base_fields(model=model, checkpoint=checkpoint, model_option=model_option,
+                          input_size=input_size, device=device, seed=seed),
+            **finetune_fields(data=data, num_classes=num_classes,
+                              finetune_epochs=finetune_epochs, lr=lr, batch_size=batch_size,
+                              crop=crop),
             "prune": {
                 "ratio": ratio, "target_macs": target_macs,
                 "target_latency_ms": target_latency_ms, "importance": importance,
@@ -125,13 +124,10 @@ def prune_command(
                 "round_to": None if round_to == 1 else round_to,
                 "ignored_layers": list(ignore_layer or []),
             },
-            "input_size": parse_size(input_size), "data": str(data) if data else None,
             "sensitivity": str(sensitivity) if sensitivity else None,
             "sensitivity_ratios": parse_ratios(sensitivity_ratios, option="--sensitivity-ratios"),
             "max_images": max_images, "bench": bench, "runtime": runtime, "runs": runs,
             "warmup": warmup, "threads": threads,
-            "finetune_epochs": finetune_epochs, "lr": lr, "batch_size": batch_size,
-            "crop": crop, "seed": seed, "device": device,
         },
         source="compress prune",
     )  # fmt: skip

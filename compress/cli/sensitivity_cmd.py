@@ -13,7 +13,17 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from compress.cli.app import app
-from compress.cli.options import parse_key_values, parse_size
+from compress.cli.variant_options import (
+    BaseCheckpoint,
+    Device,
+    IgnoreLayers,
+    InputSize,
+    ModelName,
+    ModelOptions,
+    RoundTo,
+    Seed,
+    base_fields,
+)
 from compress.errors import CompressError
 
 if TYPE_CHECKING:
@@ -43,11 +53,9 @@ def parse_ratios(text: str, *, option: str = "--ratios") -> list[float]:
 
 @app.command("sensitivity")
 def sensitivity_command(
-    model: Annotated[str, typer.Option(help="Registered model name or alias (`compress models`).")],
+    model: ModelName,
     data: Annotated[Path, typer.Option(help="Data set folder; mIoU is measured on --split.")],
-    checkpoint: Annotated[
-        Path | None, typer.Option(help="Trained checkpoint of --model (fresh init without).")
-    ] = None,
+    checkpoint: BaseCheckpoint = None,
     ratios: Annotated[
         str, typer.Option(help="Ratios each group is pruned at, comma-separated, in (0, 1).")
     ] = "0.1,0.3,0.5,0.7",
@@ -58,22 +66,12 @@ def sensitivity_command(
     importance: Annotated[
         str, typer.Option(help="l1, l2, taylor, bn-scale, lamp or fpgm (as compress prune).")
     ] = "l2",
-    round_to: Annotated[
-        int, typer.Option(help="Keep channel counts multiples of N (1: no rounding).")
-    ] = 8,
-    input_size: Annotated[str, typer.Option(help="Input size HxW for tracing and MACs.")] = (
-        "256x256"
-    ),
-    ignore_layer: Annotated[
-        list[str] | None,
-        typer.Option("--ignore-layer", help="Module name never pruned (repeatable)."),
-    ] = None,
-    model_option: Annotated[
-        list[str] | None,
-        typer.Option("--model-option", "-o", help="Builder option KEY=VALUE (fresh model)."),
-    ] = None,
-    device: Annotated[str, typer.Option(help="Evaluation device: cpu, cuda or auto.")] = "auto",
-    seed: Annotated[int, typer.Option(help="Seed for a fresh init.")] = 0,
+    round_to: RoundTo = 8,
+    input_size: InputSize = "256x256",
+    ignore_layer: IgnoreLayers = None,
+    model_option: ModelOptions = None,
+    device: Device = "auto",
+    seed: Seed = 0,
     out: Annotated[
         Path | None, typer.Option(help="Run folder (default: runs/sensitivity-MODEL-...).")
     ] = None,
@@ -88,12 +86,12 @@ def sensitivity_command(
     spec = parse_spec(
         SensitivitySpec,
         {
-            "model": model, "checkpoint": str(checkpoint) if checkpoint else None,
+            **base_fields(model=model, checkpoint=checkpoint, model_option=model_option,
+                          input_size=input_size, device=device, seed=seed),
             "data": str(data), "ratios": parse_ratios(ratios), "split": split,
             "max_images": max_images, "importance": importance,
             "round_to": None if round_to == 1 else round_to,
-            "ignored_layers": list(ignore_layer or []), "input_size": parse_size(input_size),
-            "model_options": parse_key_values(model_option), "device": device, "seed": seed,
+            "ignored_layers": list(ignore_layer or []),
         },
         source="compress sensitivity",
     )  # fmt: skip

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from compress.base_model import data_info, file_sha256, load_base, val_metrics
+from compress.base_model import resolved_base, val_metrics
 from compress.checkpoint import save_checkpoint
 from compress.lowrank.apply import FactorizeOutcome, factorize_model
 from compress.lowrank.spec import FactorizeRunSpec
@@ -56,25 +56,12 @@ def run_factorize(
     spec: FactorizeRunSpec, out: str | Path | None = None, *, progress: bool = True
 ) -> FactorizeRun:
     """Factorize the spec's model (trained checkpoint or fresh init) into a run folder."""
-    from baselines.registry import canonical_name
     from compress.macs import count_macs_params
     from compress.size import state_dict_bytes
 
-    canonical = canonical_name(spec.model)
-    model, model_spec, structure, dataset, fresh = load_base(spec, canonical)
-    info = data_info(spec.data, model_spec)
-    if info is not None and dataset is None:
-        dataset = info.model_dump(mode="json")
-    spec = spec.model_copy(
-        update={
-            "model": canonical,
-            "num_classes": model_spec.num_classes,
-            "model_options": {} if spec.checkpoint else dict(model_spec.options),
-            "checkpoint": str(Path(spec.checkpoint).resolve()) if spec.checkpoint else None,
-            "checkpoint_sha256": file_sha256(spec.checkpoint) if spec.checkpoint else None,
-            "data": str(Path(spec.data).resolve()) if spec.data else None,
-        }
-    )
+    model, model_spec, structure, dataset, fresh, info, update = resolved_base(spec)
+    canonical = model_spec.name
+    spec = spec.model_copy(update=update)
     dump = spec.model_dump(mode="json")
     folder = prepare_run_dir(out if out is not None else default_out(spec), dump, kind="factorize")
     if folder.finished:

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from compress.base_model import data_info, file_sha256, load_base, val_metrics
+from compress.base_model import resolved_base, val_metrics
 from compress.checkpoint import save_checkpoint
 from compress.pruning.budget import BudgetChoice, resolve_budget
 from compress.pruning.inputs import importance_loader
@@ -65,24 +65,12 @@ def run_prune(
     spec: PruneRunSpec, out: str | Path | None = None, *, progress: bool = True
 ) -> PruneOutcome:
     """Prune the spec's model (trained checkpoint or fresh init) into a run folder."""
-    from baselines.registry import canonical_name
-
-    canonical = canonical_name(spec.model)
-    model, model_spec, structure, dataset, fresh = load_base(spec, canonical)
-    info = data_info(spec.data, model_spec)
-    if info is not None and dataset is None:
-        dataset = info.model_dump(mode="json")
-    spec = spec.model_copy(
-        update={
-            "model": canonical,
-            "num_classes": model_spec.num_classes,
-            "model_options": {} if spec.checkpoint else dict(model_spec.options),
-            "checkpoint": str(Path(spec.checkpoint).resolve()) if spec.checkpoint else None,
-            "checkpoint_sha256": file_sha256(spec.checkpoint) if spec.checkpoint else None,
-            "data": str(Path(spec.data).resolve()) if spec.data else None,
-            "sensitivity": str(Path(spec.sensitivity).resolve()) if spec.sensitivity else None,
-        }
-    )
+    model, model_spec, structure, dataset, fresh, info, update = resolved_base(spec)
+    canonical = model_spec.name
+    spec = spec.model_copy(update={
+        **update,
+        "sensitivity": str(Path(spec.sensitivity).resolve()) if spec.sensitivity else None,
+    })  # fmt: skip
     folder = prepare_run_dir(out if out is not None else default_out(spec), _dump(spec),
                              kind="prune")  # fmt: skip
     if folder.finished:

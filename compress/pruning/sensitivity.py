@@ -150,8 +150,7 @@ def run_sensitivity(
     spec: SensitivitySpec, out: str | Path | None = None, *, progress: Progress | None = None
 ) -> SensitivityOutcome:
     """Profile the spec's model into a run folder: spec.yaml, result.json, sensitivity.png."""
-    from baselines.registry import canonical_name
-    from compress.base_model import data_info, file_sha256, load_base
+    from compress.base_model import resolved_base
     from compress.environment import environment
     from compress.plots.sensitivity import plot_sensitivity
     from compress.pruning.inputs import importance_loader
@@ -159,16 +158,9 @@ def run_sensitivity(
 
     if not Path(spec.data).is_dir():
         raise CompressError(f"--data {spec.data} does not exist or is not a folder")
-    canonical = canonical_name(spec.model)
-    model, model_spec, _, _, fresh = load_base(spec, canonical)
-    info = data_info(spec.data, model_spec)
-    spec = spec.model_copy(update={
-        "model": canonical, "num_classes": model_spec.num_classes,
-        "model_options": {} if spec.checkpoint else dict(model_spec.options),
-        "checkpoint": str(Path(spec.checkpoint).resolve()) if spec.checkpoint else None,
-        "checkpoint_sha256": file_sha256(spec.checkpoint) if spec.checkpoint else None,
-        "data": str(Path(spec.data).resolve()),
-    })  # fmt: skip
+    model, model_spec, _, _, fresh, info, update = resolved_base(spec)
+    canonical = model_spec.name
+    spec = spec.model_copy(update=update)
     dump = spec.model_dump(mode="json")
     target = out if out is not None else (
         Path("runs") / f"sensitivity-{canonical}-{spec.importance}-{spec_digest(dump)[:8]}")

@@ -1,0 +1,81 @@
+"""Options shared by the commands that start from a base model and fine-tune a variant.
+
+``compress prune``, ``compress factorize`` and ``compress sensitivity`` name their base
+model, its checkpoint and their fine-tuning the same way; declaring each option once keeps
+their flags and help texts identical. :func:`finetune_fields` and :func:`base_fields` build
+the matching parts of the run specs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from compress.cli.options import parse_key_values, parse_size
+
+ModelName = Annotated[
+    str, typer.Option(help="Registered model name or alias (`compress models`).")
+]
+BaseCheckpoint = Annotated[
+    Path | None,
+    typer.Option(help="Trained checkpoint of --model; without it a fresh init is used."),
+]
+FinetuneEpochs = Annotated[int, typer.Option(help="Fine-tune epochs afterwards (needs --data).")]
+FinetuneLr = Annotated[float, typer.Option(help="Fine-tuning Adam learning rate.")]
+FinetuneBatch = Annotated[int, typer.Option(help="Fine-tuning batch size.")]
+FinetuneCrop = Annotated[int, typer.Option(help="Fine-tuning crop in pixels.")]
+InputSize = Annotated[
+    str, typer.Option(help="Input size HxW for tracing and for the MACs reported.")
+]
+FreshNumClasses = Annotated[
+    int | None, typer.Option(help="Classes of a fresh model (default: --data's, else 8).")
+]
+ModelOptions = Annotated[
+    list[str] | None,
+    typer.Option("--model-option", "-o", help="Builder option KEY=VALUE (fresh model)."),
+]
+Device = Annotated[str, typer.Option(help="Fine-tuning/eval device: cpu, cuda or auto.")]
+Seed = Annotated[int, typer.Option(help="Seed for a fresh init and data order.")]
+Progress = Annotated[
+    bool, typer.Option("--progress/--no-progress", help="Fine-tuning progress output.")
+]
+IgnoreLayers = Annotated[
+    list[str] | None,
+    typer.Option("--ignore-layer", help="Module name never pruned (repeatable)."),
+]
+RoundTo = Annotated[int, typer.Option(help="Keep widths multiples of N (1: no rounding).")]
+
+
+def base_fields(
+    *,
+    model: str,
+    checkpoint: Path | None,
+    model_option: list[str] | None,
+    input_size: str,
+    device: str,
+    seed: int,
+) -> dict[str, Any]:
+    """The run-spec fields that name the base model and where it runs."""
+    return {
+        "model": model, "checkpoint": str(checkpoint) if checkpoint else None,
+        "model_options": parse_key_values(model_option), "input_size": parse_size(input_size),
+        "device": device, "seed": seed,
+    }  # fmt: skip
+
+
+def finetune_fields(
+    *,
+    data: Path | None,
+    num_classes: int | None,
+    finetune_epochs: int,
+    lr: float,
+    batch_size: int,
+    crop: int,
+) -> dict[str, Any]:
+    """The run-spec fields of the data set and the fine-tuning after the step."""
+    return {
+        "data": str(data) if data else None, "num_classes": num_classes,
+        "finetune_epochs": finetune_epochs, "lr": lr, "batch_size": batch_size, "crop": crop,
+    }  # fmt: skip
