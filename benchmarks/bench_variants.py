@@ -2,9 +2,11 @@
 
 Each artifact is a checkpoint (``.pt``, pruned/factorized ones included: they rebuild
 from their structure steps) or an ONNX file (``.onnx``, e.g. int8 QDQ). The first one
-is the baseline. Every artifact is timed on ONNX Runtime CPU (checkpoints are exported
-first) with the same threads, warm-up and runs, interleaved round by round so that
-drift of the machine hits all of them alike. Prints a Markdown table with MACs ratio,
+is the baseline. Every artifact is timed on the same runtime - ONNX Runtime CPU
+(``--runtime ort``, the default; checkpoints are exported first) or PyTorch on CUDA
+(``torch-cuda``, ``torch-cuda-fp16``: channels-last, synchronised; checkpoints only) -
+with the same threads, warm-up and runs, interleaved round by round so that drift of
+the machine hits all of them alike. Prints a Markdown table with MACs ratio,
 latency ratio (variant / baseline; below 1 is faster) and file-size ratio, plus the
 command and environment; ``--out`` writes the JSON.
 
@@ -27,6 +29,8 @@ from compress.environment import available_cpus, environment
 from compress.errors import CompressError
 from compress.latency import Timing, measure_interleaved
 
+RUNTIMES = ("ort", "torch-cuda", "torch-cuda-fp16")
+
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -36,19 +40,28 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=5, help="timed rounds")
     parser.add_argument("--warmup", type=int, default=2, help="untimed rounds first")
     parser.add_argument("--threads", type=int, default=available_cpus())
+    parser.add_argument("--runtime", choices=RUNTIMES, default="ort",
+                        help="ort (ONNX Runtime CPU), torch-cuda or torch-cuda-fp16")
     parser.add_argument("--out", type=Path, default=None, help="write JSON here")
     return parser.parse_args(argv)
 
 
-def prepare(artifact: Path, size: tuple[int, int], scratch: Path) -> dict[str, Any]:
-    """ONNX path, MACs, params and deployable size of one artifact."""
+def prepare(
+    artifact: Path, size: tuple[int, int], scratch: Path, runtime: str = "ort"
+) -> dict[str, Any]:
+    """Model (or ONNX path), MACs, params and deployable size of one artifact."""
     from compress.bench import architecture_from_onnx
     from compress.export import export_onnx, load_model
     from compress.macs import count_macs_params
-    from compress.size import onnx_size
+    from compress.size import onnx_size, state_dict_bytes
 
     if artifact.suffix == ".onnx":
         onnx_path, model = artifact, architecture_from_onnx(artifact)
+    elif runtime != "ort":
+        model = load_model(model=None, checkpoint=artifact).model
+        macs, params = count_macs_params(model, size)
+        return {"model": model, "macs": macs, "params": params,
+                "onnx_bytes": state_dict_bytes(model.state_dict())}  # weights, no ONNX here
     else:
         loaded = load_model(model=None, checkpoint=artifact)
         model = loaded.model
@@ -62,17 +75,34 @@ def prepare(artifact: Path, size: tuple[int, int], scratch: Path) -> dict[str, A
 
 
 def time_interleaved(
-    onnx_paths: list[Path], size: tuple[int, int], *, runs: int, warmup: int, threads: int
+    prepared: list[dict[str, Any]],
+    size: tuple[int, int],
+    *,
+    runs: int,
+    warmup: int,
+    threads: int,
+    runtime: str = "ort",
 ) -> list[Timing]:
-    """ONNX Runtime CPU timings of every file, interleaved round by round."""
+    """Timings of every prepared artifact on ``runtime``, interleaved round by round."""
     import torch
 
-    from compress.runtimes import OrtRunner
+    from compress.runtimes import OrtRunner, TorchRunner
 
-    runners = [OrtRunner(path, device="cpu", threads=threads) for path in onnx_paths]
+    sync = None
+    if runtime == "ort":
+        runners = [OrtRunner(p["onnx"], device="cpu", threads=threads) for p in prepared]
+    else:
+        if any(p.get("model") is None for p in prepared):
+            raise CompressError(f"--runtime {runtime} times checkpoints (.pt), not ONNX files")
+        runners = [
+            TorchRunner(p["model"], device="cuda", threads=threads,
+                        fp16=runtime.endswith("fp16"), channels_last=True)
+            for p in prepared
+        ]  # fmt: skip
+        sync = torch.cuda.synchronize
     x = torch.randn(1, 3, *size, generator=torch.Generator().manual_seed(0))
     calls = [(runner.run, runner.prepare(x)) for runner in runners]
-    return measure_interleaved(calls, warmup=warmup, runs=runs)
+    return measure_interleaved(calls, warmup=warmup, runs=runs, sync=sync)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,10 +114,12 @@ def main(argv: list[str] | None = None) -> int:
         if len(names) != len(args.artifacts):
             raise CompressError(f"--names gives {len(names)} names for {len(args.artifacts)} files")
         with tempfile.TemporaryDirectory(prefix="segcompress-variants-") as scratch:
-            prepared = [prepare(path, size, Path(scratch)) for path in args.artifacts]
+            prepared = [
+                prepare(path, size, Path(scratch), args.runtime) for path in args.artifacts
+            ]
             samples = time_interleaved(
-                [p["onnx"] for p in prepared], size, runs=args.runs, warmup=args.warmup,
-                threads=args.threads,
+                prepared, size, runs=args.runs, warmup=args.warmup, threads=args.threads,
+                runtime=args.runtime,
             )  # fmt: skip
     except CompressError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -100,8 +132,9 @@ def main(argv: list[str] | None = None) -> int:
             "min_ms": timing.min, "samples_ms": timing.samples_ms,
         })  # fmt: skip
     base = rows[0]
-    print("| variant | GMACs | MACs × base | ORT p50 ms | p90 ms | latency × base | ONNX MB "
-          "| size × base |")
+    size_label = "ONNX MB" if args.runtime == "ort" else "weights MB"
+    print(f"| variant | GMACs | MACs × base | {args.runtime} p50 ms | p90 ms | latency × base "
+          f"| {size_label} | size × base |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         macs = f"{row['macs'] / 1e9:.2f}" if row["macs"] else "—"
@@ -113,11 +146,13 @@ def main(argv: list[str] | None = None) -> int:
         )
     env = environment(threads=args.threads)
     print(f"\nCommand: `python benchmarks/bench_variants.py {shlex.join(argv)}`  ")
-    print(f"ONNX Runtime CPU, {size[0]}x{size[1]}, batch 1, threads {args.threads}, "
+    where = "ONNX Runtime CPU" if args.runtime == "ort" else f"{args.runtime} on {env.get('gpu')}"
+    print(f"{where}, {size[0]}x{size[1]}, batch 1, threads {args.threads}, "
           f"{args.warmup} warm-up + {args.runs} timed rounds, interleaved; CPU: {env['cpu']}; "
           f"load average at the end {env['load_average']}; {env['date']}")  # fmt: skip
     if args.out is not None:
-        atomic.write_json(args.out, {"command": argv, "env": env, "rows": rows})
+        document = {"command": argv, "runtime": args.runtime, "env": env, "rows": rows}
+        atomic.write_json(args.out, document)
     return 0
 
 

@@ -120,17 +120,21 @@ def train(
     from baselines.registry import get_model, model_options
 
     spec, _ = resolve_spec(spec)
-    options = dict(spec.model_options)
-    if spec.pretrained:
-        if "pretrained" not in model_options(spec.model):
-            raise CompressError(
-                f"model {spec.model!r} has no pretrained weights option; drop --pretrained"
-            )
-        options["pretrained"] = True
+    structure: list[dict[str, Any]] = []
     # Build first: a bad option or a missing weights file must not leave a run folder
     # behind that would then refuse the corrected spec.
-    torch.manual_seed(spec.seed)  # weight initialisation
-    model = get_model(spec.model, num_classes=spec.num_classes, **options)
+    if spec.init is not None:
+        model, spec, structure = _initial_model(spec)
+    else:
+        options = dict(spec.model_options)
+        if spec.pretrained:
+            if "pretrained" not in model_options(spec.model):
+                raise CompressError(
+                    f"model {spec.model!r} has no pretrained weights option; drop --pretrained"
+                )
+            options["pretrained"] = True
+        torch.manual_seed(spec.seed)  # weight initialisation
+        model = get_model(spec.model, num_classes=spec.num_classes, **options)
     folder = prepare_run_dir(out, spec.model_dump(mode="json"), kind="train")
     if folder.finished:
         EpochReporter(enabled=progress, total_epochs=spec.epochs).note(
@@ -144,9 +148,41 @@ def train(
             "pass --resume to continue it, or choose another --out"
         )
     return fit(
-        model, spec, folder.path, resume=resume, progress=progress,
+        model, spec, folder.path, structure=structure, resume=resume, progress=progress,
         stop_after_epoch=stop_after_epoch,
     )
+
+
+def _initial_model(spec: TrainSpec) -> tuple[nn.Module, TrainSpec, list[dict[str, Any]]]:
+    """The model of ``spec.init`` (structure steps replayed), checked against the spec.
+
+    Returns the model, the spec with the checkpoint's architecture options, absolute path
+    and digest filled in (a retrained file at the same path is another run), and the
+    checkpoint's structure steps, which every checkpoint of this run carries on.
+    """
+    from compress.base_model import file_sha256
+    from compress.checkpoint import load_checkpoint
+
+    assert spec.init is not None
+    path = Path(spec.init).expanduser()
+    if not path.is_file():
+        raise CompressError(f"--init {spec.init} does not exist or is not a file")
+    loaded = load_checkpoint(path)
+    if loaded.spec.name != spec.model:
+        raise CompressError(
+            f"--init {spec.init} holds model {loaded.spec.name!r}, not {spec.model!r}; "
+            f"pass --model {loaded.spec.name}"
+        )
+    if loaded.spec.num_classes != spec.num_classes:
+        raise CompressError(
+            f"--init {spec.init} predicts {loaded.spec.num_classes} classes but data set "
+            f"{spec.data} has {spec.num_classes}"
+        )
+    resolved = spec.model_copy(update={
+        "init": str(path.resolve()), "init_sha256": file_sha256(str(path)),
+        "model_options": dict(loaded.spec.options),
+    })  # fmt: skip
+    return loaded.model.train(), resolved, list(loaded.structure)
 
 
 def stored_result(run_dir: str | Path) -> TrainResult:
@@ -204,10 +240,12 @@ def fit(
     )
     val_set = SegmentationFolder(spec.data, "val", info=info, transform=eval_transform())
     model.to(device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed crop size: pick the fastest kernels once
     macs, params = count_macs_params(model, (spec.crop, spec.crop))
 
     optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay)
-    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, spec.milestones, spec.gamma)
+    scheduler = _scheduler(optimizer, spec)
     amp_dtype = _amp_dtype(spec.amp, device)
     scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype is torch.float16)
     criterion = nn.CrossEntropyLoss(
@@ -300,7 +338,8 @@ def fit(
         training={
             "epochs": spec.epochs, "seconds": round(history.total_seconds(), 3),
             "best_epoch": best["epoch"], "batch_size": spec.batch_size, "crop": spec.crop,
-            "lr": spec.lr, "device": str(device), "seed": spec.seed, "augment": spec.augment,
+            "lr": spec.lr, "schedule": spec.schedule, "init": spec.init, "device": str(device),
+            "seed": spec.seed, "augment": spec.augment,
             "amp": str(amp_dtype).removeprefix("torch.") if amp_dtype is not None else None,
         },
         artifacts=artifacts,
@@ -391,6 +430,15 @@ def _resume_state(last_path: Path, spec_dump: dict[str, Any], structure: list) -
 
 def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
+
+
+def _scheduler(
+    optimizer: torch.optim.Optimizer, spec: TrainSpec
+) -> torch.optim.lr_scheduler.LRScheduler:
+    """MultiStepLR at ``milestones`` (the study's), or cosine decay over all epochs."""
+    if spec.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=spec.epochs)
+    return torch.optim.lr_scheduler.MultiStepLR(optimizer, spec.milestones, spec.gamma)
 
 
 def _amp_dtype(enabled: bool, device: torch.device) -> torch.dtype | None:

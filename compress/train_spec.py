@@ -8,9 +8,9 @@ cheap (no torch): the CLI validates options with it before loading anything heav
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from compress.errors import CompressError
 from compress.specs import ModelSpec, Spec, parse_key_values
@@ -38,12 +38,15 @@ class TrainSpec(Spec):
     weight_decay: float = Field(default=1e-4, ge=0)
     milestones: list[int] = Field(default_factory=lambda: list(STUDY_MILESTONES))
     gamma: float = Field(default=0.3, gt=0)
+    schedule: Literal["step", "cosine"] = "step"  # step: MultiStepLR; cosine: to 0 at the end
     augment: bool = True
     device: str = "auto"
     seed: int = Field(default=0, ge=0)
     val_every: int = Field(default=1, ge=1)
     workers: int = Field(default=0, ge=0)
     amp: bool = True  # autocast + GradScaler, used on CUDA only
+    init: str | None = None  # start from this checkpoint's weights (and structure steps)
+    init_sha256: str | None = None  # filled when resolved: a retrained file is another run
 
     @field_validator("milestones", mode="before")
     @classmethod
@@ -61,6 +64,14 @@ class TrainSpec(Spec):
             )
         return value
 
+    @model_validator(mode="after")
+    def _init_alone(self) -> TrainSpec:
+        if self.init is not None and self.pretrained:
+            raise ValueError("--init already sets every weight; drop --pretrained")
+        if self.init is not None and self.model_options:
+            raise ValueError("model options come from --init's checkpoint; drop --model-option")
+        return self
+
     @field_validator("model_options")
     @classmethod
     def _no_pretrained_option(cls, value: dict[str, Any]) -> dict[str, Any]:
@@ -75,6 +86,22 @@ class TrainSpec(Spec):
                 "train spec has no num_classes yet; it is taken from the data set's info"
             )
         return ModelSpec(name=self.model, num_classes=self.num_classes, options=self.model_options)
+
+
+def finetune_train_spec(run: Any, model_spec: ModelSpec) -> TrainSpec:
+    """The ``TrainSpec`` of the fine-tune after a compression step.
+
+    ``run`` is a prune/factorize run spec: it carries ``data``, ``finetune_epochs``, ``lr``,
+    ``batch_size``, ``crop``, ``schedule``, ``workers``, ``device`` and ``seed``. The lr
+    decays with ``schedule`` over the fine-tune (no milestones: they belong to training
+    from scratch).
+    """
+    return TrainSpec(
+        model=model_spec.name, model_options=model_spec.options,
+        num_classes=model_spec.num_classes, data=str(run.data), epochs=run.finetune_epochs,
+        batch_size=run.batch_size, crop=run.crop, lr=run.lr, milestones=[],
+        schedule=run.schedule, workers=run.workers, device=run.device, seed=run.seed,
+    )  # fmt: skip
 
 
 def parse_milestones(text: str) -> list[int]:

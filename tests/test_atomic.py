@@ -31,7 +31,9 @@ def test_failed_write_leaves_previous_content_and_no_temp(tmp_path: Path) -> Non
 
 def test_temporary_path_keeps_extension(tmp_path: Path) -> None:
     seen: list[str] = []
-    atomic.write_with(tmp_path / "plot.png", lambda tmp: (seen.append(tmp.suffix), tmp.write_bytes(b"x")))
+    atomic.write_with(
+        tmp_path / "plot.png", lambda tmp: (seen.append(tmp.suffix), tmp.write_bytes(b"x"))
+    )
     assert seen == [".png"]
 
 

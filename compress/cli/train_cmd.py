@@ -38,6 +38,9 @@ def train_command(
         str, typer.Option(help="Comma-separated epochs where the lr is multiplied by gamma.")
     ] = ",".join(str(m) for m in STUDY_MILESTONES),
     gamma: Annotated[float, typer.Option(help="MultiStepLR factor.")] = _default("gamma"),
+    schedule: Annotated[
+        str, typer.Option(help="step (x gamma at --milestones) or cosine (decay to 0).")
+    ] = _default("schedule"),
     augment: Annotated[
         bool, typer.Option("--augment/--no-augment", help="The study's augmentation.")
     ] = _default("augment"),
@@ -57,6 +60,10 @@ def train_command(
     model_option: Annotated[
         list[str] | None,
         typer.Option("--model-option", "-o", help="Builder option key=value (repeatable)."),
+    ] = None,
+    init: Annotated[
+        Path | None,
+        typer.Option(help="Start from this checkpoint (pruned/factorized too), e.g. to fine-tune."),
     ] = None,
     pretrained: Annotated[
         bool, typer.Option("--pretrained", help="ImageNet backbone weights from the torch cache.")
@@ -79,8 +86,9 @@ def train_command(
             "num_classes": num_classes, "pretrained": pretrained, "data": str(data),
             "epochs": epochs, "batch_size": batch_size, "crop": crop, "lr": lr,
             "weight_decay": weight_decay, "milestones": milestones, "gamma": gamma,
+            "schedule": schedule,
             "augment": augment, "device": device, "seed": seed, "val_every": val_every,
-            "workers": workers, "amp": amp,
+            "workers": workers, "amp": amp, "init": str(init) if init else None,
         },
         source="compress train",
     )

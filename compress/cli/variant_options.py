@@ -26,6 +26,10 @@ FinetuneEpochs = Annotated[int, typer.Option(help="Fine-tune epochs afterwards (
 FinetuneLr = Annotated[float, typer.Option(help="Fine-tuning Adam learning rate.")]
 FinetuneBatch = Annotated[int, typer.Option(help="Fine-tuning batch size.")]
 FinetuneCrop = Annotated[int, typer.Option(help="Fine-tuning crop in pixels.")]
+FinetuneSchedule = Annotated[
+    str, typer.Option(help="Fine-tuning lr decay: cosine (to 0) or step (constant here).")
+]
+Workers = Annotated[int, typer.Option(help="Fine-tuning DataLoader worker processes.")]
 InputSize = Annotated[
     str, typer.Option(help="Input size HxW for tracing and for the MACs reported.")
 ]
@@ -73,9 +77,12 @@ def finetune_fields(
     lr: float,
     batch_size: int,
     crop: int,
+    schedule: str,
+    workers: int,
 ) -> dict[str, Any]:
     """The run-spec fields of the data set and the fine-tuning after the step."""
     return {
         "data": str(data) if data else None, "num_classes": num_classes,
         "finetune_epochs": finetune_epochs, "lr": lr, "batch_size": batch_size, "crop": crop,
+        "schedule": schedule, "workers": workers,
     }  # fmt: skip

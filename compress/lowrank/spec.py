@@ -148,6 +148,8 @@ class FactorizeRunSpec(Spec):
     lr: float = Field(default=1e-4, gt=0)
     batch_size: int = Field(default=8, ge=1)
     crop: int = Field(default=256, ge=32)
+    schedule: Literal["step", "cosine"] = "cosine"  # fine-tune lr decay
+    workers: int = Field(default=0, ge=0)  # fine-tune DataLoader workers
     seed: int = Field(default=0, ge=0)
     device: str = "auto"
     checkpoint_sha256: str | None = None  # filled when resolved: a retrained file is a new run

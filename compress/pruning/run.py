@@ -231,14 +231,9 @@ def _prune_and_finetune(
         session.run()
         return None
     from compress.train import LAST_FILE, fit
-    from compress.train_spec import TrainSpec
+    from compress.train_spec import finetune_train_spec
 
-    train_spec = TrainSpec(
-        model=model_spec.name, model_options=model_spec.options,
-        num_classes=model_spec.num_classes, data=str(spec.data), epochs=spec.finetune_epochs,
-        batch_size=spec.batch_size, crop=spec.crop, lr=spec.lr, milestones=[],
-        device=spec.device, seed=spec.seed,
-    )  # fmt: skip
+    train_spec = finetune_train_spec(spec, model_spec)
     outcome = None
     total = spec.prune.iterative_steps
     while not session.finished:

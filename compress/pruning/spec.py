@@ -156,6 +156,8 @@ class PruneRunSpec(Spec):
     lr: float = Field(default=1e-4, gt=0)
     batch_size: int = Field(default=8, ge=1)
     crop: int = Field(default=256, ge=32)
+    schedule: Literal["step", "cosine"] = "cosine"  # fine-tune lr decay
+    workers: int = Field(default=0, ge=0)  # fine-tune DataLoader workers
     bench: bool = True
     runtime: Runtime = "ort"
     runs: int = Field(default=10, ge=1)
