@@ -2,7 +2,7 @@
 
 Each ``nn.Conv2d`` / ``nn.ConvTranspose2d`` becomes a :class:`QuantConv`:
 
-    x -> ActQuant (int8, per-tensor, asymmetric, EMA range) -> conv with
+    x -> ActQuant (8-bit, per-tensor, asymmetric, EMA range; int8 or uint8) -> conv with
          fake-quantized weights (int8, symmetric, per output channel) -> ActQuant
 
 which is the ``DQ -> Conv -> Q`` group that ONNX Runtime runs as one int8 kernel.
@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 QMIN, QMAX = -128, 127
+ACT_RANGES = {"int8": (-128, 127), "uint8": (0, 255)}  # the same 256-step grid, shifted
 
 
 class ActQuant(nn.Module):
@@ -31,9 +32,14 @@ class ActQuant(nn.Module):
     with ``momentum`` and always fake-quantizes; eval uses the stored range.
     """
 
-    def __init__(self, momentum: float = 0.01) -> None:
+    def __init__(self, momentum: float = 0.01, activations: str = "int8") -> None:
         super().__init__()
+        if activations not in ACT_RANGES:
+            raise ValueError(f"activations: one of {sorted(ACT_RANGES)}, got {activations!r}")
         self.momentum = momentum
+        # uint8 and int8 represent the same values (zero point shifted by 128); the type
+        # only decides which ONNX Runtime kernel runs: x86's are u8 x s8 (cpu_features).
+        self.qmin, self.qmax = ACT_RANGES[activations]
         self.observing = False
         self.register_buffer("min_val", torch.tensor(0.0))
         self.register_buffer("max_val", torch.tensor(0.0))
@@ -46,8 +52,8 @@ class ActQuant(nn.Module):
         """(scale float32, zero point int32) covering [min, max] and always 0."""
         low = torch.clamp(self.min_val, max=0.0)
         high = torch.clamp(self.max_val, min=0.0)
-        scale = torch.clamp((high - low) / float(QMAX - QMIN), min=1e-8)
-        zero_point = torch.clamp(torch.round(QMIN - low / scale), QMIN, QMAX)
+        scale = torch.clamp((high - low) / float(self.qmax - self.qmin), min=1e-8)
+        zero_point = torch.clamp(torch.round(self.qmin - low / scale), self.qmin, self.qmax)
         return scale.float().reshape(1), zero_point.to(torch.int32).reshape(1)
 
     @torch.no_grad()
@@ -74,7 +80,7 @@ class ActQuant(nn.Module):
             if self.training:
                 self._observe(x, exact=False)
             scale, zero_point = self.qparams()
-        return torch.fake_quantize_per_tensor_affine(x, scale, zero_point, QMIN, QMAX)
+        return torch.fake_quantize_per_tensor_affine(x, scale, zero_point, self.qmin, self.qmax)
 
 
 def weight_scale(weight: torch.Tensor, *, axis: int, per_channel: bool, qmax: int) -> torch.Tensor:
@@ -107,6 +113,7 @@ class QuantConv(nn.Module):
         per_channel: bool = True,
         reduce_range: bool = False,
         quantize_output: bool = True,
+        activations: str = "int8",
     ) -> None:
         super().__init__()
         self.conv = conv
@@ -115,8 +122,8 @@ class QuantConv(nn.Module):
         self.axis = 1 if self.transposed else 0
         self.per_channel = per_channel and not (self.transposed and conv.groups > 1)
         self.qmax = 63 if reduce_range else QMAX
-        self.input_quant = ActQuant()
-        self.output_quant = ActQuant() if quantize_output else nn.Identity()
+        self.input_quant = ActQuant(activations=activations)
+        self.output_quant = ActQuant(activations=activations) if quantize_output else nn.Identity()
         channels = conv.weight.shape[self.axis] if self.per_channel else 1
         self.register_buffer("export_weight_scale", torch.ones(channels))
 
@@ -142,7 +149,12 @@ class QuantConv(nn.Module):
 
 
 def wrap_convs(
-    model: nn.Module, *, per_channel: bool, reduce_range: bool, float_output: set[str]
+    model: nn.Module,
+    *,
+    per_channel: bool,
+    reduce_range: bool,
+    float_output: set[str],
+    activations: str = "int8",
 ) -> list[str]:
     """Replace every Conv2d/ConvTranspose2d of ``model`` in place; return their names.
 
@@ -157,7 +169,7 @@ def wrap_convs(
         parent_name, _, attr = name.rpartition(".")
         wrapped = QuantConv(
             module, per_channel=per_channel, reduce_range=reduce_range,
-            quantize_output=name not in float_output,
+            quantize_output=name not in float_output, activations=activations,
         )  # fmt: skip
         setattr(model.get_submodule(parent_name), attr, wrapped)
     return [name for name, _ in targets]

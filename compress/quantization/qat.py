@@ -64,13 +64,17 @@ def prepare_qat(
     *,
     per_channel: bool = True,
     reduce_range: bool = False,
+    activations: str = "int8",
 ) -> tuple[nn.Module, FoldReport]:
-    """A fake-quantized copy of ``model`` (BN folded); ``model`` itself is left untouched."""
+    """A fake-quantized copy of ``model`` (BN folded); ``model`` itself is left untouched.
+
+    ``activations``: "uint8" on x86 (ONNX Runtime's u8 x s8 kernels), else "int8".
+    """
     folded, report = fold_batchnorms(model, example)
     classifier = last_conv(folded, example)
     wrap_convs(
         folded, per_channel=per_channel, reduce_range=reduce_range,
-        float_output={classifier} if classifier else set(),
+        float_output={classifier} if classifier else set(), activations=activations,
     )  # fmt: skip
     return folded, report
 

@@ -184,7 +184,7 @@ def _qat(
     began = time.perf_counter()
     qmodel, fold = prepare_qat(
         loaded.model, parity_images[0], per_channel=spec.per_channel,
-        reduce_range=fmt.reduce_range,
+        reduce_range=fmt.reduce_range, activations=fmt.activation_type,
     )  # fmt: skip
     seen = calibrate_qat(
         qmodel,

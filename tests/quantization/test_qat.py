@@ -100,3 +100,44 @@ def test_qat_one_epoch_exports_int8_that_matches_pytorch(
     assert report.agreement >= MIN_AGREEMENT
     logits = OrtRunner(path, threads=1)(torch.randn(1, 3, 96, 80))  # dynamic axes survive
     assert logits.shape == (1, 8, 96, 80)
+
+
+def test_uint8_and_int8_activations_are_the_same_grid() -> None:
+    signed, unsigned = ActQuant(activations="int8"), ActQuant(activations="uint8")
+    for quant in (signed, unsigned):
+        quant.observing = True
+        quant(torch.tensor([-1.0, 3.0]))
+        quant.observing = False
+    x = torch.linspace(-2, 5, 101)
+    torch.testing.assert_close(signed.eval()(x), unsigned.eval()(x))
+    assert unsigned.qparams()[1].item() == signed.qparams()[1].item() + 128
+    with pytest.raises(ValueError, match="activations"):
+        ActQuant(activations="int4")
+
+
+def test_uint8_activations_export_as_uint8_and_match_pytorch(
+    trained_unet: nn.Module, tiny_data: Path, tmp_path: Path
+) -> None:
+    """x86 ONNX Runtime runs u8 activations x s8 weights fastest; QAT exports that format."""
+    images = [x for _, x in calibration_images(SegmentationFolder(tiny_data, "train"), 3)]
+    qmodel, _ = prepare_qat(trained_unet, images[0], reduce_range=True, activations="uint8")
+    calibrate_qat(qmodel, images)
+    path = export_qat(qmodel, tmp_path / "qat-u8.int8.onnx", input_size=(64, 64))
+    proto = onnx.load(str(path))
+    types = {t.name: t.data_type for t in proto.graph.initializer}
+    aliases = {n.output[0]: n.input[0] for n in proto.graph.node if n.op_type == "Identity"}
+    for node in proto.graph.node:  # Constant nodes may hold them instead of initializers
+        if node.op_type == "Constant":
+            types[node.output[0]] = node.attribute[0].t.data_type
+
+    def type_of(name: str) -> int:
+        while name in aliases:  # the exporter shares equal constants through Identity nodes
+            name = aliases[name]
+        return types[name]
+
+    activation_types = {
+        type_of(n.input[2]) for n in proto.graph.node if n.op_type == "QuantizeLinear"
+    }
+    assert activation_types == {onnx.TensorProto.UINT8}
+    report = check_parity(qmodel, path, images, min_agreement=MIN_AGREEMENT)
+    assert report.agreement >= MIN_AGREEMENT
