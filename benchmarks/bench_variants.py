@@ -61,7 +61,7 @@ def prepare(
         model = load_model(model=None, checkpoint=artifact).model
         macs, params = count_macs_params(model, size)
         return {"model": model, "macs": macs, "params": params,
-                "onnx_bytes": state_dict_bytes(model.state_dict())}  # weights, no ONNX here
+                "size_bytes": state_dict_bytes(model.state_dict())}  # weights: no ONNX here
     else:
         loaded = load_model(model=None, checkpoint=artifact)
         model = loaded.model
@@ -71,7 +71,7 @@ def prepare(
         )  # fmt: skip
     macs, params = count_macs_params(model, size) if model is not None else (None, None)
     return {"onnx": onnx_path, "macs": macs, "params": params,
-            "onnx_bytes": onnx_size(onnx_path).file_bytes}  # fmt: skip
+            "size_bytes": onnx_size(onnx_path).file_bytes}  # fmt: skip
 
 
 def time_interleaved(
@@ -113,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         names = args.names.split(",") if args.names else [p.parent.name for p in args.artifacts]
         if len(names) != len(args.artifacts):
             raise CompressError(f"--names gives {len(names)} names for {len(args.artifacts)} files")
+        if args.runtime != "ort" and any(p.suffix == ".onnx" for p in args.artifacts):
+            raise CompressError(f"--runtime {args.runtime} times checkpoints (.pt), not ONNX files")
         with tempfile.TemporaryDirectory(prefix="segcompress-variants-") as scratch:
             prepared = [
                 prepare(path, size, Path(scratch), args.runtime) for path in args.artifacts
@@ -128,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, path, info, timing in zip(names, args.artifacts, prepared, samples, strict=True):
         rows.append({
             "name": name, "artifact": str(path), "macs": info["macs"], "params": info["params"],
-            "onnx_bytes": info["onnx_bytes"], "p50_ms": timing.p50, "p90_ms": timing.p90,
+            "size_bytes": info["size_bytes"], "p50_ms": timing.p50, "p90_ms": timing.p90,
             "min_ms": timing.min, "samples_ms": timing.samples_ms,
         })  # fmt: skip
     base = rows[0]
@@ -141,8 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         macs_ratio = f"{row['macs'] / base['macs']:.2f}" if row["macs"] and base["macs"] else "—"
         print(
             f"| {row['name']} | {macs} | {macs_ratio} | {row['p50_ms']:.1f} | {row['p90_ms']:.1f} "
-            f"| {row['p50_ms'] / base['p50_ms']:.2f} | {row['onnx_bytes'] / 1e6:.1f} "
-            f"| {row['onnx_bytes'] / base['onnx_bytes']:.2f} |"
+            f"| {row['p50_ms'] / base['p50_ms']:.2f} | {row['size_bytes'] / 1e6:.1f} "
+            f"| {row['size_bytes'] / base['size_bytes']:.2f} |"
         )
     env = environment(threads=args.threads)
     print(f"\nCommand: `python benchmarks/bench_variants.py {shlex.join(argv)}`  ")
@@ -151,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.warmup} warm-up + {args.runs} timed rounds, interleaved; CPU: {env['cpu']}; "
           f"load average at the end {env['load_average']}; {env['date']}")  # fmt: skip
     if args.out is not None:
-        document = {"command": argv, "runtime": args.runtime, "env": env, "rows": rows}
+        document = {"command": argv, "runtime": args.runtime, "env": env, "rows": rows,
+                    "size": "ONNX file" if args.runtime == "ort" else "weights (state_dict)"}
         atomic.write_json(args.out, document)
     return 0
 

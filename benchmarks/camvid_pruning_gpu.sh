@@ -34,6 +34,10 @@ stage() {  # stage NAME SECONDS CMD...: run with a time limit, log, never stop t
 
 stage baseline "${BASELINE_LIMIT:-330}" $compress train --model "$model" "${common[@]}" \
   --epochs "$epochs" --schedule cosine --val-every 2 --no-progress --out "$out/baseline"
+if [[ ! -f $out/baseline/result.json ]]; then  # cut off: do not prune a half-trained model
+  echo "baseline did not finish (see $out/baseline.log); stopping" | tee -a "$out/stages.txt"
+  exit 1
+fi
 stage prune50 "${PRUNE_LIMIT:-200}" $compress prune --model "$model" \
   --checkpoint "$out/baseline/best.pt" --ratio 0.5 "${common[@]}" --finetune-epochs "$ft" \
   --lr 1e-4 --no-bench --no-progress --out "$out/prune50"

@@ -1,5 +1,6 @@
 """``python -m compress ...`` runs the ``compress`` command (no console script needed)."""
 
-from compress.cli import entry
+if __name__ == "__main__":
+    from compress.cli import entry
 
-entry()
+    entry()

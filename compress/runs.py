@@ -23,6 +23,16 @@ from compress.results import RESULT_FILE
 
 SPEC_FILE = "spec.yaml"
 
+# Spec fields added after run folders were first written, with the value that reproduces
+# what a spec without the field did. A stored spec lacking such a key is the same run as a
+# new spec holding that value, so upgrading never orphans finished results.
+ADDED_FIELDS: dict[str, Any] = {
+    "schedule": "step",  # prune/factorize fine-tunes ran constant lr: step without milestones
+    "init": None,  # TrainSpec: trained from the builder's init
+    "init_sha256": None,
+    "workers": 0,  # prune/factorize fine-tunes loaded data in the main process
+}
+
 
 def spec_digest(spec: dict[str, Any]) -> str:
     """A short stable hash of a resolved spec (key order does not matter)."""
@@ -61,7 +71,7 @@ def prepare_run_dir(
             stored = yaml.safe_load(spec_path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as error:
             raise CompressError(f"{spec_path} is not valid YAML ({error})") from None
-        if stored.get("digest") != document["digest"] or stored.get("kind") != kind:
+        if stored.get("kind") != kind or not _same_spec(stored, spec, document["digest"]):
             raise CompressError(
                 f"run folder {path} holds a different {stored.get('kind', 'run')} "
                 f"configuration (spec {stored.get('digest')}, this one {document['digest']}); "
@@ -75,3 +85,28 @@ def prepare_run_dir(
     path.mkdir(parents=True, exist_ok=True)
     atomic.write_text(spec_path, yaml.safe_dump(document, sort_keys=False))
     return RunFolder(path=path, finished=False, existing=False)
+
+
+def _same_spec(stored: dict[str, Any], spec: dict[str, Any], digest: str) -> bool:
+    """True when ``stored`` (a spec.yaml document) describes the run ``spec`` describes."""
+    if stored.get("digest") == digest:
+        return True
+    old_spec = stored.get("spec")
+    return isinstance(old_spec, dict) and same_spec(old_spec, spec)
+
+
+def same_spec(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """True when resolved spec ``old`` (maybe written by an older version) equals ``new``.
+
+    Equal content, or ``old`` lacks some :data:`ADDED_FIELDS` that ``new`` holds at their
+    old-behaviour values and agrees on everything else.
+    """
+    if spec_digest(old) == spec_digest(new):
+        return True
+    missing = set(new) - set(old)
+    if not missing or any(
+        key not in ADDED_FIELDS or new[key] != ADDED_FIELDS[key] for key in missing
+    ):
+        return False
+    legacy = {key: value for key, value in new.items() if key not in missing}
+    return spec_digest(legacy) == spec_digest(old)

@@ -33,7 +33,7 @@ from compress.history import (
     History,
 )
 from compress.results import Metrics, RunResult, load_result, write_result
-from compress.runs import SPEC_FILE, prepare_run_dir
+from compress.runs import SPEC_FILE, prepare_run_dir, same_spec
 from compress.seeding import rng_state, seed_epoch, seed_worker, set_rng_state
 from compress.size import state_dict_bytes
 from compress.train_spec import TrainSpec
@@ -418,7 +418,8 @@ def _resume_state(last_path: Path, spec_dump: dict[str, Any], structure: list) -
             "run without --resume to start this run"
         )
     state = read_payload(last_path)
-    if _canonical(state.get("train_spec")) != _canonical(spec_dump):
+    stored_spec = state.get("train_spec")
+    if not isinstance(stored_spec, dict) or not same_spec(stored_spec, spec_dump):
         raise CompressError(
             f"{last_path} was written by a different training configuration; "
             "resume with the same options or choose another --out"

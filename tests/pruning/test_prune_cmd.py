@@ -49,7 +49,8 @@ def test_options_reach_the_library(monkeypatch, tmp_path, capsys) -> None:
     code = main(["prune", "--model", "vgg", "--ratio", "0.3", "--importance", "lamp",
                  "--scope", "global", "--iterative-steps", "3", "--round-to", "1",
                  "--ignore-layer", "head.0", "--input-size", "128x96", "--out",
-                 str(tmp_path / "o"), "--no-progress"])  # fmt: skip
+                 str(tmp_path / "o"), "--no-progress", "--finetune-schedule", "step",
+                 "--workers", "3"])  # fmt: skip
     assert code == 2 and "error: stop here" in capsys.readouterr().err
     spec = seen["spec"]
     assert spec.model == "vgg" and spec.input_size == (128, 96) and seen["progress"] is False
@@ -57,6 +58,23 @@ def test_options_reach_the_library(monkeypatch, tmp_path, capsys) -> None:
     assert spec.prune.scope == "global" and spec.prune.iterative_steps == 3
     assert spec.prune.round_to is None and spec.prune.ignored_layers == ["head.0"]
     assert seen["out"] == tmp_path / "o"
+    assert spec.schedule == "step" and spec.workers == 3
+
+
+def test_fine_tune_defaults_and_a_bad_schedule(capsys) -> None:
+    from compress.pruning.spec import PruneRunSpec
+    from compress.specs import ModelSpec, parse_spec
+    from compress.train_spec import finetune_train_spec
+
+    spec = parse_spec(PruneRunSpec, {"model": "unet", "prune": {"ratio": 0.5}, "data": "d",
+                                     "finetune_epochs": 3}, source="test")  # fmt: skip
+    assert spec.schedule == "cosine" and spec.workers == 0
+    train = finetune_train_spec(spec, ModelSpec(name="unet", num_classes=8))
+    assert train.schedule == "cosine" and train.epochs == 3 and train.milestones == []
+    assert train.lr == spec.lr and train.model == "unet" and train.num_classes == 8
+    code = main(["prune", "--model", "unet", "--ratio", "0.5", "--finetune-schedule", "linear"])
+    err = capsys.readouterr().err
+    assert code == 2 and "schedule" in err and "cosine" in err
 
 
 def test_prune_a_fresh_model_as_typed(tmp_path, capsys) -> None:
