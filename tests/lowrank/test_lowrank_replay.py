@@ -98,7 +98,8 @@ def test_a_fresh_process_reloads_a_factorized_checkpoint(tmp_path: Path) -> None
         f"x = torch.load({str(tmp_path / 'x.pt')!r}, weights_only=True); "
         f"y = torch.load({str(tmp_path / 'y.pt')!r}, weights_only=True); "
         "torch.set_num_threads(1); torch.set_grad_enabled(False); "  # as in this process
-        "assert torch.equal(m(x), y), (m(x) - y).abs().max(); print('ok')"
+        "assert torch.equal(m(x), y), (m(x) - y).abs().max(); "
+        "assert 'tensorly' not in sys.modules, 'loading needs no decomposition'; print('ok')"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.stdout.strip() == "ok", done.stderr
