@@ -216,6 +216,7 @@ def fit(
         restore_best: on return, ``model`` holds the best-validated weights (else the last).
     """
     from compress.data import SegmentationFolder, eval_transform, train_transform
+    from compress.data.transforms import loss_ignore_index
     from compress.device import resolve_device
     from compress.macs import count_macs_params
     from compress.plots.curves import plot_training_curves
@@ -249,7 +250,7 @@ def fit(
     amp_dtype = _amp_dtype(spec.amp, device)
     scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype is torch.float16)
     criterion = nn.CrossEntropyLoss(
-        ignore_index=info.ignore_index if info.ignore_index is not None else -100
+        ignore_index=loss_ignore_index(info.ignore_index)
     )
     history, best, start = History(), None, 0
     if state is not None:

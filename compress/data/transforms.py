@@ -6,8 +6,10 @@ Inside, the pair is wrapped as ``tv_tensors.Image`` and ``tv_tensors.Mask`` so e
 geometric op draws one set of random parameters and applies it to both; masks are
 always resampled with nearest-neighbour interpolation (no invented labels), and
 colour ops touch the image only. Pixels that a rotation or padding brings in are
-filled with black in the image and with the ignore index in the mask when the data
-set has one (so the loss skips them), else with 0 (the background class).
+filled with black in the image and, in the mask, with the data set's ignore index or,
+when it has none, with :data:`FILL_LABEL` - never with a real class, which would teach
+the model that black borders are "background". :func:`loss_ignore_index` is the label
+the loss must skip for either case.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import torch
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
+FILL_LABEL = 255  # mask fill for data sets without an ignore index (labels are 8-bit)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -46,8 +49,13 @@ class PairTransform:
         return f"PairTransform({self.pipeline!r})"
 
 
+def loss_ignore_index(ignore_index: int | None) -> int:
+    """The label a loss must skip: the data set's ignore index, else :data:`FILL_LABEL`."""
+    return FILL_LABEL if ignore_index is None else ignore_index
+
+
 def _fill(ignore_index: int | None) -> dict[type, int]:
-    return {tv_tensors.Image: 0, tv_tensors.Mask: 0 if ignore_index is None else ignore_index}
+    return {tv_tensors.Image: 0, tv_tensors.Mask: loss_ignore_index(ignore_index)}
 
 
 def _to_normalised_float() -> list[v2.Transform]:

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 import torch_pruning as tp
 from torch import nn
 
+from compress.data.transforms import loss_ignore_index
 from compress.errors import CompressError
 from compress.pruning.graph import logits_of
 
@@ -79,7 +80,7 @@ def accumulate_gradients(
                         logits, size=masks.shape[-2:], mode="bilinear", align_corners=False
                     )
                 loss = F.cross_entropy(
-                    logits, masks, ignore_index=ignore_index if ignore_index is not None else -100
+                    logits, masks, ignore_index=loss_ignore_index(ignore_index)
                 )
                 loss.backward()
                 used += 1
@@ -104,7 +105,7 @@ def _as_batch(item: Any) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _check_labels(masks: torch.Tensor, num_classes: int, ignore_index: int | None) -> None:
-    labels = masks if ignore_index is None else masks[masks != ignore_index]
+    labels = masks[masks != loss_ignore_index(ignore_index)]
     if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= num_classes):
         bad = int(labels.max()) if int(labels.max()) >= num_classes else int(labels.min())
         raise CompressError(

@@ -114,6 +114,7 @@ def train_qat(
 ) -> list[float]:
     """Fine-tune the fake-quantized ``model`` on the train split; return each epoch's mean loss."""
     from compress.data import SegmentationFolder, train_transform
+    from compress.data.transforms import loss_ignore_index
 
     probe = SegmentationFolder(data, "train")
     info = probe.info
@@ -130,7 +131,7 @@ def train_qat(
     )  # fmt: skip
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     criterion = nn.CrossEntropyLoss(
-        ignore_index=info.ignore_index if info.ignore_index is not None else -100
+        ignore_index=loss_ignore_index(info.ignore_index)
     )
     losses: list[float] = []
     model.train()

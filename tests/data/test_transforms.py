@@ -7,10 +7,12 @@ import torch
 import torch.nn.functional as F
 
 from compress.data.transforms import (
+    FILL_LABEL,
     IMAGENET_MEAN,
     IMAGENET_STD,
     denormalize,
     eval_transform,
+    loss_ignore_index,
     normalize,
     train_transform,
 )
@@ -53,16 +55,18 @@ def test_train_transform_keeps_image_and_mask_aligned(seed: int) -> None:
         assert grey[inside & (out_mask == low)].max() < grey[inside & (out_mask == high)].min()
 
 
-def test_rotation_fill_uses_ignore_index_or_background() -> None:
+def test_rotation_fill_uses_the_ignore_index_or_the_fill_label() -> None:
     image, mask = checkerboard()
     mask = torch.full_like(mask, 2)
-    filled = set()
+    filled, without = set(), set()
     for seed in range(6):
         torch.manual_seed(seed)
-        filled |= set(train_transform(64, ignore_index=255)(image, mask)[1].unique().tolist())
+        filled |= set(train_transform(64, ignore_index=11)(image, mask)[1].unique().tolist())
         torch.manual_seed(seed)
-        assert set(train_transform(64)(image, mask)[1].unique().tolist()) <= {0, 2}
-    assert filled == {2, 255}
+        without |= set(train_transform(64)(image, mask)[1].unique().tolist())
+    assert filled == {2, 11}
+    assert without == {2, FILL_LABEL}  # never a real class such as background (0)
+    assert loss_ignore_index(None) == FILL_LABEL and loss_ignore_index(11) == 11
 
 
 def test_plain_crop_pads_small_images() -> None:
@@ -73,8 +77,8 @@ def test_plain_crop_pads_small_images() -> None:
     assert (out_mask == 255).sum() == 32 * 32 - 20 * 30 and (out_mask == 1).sum() == 20 * 30
     assert (denormalize(out_image)[:, out_mask == 1] == 200).all()
     assert (denormalize(out_image)[:, out_mask == 255] == 0).all()
-    _, background = train_transform(32, augment=False)(image, mask)
-    assert (background == 0).sum() == 32 * 32 - 20 * 30
+    _, unlabeled = train_transform(32, augment=False)(image, mask)
+    assert (unlabeled == FILL_LABEL).sum() == 32 * 32 - 20 * 30
 
 
 def test_plain_crop_cuts_the_same_window() -> None:
