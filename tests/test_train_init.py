@@ -49,7 +49,7 @@ def init_spec(data: Path, init: Path, **changes: object) -> TrainSpec:
 
 
 def test_cosine_schedule_decays_to_zero() -> None:
-    from compress.train import _scheduler
+    from compress.fit import _scheduler
 
     spec = TrainSpec(model="unet", data="d", epochs=4, lr=1.0, schedule="cosine")
     optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=spec.lr)
