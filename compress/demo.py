@@ -216,9 +216,9 @@ def _print_comparison(runs: list[Path], spec: DemoSpec) -> None:
     if spec.finetune_epochs and len(runs) > len(spec.models):
         print(
             f"The pruned and factorized variants were fine-tuned for {spec.finetune_epochs} "
-            f"epochs after their baseline's {spec.epochs}: on a budget this small the extra "
-            "training outweighs what compression costs, so their delta is not the price of "
-            "compression. Compare equal budgets before drawing that conclusion."
+            f"epochs after their baseline's {spec.epochs}: their delta mixes what compression "
+            "cost with that extra training. For the price of compression alone, compare with "
+            "the baseline trained as long (compress train --init BASELINE --epochs N)."
         )
     print(f"Re-make this table with: compress compare {' '.join(str(r) for r in runs)}")
 
