@@ -88,14 +88,32 @@ class TrainSpec(Spec):
         return ModelSpec(name=self.model, num_classes=self.num_classes, options=self.model_options)
 
 
-def finetune_train_spec(run: Any, model_spec: ModelSpec) -> TrainSpec:
-    """The ``TrainSpec`` of the fine-tune after a compression step.
+class FinetuneFields(Spec):
+    """The data and fine-tune fields of a compression step's run spec (prune, factorize).
 
-    ``run`` is a prune/factorize run spec: it carries ``data``, ``finetune_epochs``, ``lr``,
-    ``batch_size``, ``crop``, ``schedule``, ``workers``, ``device`` and ``seed``. The lr
-    decays with ``schedule`` over the fine-tune (no milestones: they belong to training
-    from scratch).
+    The fine-tune's lr decays with ``schedule`` over ``finetune_epochs`` (no milestones:
+    they belong to training from scratch).
     """
+
+    data: str | None = None
+    finetune_epochs: int = Field(default=0, ge=0)
+    lr: float = Field(default=1e-4, gt=0)
+    batch_size: int = Field(default=8, ge=1)
+    crop: int = Field(default=256, ge=32)
+    schedule: Literal["step", "cosine"] = "cosine"
+    workers: int = Field(default=0, ge=0)  # DataLoader worker processes
+    seed: int = Field(default=0, ge=0)
+    device: str = "auto"
+
+    @model_validator(mode="after")
+    def _finetune_needs_data(self) -> FinetuneFields:
+        if self.finetune_epochs > 0 and self.data is None:
+            raise ValueError("fine-tuning (--finetune-epochs N) needs --data DIR")
+        return self
+
+
+def finetune_train_spec(run: FinetuneFields, model_spec: ModelSpec) -> TrainSpec:
+    """The ``TrainSpec`` of the fine-tune after a compression step."""
     return TrainSpec(
         model=model_spec.name, model_options=model_spec.options,
         num_classes=model_spec.num_classes, data=str(run.data), epochs=run.finetune_epochs,

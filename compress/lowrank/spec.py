@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from compress.specs import Spec
+from compress.train_spec import FinetuneFields
 
 Method = Literal["tucker", "cp", "svd", "spatial-svd"]
 RankRule = Literal["vbmf", "energy", "macs"]
@@ -134,7 +135,7 @@ class FactorizeSpec(Spec):
         return self.rank_rule or "vbmf"
 
 
-class FactorizeRunSpec(Spec):
+class FactorizeRunSpec(FinetuneFields):
     """Everything ``compress factorize`` does; the resolved form keys the run folder."""
 
     model: str = Field(min_length=1)
@@ -143,21 +144,10 @@ class FactorizeRunSpec(Spec):
     model_options: dict[str, Any] = Field(default_factory=dict)
     factorize: FactorizeSpec
     input_size: tuple[int, int] = (256, 256)
-    data: str | None = None
-    finetune_epochs: int = Field(default=0, ge=0)
-    lr: float = Field(default=1e-4, gt=0)
-    batch_size: int = Field(default=8, ge=1)
-    crop: int = Field(default=256, ge=32)
-    schedule: Literal["step", "cosine"] = "cosine"  # fine-tune lr decay
-    workers: int = Field(default=0, ge=0)  # fine-tune DataLoader workers
-    seed: int = Field(default=0, ge=0)
-    device: str = "auto"
     checkpoint_sha256: str | None = None  # filled when resolved: a retrained file is a new run
 
     @model_validator(mode="after")
     def _consistent(self) -> FactorizeRunSpec:
-        if self.finetune_epochs > 0 and self.data is None:
-            raise ValueError("fine-tuning (--finetune-epochs N) needs --data DIR")
         if self.checkpoint is not None and self.model_options:
             raise ValueError("model options come from --checkpoint; drop --model-option")
         if min(self.input_size) < 16:

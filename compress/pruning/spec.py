@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from compress.specs import Spec
+from compress.train_spec import FinetuneFields
 
 Importance = Literal["l1", "l2", "taylor", "bn-scale", "lamp", "fpgm"]
 Scope = Literal["global", "uniform"]
@@ -130,7 +131,7 @@ class PruneSpec(Spec):
         return "macs" if self.target_macs is not None else "latency"
 
 
-class PruneRunSpec(Spec):
+class PruneRunSpec(FinetuneFields):
     """Everything ``compress prune`` does; the resolved form keys the run folder.
 
     Latency (``bench``, on by default) is measured for the baseline and the pruned model
@@ -146,25 +147,16 @@ class PruneRunSpec(Spec):
     model_options: dict[str, Any] = Field(default_factory=dict)
     prune: PruneSpec
     input_size: tuple[int, int] = (256, 256)
-    data: str | None = None
     sensitivity: str | None = None
     sensitivity_ratios: list[float] = Field(
         default_factory=lambda: list(DEFAULT_SENSITIVITY_RATIOS)
     )
     max_images: int = Field(default=20, ge=1)
-    finetune_epochs: int = Field(default=0, ge=0)
-    lr: float = Field(default=1e-4, gt=0)
-    batch_size: int = Field(default=8, ge=1)
-    crop: int = Field(default=256, ge=32)
-    schedule: Literal["step", "cosine"] = "cosine"  # fine-tune lr decay
-    workers: int = Field(default=0, ge=0)  # fine-tune DataLoader workers
     bench: bool = True
     runtime: Runtime = "ort"
     runs: int = Field(default=10, ge=1)
     warmup: int = Field(default=3, ge=0)
     threads: int | None = Field(default=None, ge=1)
-    seed: int = Field(default=0, ge=0)
-    device: str = "auto"
     checkpoint_sha256: str | None = None  # filled when resolved: a retrained file is a new run
 
     @field_validator("sensitivity_ratios")
@@ -174,8 +166,6 @@ class PruneRunSpec(Spec):
 
     @model_validator(mode="after")
     def _consistent(self) -> PruneRunSpec:
-        if self.finetune_epochs > 0 and self.data is None:
-            raise ValueError("fine-tuning (--finetune-epochs N) needs --data DIR")
         if self.prune.needs_data and self.data is None:
             raise ValueError(
                 f"importance {self.prune.importance!r} ranks channels by gradients and needs "
