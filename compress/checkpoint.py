@@ -189,6 +189,15 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     return checkpoint
 
 
+def require_step_format(step: dict[str, Any], supported: int, *, source: str) -> None:
+    """Refuse a structure step written in a format this version cannot replay."""
+    if step.get("format") != supported:
+        raise CompressError(
+            f"{source}: format {step.get('format')!r} is not supported; this segcompress "
+            f"replays format {supported}"
+        )
+
+
 def replay_structure(
     model: nn.Module, structure: list[dict[str, Any]], *, source: str = "structure"
 ) -> nn.Module:

@@ -14,6 +14,7 @@ from typing import Any
 
 from torch import nn
 
+from compress.checkpoint import require_step_format
 from compress.errors import CompressError
 from compress.lowrank.methods import METHODS
 
@@ -28,11 +29,7 @@ def replay_factorize(model: nn.Module, step: dict[str, Any]) -> nn.Module:
     """
     from compress.lowrank.apply import STEP_FORMAT
 
-    if step.get("format") != STEP_FORMAT:
-        raise CompressError(
-            f"{SOURCE}: format {step.get('format')!r} is not supported; this segcompress "
-            f"replays format {STEP_FORMAT}"
-        )
+    require_step_format(step, STEP_FORMAT, source=SOURCE)
     layers = step.get("layers")
     if not isinstance(layers, list):
         raise CompressError(f"{SOURCE}: layers is {type(layers).__name__}, expected a list")

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from compress.checkpoint import require_step_format
 from compress.errors import CompressError
 from compress.pruning.graph import build_graph, channel_counts
 from compress.pruning.spec import STEP_FORMAT
@@ -30,11 +31,7 @@ def replay_prune(model: nn.Module, step: dict[str, Any]) -> nn.Module:
     Raises:
         CompressError: the step is malformed or does not fit this model.
     """
-    if step.get("format") != STEP_FORMAT:
-        raise CompressError(
-            f"{SOURCE}: format {step.get('format')!r} is not supported; this segcompress "
-            f"replays format {STEP_FORMAT}"
-        )
+    require_step_format(step, STEP_FORMAT, source=SOURCE)
     shape = _input_shape(step.get("input_shape"))
     history = _history(step.get("history"))
     parameter = next(model.parameters(), None)
