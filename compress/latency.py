@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from compress.results import LatencyStats
+from compress.measurements import LatencyStats
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,17 @@ time without re-running anything. Schema version 1 fields:
   per-image formula as ``study_miou``) on ``split``.
 - ``artifacts``: role -> path relative to the run folder; ``env``: versions, CPU/GPU,
   threads, date; ``training``: epochs, seconds, best epoch; ``extra``: anything else.
+
+Schema version 2 (written by every variant: ``compress prune``/``factorize``/``quantize``
+and ``compress run``) adds two typed fields in place of ``extra`` string keys:
+
+- ``baseline_measurement``: the unmodified baseline measured *in the same process* and
+  the same way as the variant (params, MACs, size, latency, metrics);
+- ``step_details``: one typed record per applied step (:mod:`compress.step_details`).
+
+Version-1 files still read: :func:`load_result` lifts their ``extra["baseline"]`` /
+``extra["baseline_latency"]`` (prune, factorize) and ``extra["fp32"]`` (quantize) into
+``baseline_measurement``.
 """
 
 from __future__ import annotations
@@ -30,46 +41,32 @@ from pydantic import Field, ValidationError
 
 from compress import atomic
 from compress.errors import CompressError
+from compress.measurements import LatencyStats, Metrics
 from compress.specs import Spec, validation_message
+from compress.step_details import StepDetails
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 RESULT_FILE = "result.json"
 
 
-class LatencyStats(Spec):
-    """Latency of one runtime on one device, in milliseconds per call."""
+class Measurement(Spec):
+    """One artifact measured: its costs and, with data, its accuracy."""
 
-    p50: float = Field(ge=0)
-    p90: float = Field(ge=0)
-    min: float = Field(ge=0)
-    mean: float | None = None
-    runs: int = Field(ge=1)
-    warmup: int = Field(ge=0)
-    batch: int = Field(default=1, ge=1)
-    input_size: tuple[int, int]
-    threads: int | None = None
-    device_name: str | None = None
-    gmacs_per_s: float | None = None
-    roof_fraction: float | None = None
-
-
-class Metrics(Spec):
-    """Accuracy on one split, from a dataset-level confusion matrix."""
-
-    miou: float
-    class_acc: float
-    pixel_acc: float
-    per_class_iou: list[float | None]
-    class_names: list[str] | None = None
-    study_miou: float | None = None
-    split: str | None = None
-    num_images: int | None = None
+    name: str | None = None
+    params: int | None = None
+    macs: int | None = None
+    macs_input_size: tuple[int, int] | None = None
+    size_bytes: int | None = None
+    size_artifact: str | None = None
+    latency_ms: dict[str, LatencyStats] = Field(default_factory=dict)
+    metrics: Metrics | None = None
 
 
 class RunResult(Spec):
-    """Everything a run measured; the schema of ``result.json`` (version 1)."""
+    """Everything a run measured; the schema of ``result.json`` (version 2)."""
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1, 2] = SCHEMA_VERSION
     name: str
     kind: str
     model: str
@@ -86,6 +83,8 @@ class RunResult(Spec):
     artifacts: dict[str, str] = Field(default_factory=dict)
     env: dict[str, Any] = Field(default_factory=dict)
     extra: dict[str, Any] = Field(default_factory=dict)
+    baseline_measurement: Measurement | None = None
+    step_details: list[StepDetails] = Field(default_factory=list)
     created: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
 
 
@@ -112,12 +111,40 @@ def load_result(path: str | os.PathLike[str]) -> RunResult:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise CompressError(f"{path} is not valid JSON ({error})") from None
-    if isinstance(data, dict) and data.get("schema_version") not in (None, SCHEMA_VERSION):
+    if isinstance(data, dict) and data.get("schema_version") not in (None, *READABLE_VERSIONS):
         raise CompressError(
             f"{path}: schema_version {data.get('schema_version')!r} is not supported; "
-            f"this segcompress reads version {SCHEMA_VERSION}"
+            f"this segcompress reads versions {', '.join(map(str, READABLE_VERSIONS))}"
         )
     try:
-        return RunResult.model_validate(data)
+        result = RunResult.model_validate(data)
     except ValidationError as error:
         raise CompressError(validation_message(error, source=str(path))) from None
+    return upgrade_v1(result) if result.schema_version == 1 else result
+
+
+def upgrade_v1(result: RunResult) -> RunResult:
+    """Lift a version-1 result's same-process baseline out of ``extra`` (typed, v2 style).
+
+    prune / factorize stored ``extra["baseline"]`` (params, MACs, size, metrics) and prune
+    ``extra["baseline_latency"]``; quantize stored the fp32 ONNX as ``extra["fp32"]``.
+    """
+    if result.baseline_measurement is not None:
+        return result
+    extra = result.extra
+    if isinstance(extra.get("baseline"), dict):
+        base = extra["baseline"]
+        result.baseline_measurement = Measurement(
+            params=base.get("params"), macs=base.get("macs"),
+            macs_input_size=result.macs_input_size, size_bytes=base.get("size_bytes"),
+            size_artifact="fp32-state-dict", latency_ms=extra.get("baseline_latency") or {},
+            metrics=base.get("metrics"),
+        )  # fmt: skip
+    elif isinstance(extra.get("fp32"), dict):
+        fp32 = extra["fp32"]
+        result.baseline_measurement = Measurement(
+            params=result.params, macs=result.macs, macs_input_size=result.macs_input_size,
+            size_bytes=fp32.get("size_bytes"), size_artifact="fp32-onnx",
+            latency_ms=fp32.get("latency_ms") or {}, metrics=fp32.get("metrics"),
+        )  # fmt: skip
+    return result

@@ -33,7 +33,28 @@ def test_round_trip(tmp_path: Path) -> None:
     write_result(tmp_path, original)
     loaded = load_result(tmp_path)
     assert loaded == original
-    assert json.loads((tmp_path / "result.json").read_text())["schema_version"] == 1
+    assert json.loads((tmp_path / "result.json").read_text())["schema_version"] == 2
+
+
+FIXTURES = Path(__file__).parent / "fixtures" / "results-v1"
+
+
+@pytest.mark.parametrize("name", ["prune", "factorize", "ptq", "qat"])
+def test_version_1_files_read_with_their_baseline_lifted(name: str) -> None:
+    """Files written by the runners before the variant pipeline (schema 1) still load, and
+    their same-process baseline (``extra["baseline"]`` / ``extra["fp32"]``) is typed."""
+    raw = json.loads((FIXTURES / f"{name}.json").read_text())
+    result = load_result(FIXTURES / f"{name}.json")
+    assert result.schema_version == 1 and result.step_details == []
+    base = result.baseline_measurement
+    if name in ("ptq", "qat"):
+        assert base.size_bytes == raw["extra"]["fp32"]["size_bytes"]
+        assert base.latency_ms["ort-cpu"].p50 == raw["extra"]["fp32"]["latency_ms"]["ort-cpu"]["p50"]
+        assert base.metrics.miou == raw["extra"]["fp32"]["metrics"]["miou"]
+    else:
+        assert base.macs == raw["extra"]["baseline"]["macs"] > result.macs
+        assert base.metrics.miou == raw["extra"]["baseline"]["metrics"]["miou"]
+        assert base.macs_input_size == result.macs_input_size
 
 
 def test_unknown_field_is_refused(tmp_path: Path) -> None:

@@ -126,8 +126,11 @@ def _print(run: FactorizeRun) -> None:
     from rich.table import Table
 
     from compress.formatting import format_count
+    from compress.lowrank.run import layer_rows
 
-    result, extra = run.result, run.result.extra
+    result = run.result
+    detail = next((d for d in result.step_details if d.kind == "factorize"), None)
+    base = result.baseline_measurement
     console = Console()
     if run.fresh_init:
         console.print(
@@ -136,13 +139,14 @@ def _print(run: FactorizeRun) -> None:
         )
     if run.reused:
         console.print(f"{escape(str(run.run_dir))} already holds this finished run")
-    table = Table(title=escape(f"compress factorize ({extra.get('method')}): per layer"))
+    method = detail.method if detail else "?"
+    table = Table(title=escape(f"compress factorize ({method}): per layer"))
     columns = ("layer", "shape", "method", "ranks", "MACs before", "MACs after", "rel. err")
     for column in columns:
         justify = "right" if "MACs" in column or "err" in column else "left"
         table.add_column(column, justify=justify, no_wrap=column in ("layer", "ranks"))
     notes: dict[str, list[str]] = {}
-    for row in run.layers:
+    for row in layer_rows(result):
         error = row.get("rel_error")
         table.add_row(
             escape(row["name"]), row["layer"], escape(row["method"] or "-"),
@@ -154,26 +158,25 @@ def _print(run: FactorizeRun) -> None:
     console.print(table)
     for note, names in notes.items():  # one line per reason, not a cramped column
         console.print(f"[dim]{escape(', '.join(names))}:[/] {escape(note)}")
-    baseline = extra.get("baseline", {})
     h, w = result.macs_input_size or (0, 0)
     summary = Table(title=escape(f"compress factorize: {run.run_dir}"))
     for name in ("", "baseline", "factorized", "ratio"):
         summary.add_column(name, justify="left" if not name else "right")
     for label, before, after in (
-        ("params", baseline.get("params"), result.params),
-        (f"MACs at {h}x{w}", baseline.get("macs"), result.macs),
-        ("size (weights, MB)", baseline.get("size_bytes"), result.size_bytes),
+        ("params", base.params if base else None, result.params),
+        (f"MACs at {h}x{w}", base.macs if base else None, result.macs),
+        ("size (weights, MB)", base.size_bytes if base else None, result.size_bytes),
     ):
         ratio = f"{after / before:.3f}x" if before and after is not None else "-"
         shown = (lambda v: f"{v / 1e6:.2f}") if "size" in label else format_count
         summary.add_row(label, shown(before), shown(after), ratio)
-    before_miou = (baseline.get("metrics") or {}).get("miou")
+    before_miou = base.metrics.miou if base and base.metrics else None
     if result.metrics is not None and before_miou is not None:
         delta = f"{100 * (result.metrics.miou - before_miou):+.2f} pt"
         summary.add_row("val mIoU", f"{100 * before_miou:.2f}", f"{100 * result.metrics.miou:.2f}",
                         delta)  # fmt: skip
     console.print(summary)
-    for warning in extra.get("warnings", []):
+    for warning in detail.warnings if detail else []:
         console.print(f"[yellow]warning:[/] {escape(warning)}")
     for role, path in result.artifacts.items():
         console.print(f"{role}: {escape(str(run.run_dir / path))}")

@@ -146,8 +146,11 @@ def _print(outcome: PruneOutcome) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    result, extra = outcome.result, outcome.result.extra
-    baseline = extra.get("baseline", {})
+    from compress.pipeline.report import latency_verdict
+
+    result = outcome.result
+    base = result.baseline_measurement
+    detail = next((d for d in result.step_details if d.kind == "prune"), None)
     console = Console()
     if outcome.fresh_init:
         console.print(
@@ -161,44 +164,46 @@ def _print(outcome: PruneOutcome) -> None:
         table.add_column(name, justify="left" if not name else "right")
     h, w = result.macs_input_size or (0, 0)
     rows = [
-        ("params", baseline.get("params"), result.params, _count),
-        (f"MACs at {h}x{w}", baseline.get("macs"), result.macs, _count),
-        ("size (weights)", baseline.get("size_bytes"), result.size_bytes, _megabytes),
+        ("params", base.params if base else None, result.params, _count),
+        (f"MACs at {h}x{w}", base.macs if base else None, result.macs, _count),
+        ("size (weights)", base.size_bytes if base else None, result.size_bytes, _megabytes),
     ]
+    verdict = latency_verdict(result)
     for key, stats in result.latency_ms.items():
-        before = (extra.get("baseline_latency") or {}).get(key, {}).get("p50")
-        rows.append((f"latency p50 {key} {h}x{w}", before, stats.p50, _milliseconds))
+        before = base.latency_ms.get(key) if base else None
+        rows.append((f"latency p50 {key} {h}x{w}", before.p50 if before else None, stats.p50,
+                     _milliseconds))  # fmt: skip
     for label, before, after, fmt in rows:
         ratio = f"{after / before:.3f}x" if before and after is not None else "-"
-        if label.startswith("latency") and extra.get("latency_verdict"):
-            ratio = f"[bold red]{ratio} {extra['latency_verdict']}[/]"
+        if label.startswith("latency") and verdict:
+            ratio = f"[bold red]{ratio} {verdict.split(':')[0]}[/]"
         table.add_row(label, fmt(before), fmt(after), ratio)
-    before_metrics = baseline.get("metrics") or {}
     if result.metrics is not None:
-        before = before_metrics.get("miou")
+        before = base.metrics.miou if base and base.metrics else None
         delta = f"{100 * (result.metrics.miou - before):+.2f} pt" if before is not None else "-"
-        table.add_row("val mIoU", _percent(before), _percent(result.metrics.miou), delta)
+        table.add_row("val mIoU %", _percent(before), _percent(result.metrics.miou), delta)
     console.print(table)
-    if extra.get("latency_verdict"):
-        console.print(
-            f"[bold red]NOT faster:[/] {extra['macs_ratio']:.3f}x the MACs but "
-            f"{extra['latency_ratio']:.3f}x the latency - fewer MACs did not buy speed here"
-        )
-    _print_budget(console, extra)
-    never = escape(", ".join(extra.get("protected_layers", [])))
-    ratio = extra.get("ratio")
-    shown = "per group (table above)" if ratio is None and extra.get("layer_ratios") else ratio
+    if verdict:
+        console.print(f"[bold red]{escape(verdict)}[/]")
+    if detail is None:
+        return
+    _print_budget(console, detail.budget, detail.layer_ratios)
+    never = escape(", ".join(detail.protected_layers))
+    shown = "per group (table above)" if detail.ratio is None and detail.layer_ratios else (
+        detail.ratio
+    )
     console.print(f"channel ratio {shown}; never pruned: {never}")
     for role, path in result.artifacts.items():
         console.print(f"{role}: {escape(str(outcome.run_dir / path))}")
 
 
-def _print_budget(console: Console, extra: dict[str, Any]) -> None:
+def _print_budget(
+    console: Console, budget: dict[str, Any] | None, layer_ratios: dict[str, float]
+) -> None:
     """The budget, whether the final model meets it, and the per-group ratios chosen."""
     from rich.markup import escape
     from rich.table import Table
 
-    budget = extra.get("budget")
     if not budget:
         return
     unit = "of the MACs" if budget["mode"] == "macs" else "ms"
@@ -211,7 +216,6 @@ def _print_budget(console: Console, extra: dict[str, Any]) -> None:
     )
     if budget.get("note"):
         console.print(f"[yellow]note:[/] {escape(budget['note'])}")
-    layer_ratios = extra.get("layer_ratios") or {}
     if layer_ratios:
         table = Table(title="per-group ratios chosen (groups not listed: 0)")
         table.add_column("group (root layer)")

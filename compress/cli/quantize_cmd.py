@@ -118,29 +118,34 @@ def _print(outcome: QuantizeOutcome) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    result, extra = outcome.result, outcome.result.extra
-    fp32 = extra.get("fp32") or {}
-    int8_latency = result.latency_ms["ort-cpu"]
-    fp32_latency = (fp32.get("latency_ms") or {}).get("ort-cpu") or {}
-    fp32_metrics = fp32.get("metrics") or {}
+    from compress.quantization.run import verdict
+
+    result = outcome.result
+    base = result.baseline_measurement
+    int8_latency = result.latency_ms.get("ort-cpu")
+    fp32_latency = base.latency_ms.get("ort-cpu") if base else None
+    fp32_metrics = base.metrics if base else None
     table = Table(title=escape(f"compress quantize: {outcome.run_dir}"))
-    for column in ("model", "size (MB)", "ORT CPU p50 (ms)", "mIoU"):
+    for column in ("model", "size (MB)", "ORT CPU p50 (ms)", "mIoU %"):
         table.add_column(column, justify="right" if column != "model" else "left")
     table.add_row(
-        "fp32 model.onnx", _mb(fp32.get("size_bytes")), _ms(fp32_latency.get("p50")),
-        _pct(fp32_metrics.get("miou")),
+        "fp32 model.onnx", _mb(base.size_bytes if base else None),
+        _ms(fp32_latency.p50 if fp32_latency else None),
+        _pct(fp32_metrics.miou if fp32_metrics else None),
     )  # fmt: skip
     table.add_row(
-        "int8 model.int8.onnx", _mb(result.size_bytes), _ms(int8_latency.p50),
+        "int8 model.int8.onnx", _mb(result.size_bytes),
+        _ms(int8_latency.p50 if int8_latency else None),
         _pct(result.metrics.miou if result.metrics else None),
     )  # fmt: skip
     console = Console()
     console.print(table)
-    fmt = extra.get("int8_format") or {}
+    details = [d for d in result.step_details if d.kind == "quantize"]
+    fmt = details[0].int8_format if details else {}
     console.print(escape(f"reduce_range={fmt.get('reduce_range')}: {fmt.get('reason', '')}"))
     if outcome.reused:
         console.print(escape(f"{outcome.run_dir} already held this finished run"))
-    print(outcome.verdict)
+    print(verdict(result))
 
 
 def _mb(value: int | None) -> str:

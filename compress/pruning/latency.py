@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from compress.results import LatencyStats
+from compress.measurements import LatencyStats
 
 NOT_FASTER = 0.95  # latency ratio at or above which a pruned model is "NOT faster"
 

@@ -69,20 +69,3 @@ class QuantizeSpec(Spec):
             if size is not None and min(size) < 1:
                 raise ValueError(f"{field} must be positive, got {size}")
         return self
-
-    def step(self, *, reduce_range: bool) -> dict[str, object]:
-        """The ``steps`` entry recorded in ``result.json``."""
-        step: dict[str, object] = {
-            "kind": "quantize",
-            "method": self.method,
-            "format": "QDQ",
-            "activations": "int8 per-tensor",
-            "weights": "int8 symmetric " + ("per-channel" if self.per_channel else "per-tensor"),
-            "reduce_range": reduce_range,
-            "calibration": self.calibration,
-            "calib_images": self.calib_images,
-            "keep_fp32": list(self.keep_fp32),
-        }
-        if self.method == "qat":
-            step.update(epochs=self.epochs, lr=self.lr)
-        return step

@@ -32,8 +32,8 @@ def test_factorize_writes_a_run_folder_that_reloads(tmp_path: Path, capsys) -> N
     assert "freshly initialised" in printed and "bottleneck" in printed and "tucker" in printed
     result = json.loads((out / "result.json").read_text())
     assert result["kind"] == "factorize" and result["steps"][0]["kind"] == "factorize"
-    assert result["macs"] < result["extra"]["baseline"]["macs"]
-    rows = {row["name"]: row for row in result["extra"]["layers"]}
+    assert result["macs"] < result["baseline_measurement"]["macs"]
+    rows = {row["name"]: row for row in result["step_details"][0]["layers"]}
     assert rows["bottleneck.1.0"]["method"] == "tucker"
     assert rows["ups.0"]["method"] is None and "transposed" in rows["ups.0"]["note"]
     assert load_checkpoint(out / "factorized.pt").structure == result["steps"]

@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 import torch
 
+import compress.pipeline.variant
 import compress.pruning.latency
 import compress.pruning.run
 from compress.checkpoint import load_checkpoint
 from compress.cli import main
 from compress.errors import CompressError
 from compress.macs import count_macs_params
+from compress.pipeline.report import latency_ratio, latency_verdict, macs_ratio
 from compress.pruning.allocate import greedy_schedule
 from compress.pruning.budget import resolve_budget
 from compress.pruning.graph import channel_counts
@@ -23,7 +25,7 @@ from compress.pruning.profile import SensitivityProfile
 from compress.pruning.prune import PruningSession
 from compress.pruning.run import PruneOutcome, run_prune
 from compress.pruning.spec import PruneRunSpec, PruneSpec
-from compress.results import LatencyStats, RunResult, write_result
+from compress.results import LatencyStats, Measurement, RunResult, write_result
 
 TINY = {"base_channels": 8}
 SIZE = (32, 32)
@@ -148,9 +150,10 @@ def test_macs_budget_from_a_profile_prunes_the_insensitive_groups(
     folder = write_profile(tmp_path / "sens", unet_profile)
     spec = run_spec(prune={"target_macs": 0.75, "round_to": None}, sensitivity=str(folder))
     result = run_prune(spec, tmp_path / "run", progress=False).result
-    budget, ratios = result.extra["budget"], result.extra["layer_ratios"]
+    detail = result.step_details[0]
+    budget, ratios = detail.budget, detail.layer_ratios
     assert budget["allocation"] == "sensitivity" and budget["met"] is True
-    assert result.extra["macs_ratio"] <= 0.75 and budget["achieved"] == result.extra["macs_ratio"]
+    assert macs_ratio(result) <= 0.75 and budget["achieved"] == macs_ratio(result)
     assert ratios and not any(sensitive(name) for name in ratios)  # the cheap groups only
     assert len(ratios) < len(unet_profile.groups)  # non-uniform: the others stay whole
     loaded = load_checkpoint(tmp_path / "run" / "pruned.pt")
@@ -165,11 +168,11 @@ def test_macs_budget_profiles_on_the_fly_with_data(tmp_path) -> None:
     spec = run_spec(prune={"target_macs": 0.6, "round_to": None}, data=str(data),
                     sensitivity_ratios=[0.5], max_images=1)  # fmt: skip
     outcome = run_prune(spec, tmp_path / "run", progress=False)
-    extra = outcome.result.extra
-    assert extra["budget"]["allocation"] == "sensitivity" and extra["budget"]["met"] is True
-    assert extra["budget"]["profile_source"] == "computed on val"
-    assert extra["budget"]["profile"]["num_images"] == 1
-    assert set(extra["layer_ratios"].values()) == {0.5} and extra["macs_ratio"] <= 0.6
+    detail = outcome.result.step_details[0]
+    assert detail.budget["allocation"] == "sensitivity" and detail.budget["met"] is True
+    assert detail.budget["profile_source"] == "computed on val"
+    assert detail.budget["profile"]["num_images"] == 1
+    assert set(detail.layer_ratios.values()) == {0.5} and macs_ratio(outcome.result) <= 0.6
     assert (outcome.run_dir / outcome.result.artifacts["sensitivity_plot"]).is_file()
     assert outcome.result.metrics is not None and outcome.result.metrics.split == "val"
 
@@ -225,26 +228,35 @@ def test_latency_budget_goes_on_when_a_confirmation_misses(monkeypatch) -> None:
     assert count_macs_params(pruned, SIZE)[0] / 1e6 <= target
 
 
+def fake_time_subjects(subjects, bench, *, seed=0):
+    """Interleaved timing replaced by the same MACs / 1e6 ms rule."""
+    return [{"ort-cpu": LatencyStats(p50=s.macs / 1e6, p90=s.macs / 1e6, min=s.macs / 1e6,
+                                     runs=bench.runs, warmup=0, input_size=bench.input_size)}
+            for s in subjects]  # fmt: skip
+
+
 def test_latency_budget_run_records_latency(monkeypatch, tmp_path) -> None:
     fake = fake_latency()
     monkeypatch.setattr(compress.pruning.latency, "measure_model", fake)
-    monkeypatch.setattr(compress.pruning.run, "measure_model", fake)
+    monkeypatch.setattr(compress.pipeline.variant, "time_subjects", fake_time_subjects)
     base = count_macs_params(tiny_unet(), SIZE)[0] / 1e6
     spec = run_spec(prune={"target_latency_ms": 0.6 * base, "round_to": None})
     result = run_prune(spec, tmp_path / "run", progress=False).result
     assert result.latency_ms["ort-cpu"].p50 <= 0.6 * base
-    assert "ort-cpu" in result.extra["baseline_latency"]
-    assert result.extra["budget"]["met"] is True and result.extra["budget"]["mode"] == "latency"
-    assert "uniform" in result.extra["budget"]["note"]
+    assert "ort-cpu" in result.baseline_measurement.latency_ms
+    budget = result.step_details[0].budget
+    assert budget["met"] is True and budget["mode"] == "latency"
+    assert "uniform" in budget["note"]
 
 
 def test_bench_measures_baseline_and_pruned_in_one_process(tmp_path) -> None:
     result = run_prune(run_spec(bench=True), tmp_path / "run", progress=False).result
     stats = result.latency_ms["ort-cpu"]
     assert stats.runs == 2 and stats.input_size == SIZE
-    baseline = LatencyStats.model_validate(result.extra["baseline_latency"]["ort-cpu"])
-    assert result.extra["latency_ratio"] == pytest.approx(stats.p50 / baseline.p50)
-    assert result.extra["latency_verdict"] in (None, "NOT faster")
+    baseline = result.baseline_measurement.latency_ms["ort-cpu"]
+    assert baseline.runs == 2 and baseline.input_size == SIZE
+    assert latency_ratio(result, "ort-cpu") == pytest.approx(stats.p50 / baseline.p50)
+    assert latency_verdict(result) is None or latency_verdict(result).startswith("NOT faster")
 
 
 def test_verdict() -> None:
@@ -257,9 +269,8 @@ def test_cli_shows_not_faster(monkeypatch, tmp_path, capsys) -> None:
     result = RunResult(
         name="r", kind="prune", model="unet", macs=40, params=4, size_bytes=16,
         macs_input_size=SIZE, latency_ms={"ort-cpu": stats},
-        extra={"baseline": {"macs": 100, "params": 10, "size_bytes": 40},
-               "baseline_latency": {"ort-cpu": stats.model_dump(mode="json")},
-               "macs_ratio": 0.4, "latency_ratio": 1.0, "latency_verdict": "NOT faster"},
+        baseline_measurement=Measurement(macs=100, params=10, size_bytes=40,
+                                         macs_input_size=SIZE, latency_ms={"ort-cpu": stats}),
     )  # fmt: skip
     monkeypatch.setattr(compress.pruning.run, "run_prune",
                         lambda spec, out, progress: PruneOutcome(tmp_path, result, False))

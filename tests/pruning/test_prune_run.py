@@ -10,6 +10,7 @@ import torch
 
 from compress.checkpoint import load_checkpoint, save_checkpoint
 from compress.errors import CompressError
+from compress.pipeline.report import macs_ratio
 from compress.pruning.run import run_prune
 from compress.pruning.spec import PruneRunSpec
 from compress.specs import ModelSpec
@@ -36,15 +37,16 @@ def test_fresh_model_run_folder(tmp_path) -> None:
     outcome = run_prune(run_spec(), tmp_path / "run", progress=False)
     assert outcome.fresh_init and not outcome.reused
     result = json.loads((outcome.run_dir / "result.json").read_text())
-    extra = result["extra"]
+    base, detail = result["baseline_measurement"], result["step_details"][0]
     assert result["kind"] == "prune" and result["model"] == "unet"
+    assert result["schema_version"] == 2 and detail["kind"] == "prune"
     assert result["steps"][-1]["kind"] == "prune"
-    assert result["params"] < 0.35 * extra["baseline"]["params"]
-    assert result["macs"] < 0.35 * extra["baseline"]["macs"]
-    assert extra["macs_ratio"] == pytest.approx(result["macs"] / extra["baseline"]["macs"])
-    assert extra["channels"]["before"]["encoders.1.0.0"] == [8, 16]
-    assert extra["channels"]["after"]["encoders.1.0.0"] == [4, 8]
-    assert extra["channels"]["after"]["classifier"][1] == 8  # num_classes without data
+    assert result["params"] < 0.35 * base["params"]
+    assert result["macs"] < 0.35 * base["macs"]
+    assert base["macs_input_size"] == result["macs_input_size"]
+    assert detail["channels_before"]["encoders.1.0.0"] == [8, 16]
+    assert detail["channels_after"]["encoders.1.0.0"] == [4, 8]
+    assert detail["channels_after"]["classifier"][1] == 8  # num_classes without data
     assert (outcome.run_dir / "spec.yaml").is_file()
     loaded = load_checkpoint(outcome.run_dir / "pruned.pt")
     assert loaded.model(torch.zeros(1, 3, 64, 64)).shape == (1, 8, 64, 64)
@@ -76,7 +78,8 @@ def test_trained_checkpoint_taylor_and_finetune(tmp_path, synthetic) -> None:
     result = outcome.result
     assert not outcome.fresh_init
     assert result.metrics is not None and result.metrics.split == "val"
-    assert result.extra["baseline"]["metrics"]["miou"] >= 0
+    assert result.baseline_measurement.metrics.miou >= 0
+    assert [d.kind for d in result.step_details] == ["prune", "finetune"]
     assert (outcome.run_dir / result.artifacts["finetune"]).is_file()
     assert result.training is not None and result.training["epochs"] == 1
     loaded = load_checkpoint(outcome.run_dir / "pruned.pt")
@@ -87,8 +90,9 @@ def test_trained_checkpoint_taylor_and_finetune(tmp_path, synthetic) -> None:
 def test_budget_mode_run(tmp_path) -> None:
     spec = run_spec(prune={"target_macs": 0.5, "round_to": None})
     result = run_prune(spec, tmp_path / "run", progress=False).result
-    assert result.extra["macs_ratio"] <= 0.5
-    assert 0 < result.extra["ratio"] < 0.5
-    budget = result.extra["budget"]  # no data, no profile: says it fell back to uniform
+    detail = result.step_details[0]
+    assert macs_ratio(result) <= 0.5
+    assert 0 < detail.ratio < 0.5
+    budget = detail.budget  # no data, no profile: says it fell back to uniform
     assert budget["allocation"] == "uniform" and "uniform" in budget["note"]
-    assert budget["met"] is True and budget["achieved"] == result.extra["macs_ratio"]
+    assert budget["met"] is True and budget["achieved"] == macs_ratio(result)

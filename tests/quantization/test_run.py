@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from compress.checkpoint import save_checkpoint
-from compress.quantization.run import quantize
+from compress.quantization.run import quantize, variant_of, verdict
 from compress.quantization.spec import QuantizeSpec
 from compress.results import load_result
 from compress.specs import ModelSpec
@@ -24,19 +24,25 @@ def test_ptq_writes_a_complete_run_folder(
     assert {p.name for p in run.iterdir()} >= {"model.onnx", "model.int8.onnx", "result.json"}
     result = load_result(run)
     assert result.kind == "quantize" and result.model == "unet"
-    assert result.steps == [spec.step(reduce_range=result.extra["int8_format"]["reduce_range"])]
+    detail = result.step_details[0]
+    assert detail.kind == "quantize" and detail.method == "ptq"
+    step = variant_of(spec).steps[0]
+    assert result.steps == [
+        step.record(reduce_range=detail.int8_format["reduce_range"], calib_images=2)
+    ]
     assert result.steps[-1]["method"] == "ptq"
     assert result.size_artifact == "int8-onnx"
     assert result.size_bytes == (run / "model.int8.onnx").stat().st_size
     assert list(result.latency_ms) == ["ort-cpu"]
-    fp32 = result.extra["fp32"]
-    assert fp32["size_bytes"] == (run / "model.onnx").stat().st_size > result.size_bytes
-    assert set(fp32["latency_ms"]) == {"ort-cpu"} and fp32["metrics"]["split"] == "test"
+    fp32 = result.baseline_measurement
+    assert fp32.size_bytes == (run / "model.onnx").stat().st_size > result.size_bytes
+    assert set(fp32.latency_ms) == {"ort-cpu"} and fp32.metrics.split == "test"
     assert result.metrics is not None and result.metrics.split == "test"
-    assert result.extra["calibration"]["split"] == "train"
-    assert result.extra["verdict"] == outcome.comparison.verdict()
-    if not result.extra["int8_faster"]:
-        assert "int8 is NOT faster than fp32 on this machine" in result.extra["verdict"]
+    assert detail.calibration["split"] == "train"
+    if result.latency_ms["ort-cpu"].p50 >= fp32.latency_ms["ort-cpu"].p50:
+        assert "int8 is NOT faster than fp32 on this machine" in verdict(result)
+    else:
+        assert "faster than fp32" in verdict(result)
     assert result.baseline == "unet-run"
     again = quantize(spec, tmp_path / "run")
     assert again.reused and again.result.created == result.created
@@ -76,5 +82,5 @@ def test_qat_run_records_training_and_parity(
     )  # fmt: skip
     result = quantize(spec, tmp_path / "qat").result
     assert result.steps[-1]["method"] == "qat" and result.training["epochs"] == 1
-    assert result.extra["qat"]["torch_ort_agreement"] >= spec.qat_min_agreement
+    assert result.step_details[0].qat["torch_ort_agreement"] >= spec.qat_min_agreement
     assert result.size_artifact == "int8-onnx"
