@@ -43,6 +43,7 @@ CSV_FIELDS: tuple[str, ...] = (
     "macs_ratio",
     "params",
     "training_seconds",
+    "speedup_vs_eager",
 )
 
 
@@ -67,6 +68,7 @@ def columns(latency_key: str | None) -> list[Column]:
         Column("Δ pts", "delta_miou", lambda r: _num(r.delta_miou, lambda v: f"{v:+.2f}")),
         Column(latency_header, "latency_ms", lambda r: _num(r.latency_ms, format_ms)),
         Column("speedup", "speedup", lambda r: _num(r.speedup, format_ratio)),
+        Column("× eager", "speedup_vs_eager", lambda r: _num(r.speedup_vs_eager, format_ratio)),
         Column("MB", "size_bytes", lambda r: _num(r.size_bytes, format_mb)),
         Column("size ×", "size_ratio", lambda r: _num(r.size_ratio, format_ratio)),
         Column("MACs", "macs", lambda r: _num(r.macs, format_count)),
@@ -115,6 +117,13 @@ def print_table(comparison: Comparison) -> None:
     if not console.is_terminal:
         console = Console(width=160)
     console.print(render_table(comparison, show_steps=console.width >= 120))
+    for line in note_lines(comparison):
+        console.print(line, markup=False)
+
+
+def note_lines(comparison: Comparison) -> list[str]:
+    """One line per figure left out of a row as not comparable (empty when none)."""
+    return [f"{row.name}: {note}" for row in comparison.rows for note in row.notes]
 
 
 def to_text_table(comparison: Comparison, *, width: int = 200) -> str:
@@ -144,6 +153,9 @@ def to_markdown(comparison: Comparison) -> str:
             text = _md_escape(text)
             cells.append(f"**{text}**" if row.name in best.get(column.field, set()) else text)
         lines.append("| " + " | ".join(cells) + " |")
+    notes = note_lines(comparison)
+    if notes:
+        lines += ["", *(f"- {_md_escape(line)}" for line in notes)]
     return "\n".join(lines) + "\n"
 
 

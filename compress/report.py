@@ -65,6 +65,8 @@ class ComparisonRow:
     macs_ratio: float | None
     params: int | None
     training_seconds: float | None
+    speedup_vs_eager: float | None = None  # the baseline's torch-cpu latency / this row's
+    notes: tuple[str, ...] = ()  # figures left out as not comparable, and why
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of every field."""
@@ -237,23 +239,27 @@ def steps_label(steps: list[dict[str, Any]]) -> str:
 
 
 def _row(result: RunResult, base: RunResult | None, latency_key: str | None) -> ComparisonRow:
+    """A run against its reference: the baseline measured beside it in the same process
+    when the result holds one (schema 2), else the baseline run's own result. Only figures
+    measured alike are divided or subtracted; the others are left out with a note."""
     miou = result.metrics.miou if result.metrics is not None else None
     latency = _latency(result, latency_key)
-    delta = None
-    speedup = size_ratio = macs_ratio = None
-    if base is not None:
-        base_miou = base.metrics.miou if base.metrics is not None else None
-        if miou is not None and base_miou is not None:
-            delta = 100.0 * (miou - base_miou)
-        speedup = ratio(_latency(base, latency_key), latency)
-        size_ratio = ratio(base.size_bytes, result.size_bytes)
-        macs_ratio = ratio(base.macs, result.macs)
+    delta = speedup = size_ratio = macs_ratio = eager = None
+    notes: list[str] = []
+    own = result.baseline_measurement
+    references = [m for m in (own, base) if m is not None]
+    if references:
+        delta = _delta(result, references, notes)
+        speedup = _speedup(result, references, latency_key, notes)
+        size_ratio = ratio(references[0].size_bytes, result.size_bytes)
+        macs_ratio = _macs_ratio(result, references, notes)
+        eager = _speedup(result, references, latency_key, [], reference_key="torch-cpu")
     return ComparisonRow(
         name=result.name,
         model=result.model,
         kind=result.kind,
         steps=steps_label(result.steps),
-        baseline=base.name if base is not None else None,
+        baseline=base.name if base is not None else (own.name if own is not None else None),
         miou=miou,
         delta_miou=delta,
         latency_ms=latency,
@@ -264,7 +270,75 @@ def _row(result: RunResult, base: RunResult | None, latency_key: str | None) -> 
         macs_ratio=macs_ratio,
         params=result.params,
         training_seconds=_training_seconds(result),
+        speedup_vs_eager=eager if latency_key != "torch-cpu" else None,
+        notes=tuple(notes),
     )
+
+
+def _delta(result: RunResult, references: list[Any], notes: list[str]) -> float | None:
+    """mIoU points against the first reference scored on the same split and image count."""
+    if result.metrics is None:
+        return None
+    for reference in references:
+        other = reference.metrics
+        if other is None:
+            continue
+        if other.split != result.metrics.split or (
+            other.num_images and result.metrics.num_images
+            and other.num_images != result.metrics.num_images
+        ):
+            notes.append(f"mIoU: {result.metrics.split} vs baseline {other.split} - not comparable")
+            continue
+        return 100.0 * (result.metrics.miou - other.miou)
+    return None
+
+
+def _speedup(
+    result: RunResult, references: list[Any], key: str | None, notes: list[str],
+    reference_key: str | None = None,
+) -> float | None:  # fmt: skip
+    """Reference latency / this latency, only at the same input size and thread count."""
+    mine = result.latency_ms.get(key) if key is not None else None
+    if mine is None:
+        return None
+    for reference in references:
+        theirs = reference.latency_ms.get(reference_key or key)
+        if theirs is None:
+            continue
+        if tuple(theirs.input_size) != tuple(mine.input_size) or (
+            theirs.threads and mine.threads and theirs.threads != mine.threads
+        ):
+            notes.append(
+                f"latency: {mine.input_size[0]}x{mine.input_size[1]}, {mine.threads} threads vs "
+                f"baseline {theirs.input_size[0]}x{theirs.input_size[1]}, {theirs.threads} "
+                "threads - not comparable"
+            )
+            continue
+        return ratio(theirs.p50, mine.p50)
+    return None
+
+
+def _macs_ratio(result: RunResult, references: list[Any], notes: list[str]) -> float | None:
+    """Reference MACs / these MACs, only when both were counted at the same input size."""
+    if result.macs is None:
+        return None
+    for reference in references:
+        if reference.macs is None:
+            continue
+        if reference.macs_input_size is not None and result.macs_input_size is not None and (
+            tuple(reference.macs_input_size) != tuple(result.macs_input_size)
+        ):
+            notes.append(
+                f"MACs: counted at {_size(result.macs_input_size)} vs baseline at "
+                f"{_size(reference.macs_input_size)} - not comparable"
+            )
+            continue
+        return ratio(reference.macs, result.macs)
+    return None
+
+
+def _size(size: Any) -> str:
+    return f"{size[0]}x{size[1]}"
 
 
 def _latency(result: RunResult, key: str | None) -> float | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 CAMVID = (REPO / ".." / "shared" / "data" / "camvid").resolve()
@@ -24,3 +25,27 @@ def camvid_root() -> Path:
     if not (CAMVID / "train" / "images").is_dir():
         pytest.skip(f"CamVid not found at {CAMVID} (shared/ data is not beside this clone)")
     return CAMVID
+
+
+def tiny_quickstart(tmp_path: Path) -> Path:
+    """``recipes/quickstart.yaml`` at 64x64 with one-epoch trainings, written to tmp_path."""
+    recipe = yaml.safe_load((REPO / "recipes" / "quickstart.yaml").read_text())
+    recipe["data"] = {"synthetic": {"n": 6, "size": 64, "seed": 0}}
+    recipe["train"].update(epochs=1, batch_size=2, crop=48, val_every=1)
+    recipe["baselines"] = recipe["baselines"][:1]
+    for variant in recipe["variants"]:
+        for step in variant["steps"]:
+            if step["kind"] == "finetune":
+                step.update(epochs=1, batch_size=2, crop=48)
+            if step["kind"] == "quantize":
+                step["calib_images"] = 2
+    recipe["bench"] = {"input_size": [64, 64], "runtimes": ["torch", "ort"], "runs": 1,
+                       "warmup": 0, "threads": 1}  # fmt: skip
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(recipe, sort_keys=False))
+    return path
+
+
+@pytest.fixture
+def tiny_recipe(tmp_path: Path) -> Path:
+    return tiny_quickstart(tmp_path)

@@ -1,48 +1,27 @@
+"""``make demo``: the quickstart recipe through ``compress run``."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 
-from compress.demo import DemoSpec, run_demo
-from compress.results import load_result
+from compress.demo import QUICKSTART, main
+
+
+def test_demo_runs_the_shipped_quickstart_recipe() -> None:
+    assert QUICKSTART.is_file() and QUICKSTART.parent.name == "recipes"
 
 
 @pytest.mark.slow
-def test_demo_trains_compresses_measures_and_reuses(tmp_path: Path) -> None:
-    spec = DemoSpec(
-        out=tmp_path, models=["unet"], images=6, image_size=64, epochs=1, batch_size=2,
-        crop=48, bench_runs=1, bench_warmup=0, finetune_epochs=1, calib_images=2,
-    )  # fmt: skip
-    runs = run_demo(spec, progress=False)
-    base, pruned, tucker, int8 = (load_result(run) for run in runs)
-    assert base.model == pruned.model == "unet"
-    assert base.metrics is not None and base.metrics.split == "test"
-    assert {"torch-cpu", "ort-cpu"} <= set(base.latency_ms) <= set(pruned.latency_ms)
-    assert base.training is not None and base.training["epochs"] == 1
-    assert base.macs_input_size == (64, 64)
-    assert pruned.baseline == base.name and [s["kind"] for s in pruned.steps] == ["prune"]
-    assert pruned.macs < base.macs and pruned.params < base.params
-    assert pruned.training is not None  # the fine-tune's summary
-    assert tucker.baseline == base.name and [s["kind"] for s in tucker.steps] == ["factorize"]
-    assert tucker.macs < base.macs and tucker.training is not None
-    assert int8.baseline == base.name and [s["kind"] for s in int8.steps] == ["quantize"]
-    assert set(int8.latency_ms) == {"ort-cpu"} and int8.metrics is not None
-    assert int8.size_bytes < base.size_bytes / 3  # int8 weights
-
-    # A rerun trains and prunes nothing again; it only re-measures in its own process.
-    trained = (tmp_path / "train-unet" / "best.pt").stat().st_mtime_ns
-    pruned_file = (tmp_path / "prune-unet" / "pruned.pt").stat().st_mtime_ns
-    tucker_file = (tmp_path / "tucker-unet" / "factorized.pt").stat().st_mtime_ns
-    assert run_demo(spec, progress=False) == runs
-    assert (tmp_path / "train-unet" / "best.pt").stat().st_mtime_ns == trained
-    assert (tmp_path / "prune-unet" / "pruned.pt").stat().st_mtime_ns == pruned_file
-    assert (tmp_path / "tucker-unet" / "factorized.pt").stat().st_mtime_ns == tucker_file
+def test_demo_main_runs_a_recipe(tiny_recipe: Path, tmp_path: Path, capsys) -> None:
+    recipe = tiny_recipe
+    recipe.write_text(recipe.read_text().replace("- name: unet-tucker50", "- name: unet-tucker"))
+    assert main(["--out", str(tmp_path / "out"), "--recipe", str(recipe)]) == 0
+    assert "unet-tucker" in capsys.readouterr().out
 
 
 def test_demo_main_reports_bad_output_folder(tmp_path: Path, capsys) -> None:
-    from compress.demo import main
-
     blocker = tmp_path / "file"
     blocker.write_text("x")
     assert main(["--out", str(blocker)]) == 2

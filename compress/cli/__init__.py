@@ -20,6 +20,7 @@ from compress.cli import (  # noqa: F401  (each module attaches its commands to 
     predict_cmd,
     prune_cmd,
     quantize_cmd,
+    run_cmd,
     sensitivity_cmd,
     train_cmd,
 )

@@ -24,8 +24,9 @@ class StepContext:
       plots); ``finetune_dir`` the folder of the fit run a fine-tune writes.
     - ``structure``: the structure steps the model already carries (for checkpoints
       written during the step, e.g. by a fine-tune).
-    - ``then_finetune``: iterative pruning fine-tunes between its iterations with this
-      step (the variant's next step), which it then consumes.
+    - ``then_finetune``: the variant's next step when it is a fine-tune; iterative
+      pruning fine-tunes between its iterations with it (and then consumes it), taylor
+      importance reads batches of its crop size.
     - ``onnx``: the baseline's ONNX file when the variant starts from one.
     """
 

@@ -247,22 +247,23 @@ def apply_steps(
             continue
         step = spec.steps[index]
         following = spec.steps[index + 1] if index + 1 < len(spec.steps) else None
-        iterative = step.kind == "prune" and following is not None and following.kind == "finetune"
+        then_finetune = following if getattr(following, "kind", None) == "finetune" else None
         context = StepContext(
             folder=store.folder(index), finetune_dir=store.finetune_dir(index),
             data=spec.data, info=base.info, device=spec.device, seed=spec.seed,
             bench=spec.bench, model_spec=base.model_spec, structure=list(applied.structure),
             dataset=base.dataset, own_dataset=base.own_dataset, progress=progress,
             eval_split=spec.eval_split,
-            then_finetune=following if iterative else None, onnx=base.onnx,  # type: ignore[arg-type]
+            then_finetune=then_finetune, onnx=base.onnx,  # type: ignore[arg-type]
         )  # fmt: skip
         context.folder.mkdir(parents=True, exist_ok=True)
         outcome: StepOutcome = technique(step.kind).load_apply()(applied.model, step, context)
-        applied = _merge(applied, _as_applied(outcome, applied.structure))
-        store.save(index, applied, base)
+        fresh = _as_applied(outcome, applied.structure)
+        applied = _merge(applied, fresh)
+        store.save(index, fresh, base)
         if outcome.consumed_next:
             index += 1
-            store.save(index, applied, base)
+            store.save(index, fresh, base)
         index += 1
     return applied
 

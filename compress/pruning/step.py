@@ -79,7 +79,7 @@ def apply_prune(model: nn.Module, step: PruneStep, context: StepContext) -> Step
     return StepOutcome(
         model=model, record=record, details=[details, *finetune_details],
         artifacts={**artifacts, **tuned}, metrics=metrics, training=training,
-        consumed_next=context.then_finetune is not None,
+        consumed_next=_iterates(session, context),
     )  # fmt: skip
 
 
@@ -162,6 +162,11 @@ def _group_names(model: Any, prune: PruneSpec, example: Any, data: Any) -> list[
                                            importance_data=data).groups()]  # fmt: skip
 
 
+def _iterates(session: PruningSession, context: StepContext) -> bool:
+    """Iterative pruning fine-tunes between its iterations with the variant's next step."""
+    return context.then_finetune is not None and session.spec.iterative_steps > 1
+
+
 def _prune_iterations(
     session: PruningSession, context: StepContext
 ) -> tuple[list[Any], Any, Any, dict[str, Path]]:
@@ -171,7 +176,7 @@ def _prune_iterations(
     its artifacts).
     """
     finetune = context.then_finetune
-    if finetune is None:
+    if not _iterates(session, context):
         session.run()
         return [], None, None, {}
     from compress.pipeline.finetune import run_finetune
@@ -188,6 +193,6 @@ def _prune_iterations(
                                structure=[*context.structure, session.record()])  # fmt: skip
         session.model.cpu()
         folders.append(str(folder))
-    assert outcome is not None
+    assert outcome is not None and finetune is not None
     details = outcome.details[0].model_copy(update={"runs": folders})
     return [details], outcome.metrics, outcome.training, outcome.artifacts
