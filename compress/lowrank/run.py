@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from compress.lowrank.spec import FactorizeRunSpec
-from compress.pipeline.spec import BaselineRef, BenchSettings, VariantSpec
+from compress.pipeline.spec import BenchSettings, VariantSpec
 from compress.pipeline.steps import FactorizeStep
 from compress.pipeline.variant import VariantOutcome, open_baseline, run_variant
-from compress.pruning.run import finetune_step, resolved_fields
+from compress.pruning.run import one_step_variant, resolved_fields
 from compress.runs import spec_digest
 
 FACTORIZED_FILE = "factorized.pt"
@@ -34,15 +34,8 @@ def default_out(spec: FactorizeRunSpec) -> Path:
 
 def variant_of(spec: FactorizeRunSpec) -> VariantSpec:
     """The one-step variant ``compress factorize`` runs (plus its fine-tune)."""
-    steps: list[Any] = [FactorizeStep.model_validate(spec.factorize.model_dump())]
-    if spec.finetune_epochs:
-        steps.append(finetune_step(spec))
-    return VariantSpec(
-        baseline=BaselineRef(model=spec.model, checkpoint=spec.checkpoint,
-                             num_classes=spec.num_classes, model_options=spec.model_options),
-        steps=steps, data=spec.data, eval_split="val", device=spec.device, seed=spec.seed,
-        bench=BenchSettings(enabled=False, input_size=spec.input_size),
-    )  # fmt: skip
+    step = FactorizeStep.model_validate(spec.factorize.model_dump())
+    return one_step_variant(spec, step, BenchSettings(enabled=False, input_size=spec.input_size))
 
 
 def run_factorize(

@@ -43,6 +43,14 @@ def variant_of(spec: PruneRunSpec) -> VariantSpec:
         **spec.prune.model_dump(), "sensitivity": spec.sensitivity,
         "sensitivity_ratios": spec.sensitivity_ratios, "max_images": spec.max_images,
     })  # fmt: skip
+    bench = BenchSettings(enabled=spec.measures_latency, runtimes=[spec.runtime],
+                          input_size=spec.input_size, runs=spec.runs, warmup=spec.warmup,
+                          threads=spec.threads)  # fmt: skip
+    return one_step_variant(spec, step, bench)
+
+
+def one_step_variant(spec: Any, step: Any, bench: BenchSettings) -> VariantSpec:
+    """A prune/factorize run spec's variant: ``step`` (+ its fine-tune), scored on val."""
     steps: list[Any] = [step]
     if spec.finetune_epochs:
         steps.append(finetune_step(spec))
@@ -50,9 +58,7 @@ def variant_of(spec: PruneRunSpec) -> VariantSpec:
         baseline=BaselineRef(model=spec.model, checkpoint=spec.checkpoint,
                              num_classes=spec.num_classes, model_options=spec.model_options),
         steps=steps, data=spec.data, eval_split="val", device=spec.device, seed=spec.seed,
-        bench=BenchSettings(enabled=spec.measures_latency, runtimes=[spec.runtime],
-                            input_size=spec.input_size, runs=spec.runs, warmup=spec.warmup,
-                            threads=spec.threads),
+        bench=bench,
     )  # fmt: skip
 
 
