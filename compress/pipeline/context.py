@@ -45,7 +45,6 @@ class StepContext:
     eval_split: str | None = "val"
     then_finetune: FinetuneStep | None = None
     onnx: Path | None = None
-    baseline_latency_ms: float | None = None
 
     @property
     def ignore_index(self) -> int | None:

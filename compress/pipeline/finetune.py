@@ -33,17 +33,16 @@ def run_finetune(
 ) -> StepOutcome:
     """One fit run of ``step`` on ``model`` into ``folder`` (resumed if it was interrupted)."""
     from compress.fit import LAST_FILE, fit
-    from compress.train_spec import TrainSpec
+    from compress.train_spec import FinetuneFields, finetune_train_spec
 
     if context.model_spec is None or context.data is None:
         raise ValueError("a fine-tune needs a model spec and data (checked by VariantSpec)")
-    spec = context.model_spec
-    train_spec = TrainSpec(
-        model=spec.name, model_options=spec.options, num_classes=spec.num_classes,
-        data=str(context.data), epochs=step.epochs, batch_size=step.batch_size, crop=step.crop,
-        lr=step.lr, milestones=[], schedule=step.schedule, workers=step.workers,
-        device=context.device, seed=context.seed,
+    fields = FinetuneFields(
+        data=str(context.data), finetune_epochs=step.epochs, lr=step.lr,
+        batch_size=step.batch_size, crop=step.crop, schedule=step.schedule,
+        workers=step.workers, seed=context.seed, device=context.device,
     )  # fmt: skip
+    train_spec = finetune_train_spec(fields, context.model_spec)
     outcome = fit(
         model, train_spec, folder, structure=structure, resume=(folder / LAST_FILE).is_file(),
         progress=context.progress,

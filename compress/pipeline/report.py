@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from compress.pruning.latency import NOT_FASTER
 from compress.results import RunResult
-
-NOT_FASTER = 0.95  # latency ratio at or above which a variant with fewer MACs is "NOT faster"
 
 
 def latency_ratio(result: RunResult, key: str) -> float | None:

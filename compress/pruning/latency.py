@@ -12,7 +12,6 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
@@ -76,23 +75,6 @@ def measure_model(
 def latency_ratio(pruned: LatencyStats, baseline: LatencyStats) -> float | None:
     """Pruned p50 over baseline p50 (None when the baseline took no measurable time)."""
     return pruned.p50 / baseline.p50 if baseline.p50 > 0 else None
-
-
-def latency_comparison(
-    base: tuple[str, LatencyStats] | None,
-    pruned: tuple[str, LatencyStats] | None,
-    macs_ratio: float | None,
-) -> dict[str, Any]:
-    """``baseline_latency`` (same process, same runtime), ``latency_ratio`` and the verdict,
-    as a prune run's ``result.json`` extra records them (empty when not measured)."""
-    if base is None or pruned is None:
-        return {}
-    ratio = latency_ratio(pruned[1], base[1])
-    return {
-        "baseline_latency": {base[0]: base[1].model_dump(mode="json")},
-        "latency_ratio": ratio,
-        "latency_verdict": verdict(ratio, macs_ratio),
-    }
 
 
 def verdict(latency: float | None, macs: float | None) -> str | None:

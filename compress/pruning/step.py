@@ -143,9 +143,7 @@ def _resolve_budget(
                            round_to=prune.round_to, groups=groups,
                            source=extra["profile_source"])  # fmt: skip
     setup = latency_setup(context) if prune.budget == "latency" else None
-    base_latency = context.baseline_latency_ms
-    if setup is not None and base_latency is None:
-        base_latency = measure_model(model, setup)[1].p50
+    base_latency = measure_model(model, setup)[1].p50 if setup is not None else None
     choice = resolve_budget(
         model, prune, example_input=example, profile=profile, latency=setup,
         baseline_latency_ms=base_latency, importance_data=importance_data,
