@@ -226,6 +226,7 @@ def _measure(
         latency_ms=latency,
         metrics=metrics,
         artifacts=artifacts,
+        source_sha256=_source_sha256(spec),
         env=env,
         extra=extra,
     )
@@ -323,3 +324,11 @@ def architecture_from_onnx(path: str | os.PathLike[str]) -> nn.Module | None:
 
     spec, structure = _spec_from_metadata(read_metadata(Path(path)), source=str(path))
     return _architecture(spec, structure, seed=0)
+
+
+def _source_sha256(spec: BenchSpec) -> str | None:
+    """The measured file's digest: how ``compare`` finds the train run that wrote it."""
+    from compress.base_model import file_sha256
+
+    source = spec.checkpoint or spec.onnx
+    return file_sha256(str(source)) if source is not None else None

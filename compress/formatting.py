@@ -44,6 +44,11 @@ CSV_FIELDS: tuple[str, ...] = (
     "params",
     "training_seconds",
     "speedup_vs_eager",
+    "study_miou",
+    "parent",
+    "parent_delta_miou",
+    "parent_speedup",
+    "parent_size_ratio",
 )
 
 
@@ -75,7 +80,21 @@ def columns(latency_key: str | None) -> list[Column]:
         Column("MACs ×", "macs_ratio", lambda r: _num(r.macs_ratio, format_ratio)),
         Column("params", "params", lambda r: _num(r.params, format_count)),
         Column("train", "training_seconds", lambda r: _num(r.training_seconds, format_duration)),
+        Column("vs parent", "parent", parent_cell, numeric=False),
     ]
+
+
+def parent_cell(row: ComparisonRow) -> str | None:
+    """A chained variant against its parent: ``NAME: -0.12 pts, 3.10× faster, 3.9× smaller``."""
+    if row.parent is None:
+        return None
+    parts = [
+        _num(row.parent_delta_miou, lambda v: f"{v:+.2f} pts"),
+        _num(row.parent_speedup, lambda v: f"{format_ratio(v)} faster"),
+        _num(row.parent_size_ratio, lambda v: f"{format_ratio(v)} smaller"),
+    ]
+    shown = [part for part in parts if part is not None]
+    return f"{row.parent}: {', '.join(shown)}" if shown else row.parent
 
 
 def render_table(comparison: Comparison, *, show_steps: bool = True) -> Table:
@@ -177,11 +196,15 @@ def to_json(comparison: Comparison) -> str:
 
 
 def study_line(row: ComparisonRow) -> str:
-    """The study's line: name (training mins, inference ms, size mb, best IoU)."""
+    """The study's line: name (training mins, inference ms, size mb, IoU).
+
+    IoU is the study's per-image formula (``study_miou``, docs/metrics.md), as its table
+    reported; the data-set-level mIoU of the other formats is a different number.
+    """
     minutes = _num(row.training_seconds, lambda s: f"{s / 60:.3f} mins")
     latency = _num(row.latency_ms, lambda ms: f"{ms:.3f} ms")
     size = _num(row.size_bytes, lambda b: f"{format_mb(b)} mb")
-    iou = _num(row.miou, lambda v: f"{v:.3f}")
+    iou = _num(row.study_miou, lambda v: f"{v:.3f}")
     values = ", ".join(v if v is not None else MISSING for v in (minutes, latency, size, iou))
     return f"{row.name} ({values})"
 

@@ -16,14 +16,16 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field
 
+from compress.comparability import macs_reduction, miou_delta, ratio, speedup
 from compress.errors import CompressError
 from compress.results import RunResult, load_result
+from compress.run_lineage import fold_bench_runs
 from compress.specs import Spec
 
 # Default latency keys, most preferred first: ONNX Runtime is the deployment runtime.
@@ -66,6 +68,11 @@ class ComparisonRow:
     params: int | None
     training_seconds: float | None
     speedup_vs_eager: float | None = None  # the baseline's torch-cpu latency / this row's
+    study_miou: float | None = None  # the study's per-image formula (docs/metrics.md)
+    parent: str | None = None  # a chained variant's parent: the run one step shorter
+    parent_delta_miou: float | None = None
+    parent_speedup: float | None = None
+    parent_size_ratio: float | None = None
     notes: tuple[str, ...] = ()  # figures left out as not comparable, and why
 
     def to_dict(self) -> dict[str, Any]:
@@ -116,9 +123,14 @@ def load_results(paths: Sequence[str | os.PathLike[str]]) -> list[RunResult]:
 
 
 def compare(
-    results: list[RunResult], *, baseline: str | None = None, latency_key: str | None = None
-) -> Comparison:
+    results: list[RunResult], *, baseline: str | None = None, latency_key: str | None = None,
+    parents: dict[str, str] | None = None,
+) -> Comparison:  # fmt: skip
     """One row per result, each compared with its own baseline (``baseline`` fills the gaps).
+
+    A bench run of a train run's own checkpoint becomes part of that run's row
+    (:func:`compress.run_lineage.fold_bench_runs`); ``parents`` (variant name -> parent
+    name, as a recipe knows them) adds each chained variant's comparison with its parent.
 
     Raises:
         CompressError: no results, duplicate names, a baseline that is not among the
@@ -130,13 +142,19 @@ def compare(
     duplicates = sorted(name for name, count in Counter(names).items() if count > 1)
     if duplicates:
         raise CompressError(f"run name(s) {', '.join(duplicates)} given more than once")
+    results, folded = fold_bench_runs(results)
     baselines = resolve_baselines(results, baseline)
     key = choose_latency_key(results, latency_key)
     by_name = {result.name: result for result in results}
     rows = []
     for result in results:
         base_name = baselines[result.name]
-        rows.append(_row(result, by_name[base_name] if base_name is not None else None, key))
+        parent = by_name.get((parents or {}).get(result.name, ""))
+        row = _row(result, by_name[base_name] if base_name is not None else None, key, parent)
+        if result.name in folded:
+            note = f"latency from bench run {folded[result.name]} (same checkpoint sha256)"
+            row = replace(row, notes=(*row.notes, note))
+        rows.append(row)
     return Comparison(rows=rows, latency_key=key)
 
 
@@ -210,13 +228,6 @@ def best_rows(rows: list[ComparisonRow]) -> dict[str, set[str]]:
     return best
 
 
-def ratio(baseline_value: float | None, variant_value: float | None) -> float | None:
-    """``baseline / variant``, or ``None`` when either is missing or the variant is 0."""
-    if baseline_value is None or variant_value is None or variant_value == 0:
-        return None
-    return baseline_value / variant_value
-
-
 # The step fields worth a column: what a reader needs to tell two variants apart.
 # Records also carry bookkeeping (format versions, pruning history, per-layer ranks).
 STEP_SUMMARY_KEYS: tuple[str, ...] = (
@@ -238,107 +249,70 @@ def steps_label(steps: list[dict[str, Any]]) -> str:
     return " → ".join(parts)
 
 
-def _row(result: RunResult, base: RunResult | None, latency_key: str | None) -> ComparisonRow:
+def result_steps_label(result: RunResult) -> str:
+    """Every applied step in order, fine-tunes included (they leave no structure record)."""
+    if not result.step_details:
+        return steps_label(result.steps)
+    records = list(result.steps)
+    parts = []
+    for detail in result.step_details:
+        if detail.kind == "finetune":
+            parts.append(f"finetune(epochs={detail.epochs})")  # type: ignore[union-attr]
+            continue
+        index = next((i for i, r in enumerate(records) if r.get("kind") == detail.kind), None)
+        parts.append(steps_label([records.pop(index)]) if index is not None else detail.kind)
+    return " → ".join(parts)
+
+
+def _row(
+    result: RunResult, base: RunResult | None, latency_key: str | None,
+    parent: RunResult | None = None,
+) -> ComparisonRow:  # fmt: skip
     """A run against its reference: the baseline measured beside it in the same process
     when the result holds one (schema 2), else the baseline run's own result. Only figures
-    measured alike are divided or subtracted; the others are left out with a note."""
+    measured alike are divided or subtracted (:mod:`compress.comparability`); the others
+    are left out with a note. A chained variant is also compared with its ``parent``."""
     miou = result.metrics.miou if result.metrics is not None else None
     latency = _latency(result, latency_key)
-    delta = speedup = size_ratio = macs_ratio = eager = None
+    delta = speed = size_ratio = macs_x = eager = None
     notes: list[str] = []
     own = result.baseline_measurement
     references = [m for m in (own, base) if m is not None]
     if references:
-        delta = _delta(result, references, notes)
-        speedup = _speedup(result, references, latency_key, notes)
+        delta = miou_delta(result, references, notes)
+        speed = speedup(result, references, latency_key, notes)
         size_ratio = ratio(references[0].size_bytes, result.size_bytes)
-        macs_ratio = _macs_ratio(result, references, notes)
-        eager = _speedup(result, references, latency_key, [], reference_key="torch-cpu")
+        macs_x = macs_reduction(result, references, notes)
+        eager = speedup(result, references, latency_key, [], reference_key="torch-cpu")
+    parent_fields: dict[str, Any] = {}
+    if parent is not None:
+        parent_fields = {
+            "parent": parent.name,
+            "parent_delta_miou": miou_delta(result, [parent], []),
+            "parent_speedup": speedup(result, [parent], latency_key, []),
+            "parent_size_ratio": ratio(parent.size_bytes, result.size_bytes),
+        }
     return ComparisonRow(
         name=result.name,
         model=result.model,
         kind=result.kind,
-        steps=steps_label(result.steps),
+        steps=result_steps_label(result),
         baseline=base.name if base is not None else (own.name if own is not None else None),
         miou=miou,
         delta_miou=delta,
         latency_ms=latency,
-        speedup=speedup,
+        speedup=speed,
         size_bytes=result.size_bytes,
         size_ratio=size_ratio,
         macs=result.macs,
-        macs_ratio=macs_ratio,
+        macs_ratio=macs_x,
         params=result.params,
         training_seconds=_training_seconds(result),
         speedup_vs_eager=eager if latency_key != "torch-cpu" else None,
+        study_miou=result.metrics.study_miou if result.metrics is not None else None,
         notes=tuple(notes),
+        **parent_fields,
     )
-
-
-def _delta(result: RunResult, references: list[Any], notes: list[str]) -> float | None:
-    """mIoU points against the first reference scored on the same split and image count."""
-    if result.metrics is None:
-        return None
-    for reference in references:
-        other = reference.metrics
-        if other is None:
-            continue
-        if other.split != result.metrics.split or (
-            other.num_images and result.metrics.num_images
-            and other.num_images != result.metrics.num_images
-        ):
-            notes.append(f"mIoU: {result.metrics.split} vs baseline {other.split} - not comparable")
-            continue
-        return 100.0 * (result.metrics.miou - other.miou)
-    return None
-
-
-def _speedup(
-    result: RunResult, references: list[Any], key: str | None, notes: list[str],
-    reference_key: str | None = None,
-) -> float | None:  # fmt: skip
-    """Reference latency / this latency, only at the same input size and thread count."""
-    mine = result.latency_ms.get(key) if key is not None else None
-    if mine is None:
-        return None
-    for reference in references:
-        theirs = reference.latency_ms.get(reference_key or key)
-        if theirs is None:
-            continue
-        if tuple(theirs.input_size) != tuple(mine.input_size) or (
-            theirs.threads and mine.threads and theirs.threads != mine.threads
-        ):
-            notes.append(
-                f"latency: {mine.input_size[0]}x{mine.input_size[1]}, {mine.threads} threads vs "
-                f"baseline {theirs.input_size[0]}x{theirs.input_size[1]}, {theirs.threads} "
-                "threads - not comparable"
-            )
-            continue
-        return ratio(theirs.p50, mine.p50)
-    return None
-
-
-def _macs_ratio(result: RunResult, references: list[Any], notes: list[str]) -> float | None:
-    """Reference MACs / these MACs, only when both were counted at the same input size."""
-    if result.macs is None:
-        return None
-    for reference in references:
-        if reference.macs is None:
-            continue
-        if reference.macs_input_size is not None and result.macs_input_size is not None and (
-            tuple(reference.macs_input_size) != tuple(result.macs_input_size)
-        ):
-            notes.append(
-                f"MACs: counted at {_size(result.macs_input_size)} vs baseline at "
-                f"{_size(reference.macs_input_size)} - not comparable"
-            )
-            continue
-        return ratio(reference.macs, result.macs)
-    return None
-
-
-def _size(size: Any) -> str:
-    return f"{size[0]}x{size[1]}"
 
 
 def _latency(result: RunResult, key: str | None) -> float | None:

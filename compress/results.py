@@ -22,7 +22,9 @@ and ``compress run``) adds two typed fields in place of ``extra`` string keys:
 
 - ``baseline_measurement``: the unmodified baseline measured *in the same process* and
   the same way as the variant (params, MACs, size, latency, metrics);
-- ``step_details``: one typed record per applied step (:mod:`compress.step_details`).
+- ``step_details``: one typed record per applied step (:mod:`compress.step_details`);
+- ``source_sha256``: for a bench, the sha256 of the checkpoint or ONNX file it measured,
+  so that a comparison can put its latency on the row of the run that produced that file.
 
 Version-1 files still read: :func:`load_result` lifts their ``extra["baseline"]`` /
 ``extra["baseline_latency"]`` (prune, factorize) and ``extra["fp32"]`` (quantize) into
@@ -37,7 +39,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, PrivateAttr, ValidationError
 
 from compress import atomic
 from compress.errors import CompressError
@@ -85,7 +87,14 @@ class RunResult(Spec):
     extra: dict[str, Any] = Field(default_factory=dict)
     baseline_measurement: Measurement | None = None
     step_details: list[StepDetails] = Field(default_factory=list)
+    source_sha256: str | None = None  # the file a bench measured: finds the run that made it
     created: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
+    _folder: Path | None = PrivateAttr(default=None)
+
+    @property
+    def folder(self) -> Path | None:
+        """The run folder this result was loaded from (``None`` when built in memory)."""
+        return self._folder
 
 
 def write_result(run_dir: str | os.PathLike[str], result: RunResult) -> Path:
@@ -120,7 +129,9 @@ def load_result(path: str | os.PathLike[str]) -> RunResult:
         result = RunResult.model_validate(data)
     except ValidationError as error:
         raise CompressError(validation_message(error, source=str(path))) from None
-    return upgrade_v1(result) if result.schema_version == 1 else result
+    result = upgrade_v1(result) if result.schema_version == 1 else result
+    result._folder = path.parent
+    return result
 
 
 def upgrade_v1(result: RunResult) -> RunResult:

@@ -33,7 +33,9 @@ def result(
         params=7_800_000,
         metrics=None
         if miou is None
-        else Metrics(miou=miou, class_acc=miou, pixel_acc=0.8, per_class_iou=[miou]),
+        else Metrics(
+            miou=miou, class_acc=miou, pixel_acc=0.8, per_class_iou=[miou], study_miou=miou
+        ),
         latency_ms={}
         if ms is None
         else {
@@ -61,6 +63,15 @@ def test_study_line_matches_the_study(comparison: Comparison) -> None:
     assert study[0] == "unet (14.402 mins, 49.413 ms, 188 mb, 0.368)"
     assert study[1] == "unet-half (—, 20.000 ms, 47.0 mb, 0.350)"
     assert study[2] == "unet-broken (—, —, —, —)"
+
+
+def test_study_iou_is_the_study_formula_not_the_dataset_miou() -> None:
+    run = result("unet", miou=0.40, ms=None, size=None)
+    assert run.metrics is not None
+    run.metrics.study_miou = 0.61
+    assert formatting.to_study(compare([run])) == "unet (—, —, —, 0.610)\n"
+    run.metrics.study_miou = None
+    assert formatting.to_study(compare([run])) == "unet (—, —, —, —)\n"
 
 
 def test_csv_parses_with_raw_values(comparison: Comparison) -> None:

@@ -32,7 +32,8 @@ def test_round_trip(tmp_path: Path) -> None:
     original = _result()
     write_result(tmp_path, original)
     loaded = load_result(tmp_path)
-    assert loaded == original
+    assert loaded.model_dump() == original.model_dump()
+    assert loaded.folder == tmp_path and original.folder is None
     assert json.loads((tmp_path / "result.json").read_text())["schema_version"] == 2
 
 

@@ -195,9 +195,10 @@ def report(recipe: Recipe, out: Path, runs: list[Path]) -> RecipeOutcome:
     from compress import atomic
     from compress.formatting import render_text
     from compress.report import compare, load_results
+    from compress.run_lineage import parents_by_prefix
 
     results = load_results(runs)
-    comparison = compare(results)
+    comparison = compare(results, parents=parents_by_prefix(recipe.variants))
     written: list[Path] = []
     suffix = {"md": "md", "csv": "csv", "json": "json", "study": "study.txt", "table": "txt"}
     for fmt in recipe.report.formats:

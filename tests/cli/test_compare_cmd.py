@@ -32,6 +32,7 @@ def write_run(
             class_acc=miou,
             pixel_acc=0.9,
             per_class_iou=[miou, 0.1],
+            study_miou=miou,
             class_names=["background", "road"],
         ),
         training={"seconds": 120.0},

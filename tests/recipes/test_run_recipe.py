@@ -35,6 +35,12 @@ def test_quickstart_runs_compares_and_reuses(tiny_recipe: Path, tmp_path: Path, 
     assert rows["unet-pruned50-int8"]["speedup_vs_eager"] == pytest.approx(
         base.latency_ms["torch-cpu"].p50 / chained.latency_ms["ort-cpu"].p50
     )
+    chained_row = rows["unet-pruned50-int8"]
+    assert chained_row["parent"] == "unet-pruned50" and chained_row["parent_size_ratio"] > 3
+    assert chained_row["steps"].startswith("prune(") and "→ finetune(epochs=1) →" in (
+        chained_row["steps"]
+    )
+    assert rows["unet-control"]["steps"] == "finetune(epochs=1)"
     # prune + finetune is the prefix of two variants: its folders exist once; the three
     # variants with a fine-tune at index 1 (pruned, tucker, pruned-int8) need two folders
     assert len(list((out / "steps").glob("00-prune-*"))) == 1
