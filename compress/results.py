@@ -52,10 +52,9 @@ READABLE_VERSIONS = (1, 2)
 RESULT_FILE = "result.json"
 
 
-class Measurement(Spec):
-    """One artifact measured: its costs and, with data, its accuracy."""
+class Measured(Spec):
+    """The figures every measured artifact has: costs and, with data, accuracy."""
 
-    name: str | None = None
     params: int | None = None
     macs: int | None = None
     macs_input_size: tuple[int, int] | None = None
@@ -65,7 +64,13 @@ class Measurement(Spec):
     metrics: Metrics | None = None
 
 
-class RunResult(Spec):
+class Measurement(Measured):
+    """One artifact measured beside another (a variant's same-process baseline)."""
+
+    name: str | None = None
+
+
+class RunResult(Measured):
     """Everything a run measured; the schema of ``result.json`` (version 2)."""
 
     schema_version: Literal[1, 2] = SCHEMA_VERSION
@@ -74,13 +79,6 @@ class RunResult(Spec):
     model: str
     steps: list[dict[str, Any]] = Field(default_factory=list)
     baseline: str | None = None
-    params: int | None = None
-    macs: int | None = None
-    macs_input_size: tuple[int, int] | None = None
-    size_bytes: int | None = None
-    size_artifact: str | None = None
-    latency_ms: dict[str, LatencyStats] = Field(default_factory=dict)
-    metrics: Metrics | None = None
     training: dict[str, Any] | None = None
     artifacts: dict[str, str] = Field(default_factory=dict)
     env: dict[str, Any] = Field(default_factory=dict)
@@ -105,7 +103,9 @@ def write_result(run_dir: str | os.PathLike[str], result: RunResult) -> Path:
     ]
     if missing:
         raise ValueError(f"result names artifacts that do not exist: {missing}")
-    atomic.write_json(path, result.model_dump(mode="json"))
+    document = result.model_dump(mode="json")
+    leading = ("schema_version", "name", "kind", "model", "steps", "baseline")
+    atomic.write_json(path, {key: document[key] for key in leading} | document)
     return path
 
 

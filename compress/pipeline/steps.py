@@ -14,7 +14,7 @@ from pydantic import Field, field_validator
 
 from compress.lowrank.spec import FactorizeSpec
 from compress.pruning.spec import DEFAULT_SENSITIVITY_RATIOS, PruneSpec, check_ratios
-from compress.quantization.spec import Calibration
+from compress.quantization.spec import QuantizeOptions
 from compress.specs import Spec
 
 
@@ -60,7 +60,7 @@ class FinetuneStep(Spec):
     workers: int = Field(default=0, ge=0)
 
 
-class QuantizeStep(Spec):
+class QuantizeStep(QuantizeOptions):
     """int8 quantization to a QDQ ONNX model for ONNX Runtime: ``ptq`` or ``qat``.
 
     Calibration reads ``calib_images`` real images of ``calib_split``; QAT then trains
@@ -70,28 +70,6 @@ class QuantizeStep(Spec):
     """
 
     kind: Literal["quantize"] = "quantize"
-    method: Literal["ptq", "qat"] = "ptq"
-    calib_split: str = "train"
-    calib_images: int = Field(default=64, ge=1)
-    calib_size: tuple[int, int] | None = None
-    calibration: Calibration = "minmax"
-    percentile: float = Field(default=99.999, gt=90, le=100)
-    per_channel: bool = True
-    reduce_range: bool | None = None  # None: decided from the CPU's flags
-    keep_fp32: list[str] = Field(default_factory=list)
-    opset: int = Field(default=17, ge=13)
-    epochs: int = Field(default=1, ge=1)
-    lr: float = Field(default=1e-4, gt=0, allow_inf_nan=False)
-    batch_size: int = Field(default=4, ge=1)
-    crop: int = Field(default=256, ge=16)
-    qat_min_agreement: float = Field(default=0.99, gt=0, le=1)
-    agreement_images: int = Field(default=8, ge=1)
-    gpu: bool = False  # also measure FP16 / TensorRT int8 on CUDA
-
-    @field_validator("keep_fp32")
-    @classmethod
-    def _strip(cls, names: list[str]) -> list[str]:
-        return list(dict.fromkeys(n.strip() for n in names if n.strip()))
 
     def record(self, *, reduce_range: bool, calib_images: int) -> dict[str, object]:
         """The ``steps`` entry recorded in ``result.json`` (what was used)."""

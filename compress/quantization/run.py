@@ -17,13 +17,13 @@ from pathlib import Path
 from compress.pipeline.spec import BaselineRef, BenchSettings, VariantSpec
 from compress.pipeline.steps import QuantizeStep
 from compress.pipeline.variant import VariantOutcome, open_baseline, run_variant
-from compress.quantization.spec import QuantizeSpec
+from compress.quantization.spec import QuantizeOptions, QuantizeSpec
 from compress.quantization.step import FP32_FILE, INT8_FILE
 from compress.results import RunResult
 
 __all__ = ["FP32_FILE", "INT8_FILE", "QuantizeOutcome", "default_out", "quantize", "verdict"]
 QuantizeOutcome = VariantOutcome
-STEP_FIELDS = tuple(f for f in QuantizeStep.model_fields if f != "kind")
+STEP_FIELDS = tuple(QuantizeOptions.model_fields)  # what a quantize step takes from the spec
 
 
 def default_out(spec: QuantizeSpec) -> Path:

@@ -14,17 +14,12 @@ Calibration = Literal["minmax", "entropy", "percentile"]
 CALIBRATIONS: tuple[str, ...] = ("minmax", "entropy", "percentile")
 
 
-class QuantizeSpec(Spec):
-    """Post-training (``ptq``) or quantization-aware (``qat``) int8 quantization of one model.
+class QuantizeOptions(Spec):
+    """How a model is quantized, wherever it comes from: a ``quantize`` step of a recipe
+    (:class:`compress.pipeline.steps.QuantizeStep`) or ``compress quantize``
+    (:class:`QuantizeSpec`)."""
 
-    The source is a checkpoint (any variant: pruned/factorized ones rebuild from their
-    ``structure``) or, for PTQ only, an ONNX file written by ``compress export``.
-    """
-
-    checkpoint: Path | None = None
-    onnx: Path | None = None
     method: Method = "ptq"
-    data: Path | None = None
     # calibration (PTQ, and the starting ranges of QAT): real images of the train split
     calib_split: str = "train"
     calib_images: int = Field(default=64, ge=1)
@@ -35,27 +30,40 @@ class QuantizeSpec(Spec):
     reduce_range: bool | None = None  # None: decided from the CPU's flags
     keep_fp32: list[str] = Field(default_factory=list)
     opset: int = Field(default=17, ge=13)
+    # quantization-aware training; accepted only when ONNX Runtime's int8 model agrees
+    # with the fake-quant PyTorch model on qat_min_agreement of the pixels
+    epochs: int = Field(default=1, ge=1)
+    lr: float = Field(default=1e-4, gt=0, allow_inf_nan=False)
+    batch_size: int = Field(default=4, ge=1)
+    crop: int = Field(default=256, ge=16)
+    qat_min_agreement: float = Field(default=0.99, gt=0, le=1)
+    agreement_images: int = Field(default=8, ge=1)
+    gpu: bool = False  # also measure FP16 / TensorRT int8 on CUDA (see gpu.py)
+
+    @field_validator("keep_fp32")
+    @classmethod
+    def _strip(cls, names: list[str]) -> list[str]:
+        return list(dict.fromkeys(n.strip() for n in names if n.strip()))
+
+
+class QuantizeSpec(QuantizeOptions):
+    """Post-training (``ptq``) or quantization-aware (``qat``) int8 quantization of one model.
+
+    The source is a checkpoint (any variant: pruned/factorized ones rebuild from their
+    ``structure``) or, for PTQ only, an ONNX file written by ``compress export``.
+    """
+
+    checkpoint: Path | None = None
+    onnx: Path | None = None
+    data: Path | None = None
     # the side-by-side comparison
     split: str = "test"
     input_size: tuple[int, int] = (750, 1000)
     runs: int = Field(default=10, ge=1)
     warmup: int = Field(default=2, ge=0)
     threads: int | None = Field(default=None, ge=1)
-    agreement_images: int = Field(default=8, ge=1)
-    gpu: bool = False  # also measure FP16 / TensorRT int8 on CUDA (see gpu.py)
-    # quantization-aware training
-    epochs: int = Field(default=1, ge=1)
-    lr: float = Field(default=1e-4, gt=0)
-    batch_size: int = Field(default=4, ge=1)
-    crop: int = Field(default=256, ge=16)
-    qat_min_agreement: float = Field(default=0.99, gt=0, le=1)
     seed: int = 0
     name: str | None = None
-
-    @field_validator("keep_fp32")
-    @classmethod
-    def _strip(cls, names: list[str]) -> list[str]:
-        return list(dict.fromkeys(n.strip() for n in names if n.strip()))
 
     @model_validator(mode="after")
     def _consistent(self) -> QuantizeSpec:
