@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import math
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 from torch import nn
@@ -24,8 +25,9 @@ from compress.specs import ModelSpec
 DEFAULT_NUM_CLASSES = 8  # a fresh model without --data or --num-classes
 
 
-class BaseModelFields(Protocol):
-    """The fields of a run spec that name the base model (PruneRunSpec, SensitivitySpec)."""
+@dataclass(frozen=True)
+class BaseModelSource:
+    """What names a base model: a registered name (fresh init) or a checkpoint, and data."""
 
     model: str
     checkpoint: str | None
@@ -34,9 +36,15 @@ class BaseModelFields(Protocol):
     data: str | None
     seed: int
 
+    @classmethod
+    def of(cls, spec: Any) -> BaseModelSource:
+        """The source named by a run spec with these fields (SensitivitySpec, ...)."""
+        return cls(spec.model, spec.checkpoint, spec.num_classes, dict(spec.model_options),
+                   spec.data, spec.seed)  # fmt: skip
+
 
 def load_base(
-    spec: BaseModelFields, canonical: str
+    spec: BaseModelSource, canonical: str
 ) -> tuple[nn.Module, ModelSpec, list[dict[str, Any]], dict[str, Any] | None, bool]:
     """(model, base spec, structure so far, dataset info, fresh init?)."""
     if spec.checkpoint is None:
@@ -65,11 +73,12 @@ def load_base(
     return loaded.model, loaded.spec, list(loaded.structure), loaded.dataset, False
 
 
-def resolved_base(spec: BaseModelFields) -> tuple[
+def resolved_base(spec: Any) -> tuple[
     nn.Module, ModelSpec, list[dict[str, Any]], dict[str, Any] | None, bool, Any, dict[str, Any]
 ]:
     """Open a run spec's base model and data; also the spec fields to store, resolved.
 
+    ``spec`` has the fields of :class:`BaseModelSource`.
     Returns (model, base spec, structure so far, dataset info dump, fresh init?, DatasetInfo
     or None, spec update). The update makes the stored spec identify what was used: the
     canonical model name, the class count, absolute paths, and the checkpoint's digest (a
@@ -78,7 +87,7 @@ def resolved_base(spec: BaseModelFields) -> tuple[
     from baselines.registry import canonical_name
 
     canonical = canonical_name(spec.model)
-    model, model_spec, structure, dataset, fresh = load_base(spec, canonical)
+    model, model_spec, structure, dataset, fresh = load_base(BaseModelSource.of(spec), canonical)
     info = data_info(spec.data, model_spec)
     if info is not None and dataset is None:
         dataset = info.model_dump(mode="json")

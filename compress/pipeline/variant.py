@@ -118,7 +118,7 @@ def open_baseline(spec: VariantSpec) -> tuple[OpenedBaseline, VariantSpec]:
     Resolved: canonical model name, class count, absolute paths, and the checkpoint's
     SHA-256 (a retrained file at the same path is another run).
     """
-    from compress.base_model import data_info, file_sha256, load_base
+    from compress.base_model import BaseModelSource, data_info, file_sha256, load_base
 
     ref = spec.baseline
     data = str(Path(spec.data).resolve()) if spec.data else None
@@ -150,7 +150,7 @@ def open_baseline(spec: VariantSpec) -> tuple[OpenedBaseline, VariantSpec]:
 
         checkpoint_model = (read_payload(ref.checkpoint).get("model") or {}).get("name")
     canonical = canonical_name(ref.model or checkpoint_model or "")
-    fields = _BaseFields(ref.model or canonical, ref.checkpoint, ref.num_classes,
+    fields = BaseModelSource(ref.model or canonical, ref.checkpoint, ref.num_classes,
                          ref.model_options, data, spec.seed)  # fmt: skip
     model, model_spec, structure, dataset, fresh = load_base(fields, canonical)
     own_dataset = dataset
@@ -170,18 +170,6 @@ def open_baseline(spec: VariantSpec) -> tuple[OpenedBaseline, VariantSpec]:
     opened = OpenedBaseline(model, model_spec, structure, dataset, fresh, info, name=name,
                             own_dataset=own_dataset)  # fmt: skip
     return opened, spec.model_copy(update={"baseline": resolved_ref, "data": data})
-
-
-@dataclass
-class _BaseFields:
-    """:class:`compress.base_model.BaseModelFields` from a baseline reference."""
-
-    model: str
-    checkpoint: str | None
-    num_classes: int | None
-    model_options: dict[str, Any]
-    data: str | None
-    seed: int
 
 
 def run_variant(
