@@ -54,12 +54,18 @@ def test_quickstart_runs_compares_and_reuses(tiny_recipe: Path, tmp_path: Path, 
 
 
 @pytest.mark.slow
-def test_only_runs_the_named_variant_and_its_baseline(tiny_recipe: Path, tmp_path: Path) -> None:
-    out = tmp_path / "out"
+def test_only_runs_the_named_variant_and_its_baseline(
+    tiny_recipe: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    out = Path("out")  # relative, as `--out runs/x` is typed
     recipe = load_recipe(tiny_recipe)
     outcome = run_recipe(recipe, out, only=["unet-int8"], progress=False)
     assert [load_result(r).name for r in outcome.runs] == ["unet", "unet-int8"]
     assert [p.name.split("-")[1] for p in (out / "steps").iterdir()] == ["quantize"]
+    result = load_result(outcome.runs[1])
+    for relative in result.artifacts.values():  # inside the run folder or ../../steps/...
+        assert not Path(relative).is_absolute() and (outcome.runs[1] / relative).exists()
     # the variant folder's spec.yaml reruns as it is: found finished
     variant = next((out / "variants").glob("unet-int8-*"))
     assert main(["run", str(variant / "spec.yaml")]) == 0
