@@ -3,7 +3,7 @@ fine-tune, and write a run folder with the pruned checkpoint and its measured co
 
 Thin: the options become a :class:`compress.pruning.spec.PruneRunSpec` (validated before
 torch is imported, so a bad ``--ratio`` fails fast) and
-:func:`compress.pruning.run.run_prune` does the rest.
+:func:`compress.commands.prune.run_prune` does the rest.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from compress.cli.variant_options import (
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from compress.pruning.run import PruneOutcome
+    from compress.commands.prune import PruneOutcome
 
 
 @app.command("prune")
@@ -110,8 +110,8 @@ def prune_command(
 ) -> None:
     """Structured pruning (torch-pruning DepGraph); the classifier is never pruned."""
     from compress.cli.sensitivity_cmd import parse_ratios
+    from compress.core.specs import parse_spec
     from compress.pruning.spec import PruneRunSpec
-    from compress.specs import parse_spec
 
     spec = parse_spec(
         PruneRunSpec,
@@ -136,7 +136,7 @@ def prune_command(
         },
         source="compress prune",
     )  # fmt: skip
-    from compress.pruning.run import run_prune
+    from compress.commands.prune import run_prune
 
     _print(run_prune(spec, out, progress=progress))
 
@@ -226,7 +226,7 @@ def _print_budget(
 
 
 def _count(value: int | None) -> str:
-    from compress.formatting import format_count
+    from compress.core.units import format_count
 
     return "-" if value is None else format_count(value)
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from compress.cli.options import parse_key_values, parse_size
+from compress.core.parsing import parse_key_values, parse_size
 
 ModelName = Annotated[
     str, typer.Option(help="Registered model name or alias (`compress models`).")

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from compress import atomic
+from compress.core import atomic
+from compress.core.errors import CompressError
 from compress.data.info import DatasetInfo
-from compress.errors import CompressError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 

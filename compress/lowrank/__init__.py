@@ -23,8 +23,8 @@ _LAZY: dict[str, str] = {
     "select_layers": "compress.lowrank.apply",
     "replay_factorize": "compress.lowrank.replay",
     "LowRankSequential": "compress.lowrank.modules",
-    "run_factorize": "compress.lowrank.run",
-    "FactorizeRun": "compress.lowrank.run",
+    "run_factorize": "compress.commands.factorize",
+    "FactorizeRun": "compress.commands.factorize",
 }
 
 __all__ = ["METHODS", "RANK_RULES", "FactorizeRunSpec", "FactorizeSpec", *_LAZY]

@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from compress.specs import Spec
-from compress.train_spec import FinetuneFields
+from compress.core.specs import Spec
+from compress.training.train_spec import FinetuneFields
 
 Method = Literal["tucker", "cp", "svd", "spatial-svd"]
 RankRule = Literal["vbmf", "energy", "macs"]

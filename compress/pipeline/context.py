@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from torch import nn
 
-    from compress.measurements import Metrics
+    from compress.core.measurements import Metrics
+    from compress.core.specs import ModelSpec
+    from compress.core.step_details import StepDetails
     from compress.pipeline.spec import BenchSettings
     from compress.pipeline.steps import FinetuneStep
-    from compress.specs import ModelSpec
-    from compress.step_details import StepDetails
 
 
 @dataclass

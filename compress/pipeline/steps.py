@@ -12,10 +12,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
+from compress.core.specs import Spec
 from compress.lowrank.spec import FactorizeSpec
 from compress.pruning.spec import DEFAULT_SENSITIVITY_RATIOS, PruneSpec, check_ratios
 from compress.quantization.spec import QuantizeOptions
-from compress.specs import Spec
 
 
 class PruneStep(PruneSpec):

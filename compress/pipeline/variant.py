@@ -24,14 +24,14 @@ from typing import Any, Protocol
 import torch
 from torch import nn
 
-from compress.checkpoint import save_checkpoint
+from compress.core.checkpoint import save_checkpoint
+from compress.core.results import RESULT_FILE, Measurement, RunResult, load_result, write_result
+from compress.core.runs import SPEC_FILE, prepare_run_dir
+from compress.core.specs import ModelSpec
 from compress.pipeline.context import StepContext, StepOutcome
 from compress.pipeline.measure import Subject, score, time_subjects
 from compress.pipeline.spec import VariantSpec
 from compress.pipeline.techniques import technique
-from compress.results import RESULT_FILE, Measurement, RunResult, load_result, write_result
-from compress.runs import SPEC_FILE, prepare_run_dir
-from compress.specs import ModelSpec
 
 BASELINE_ONNX = "baseline.onnx"  # the baseline as fp32 ONNX, beside a quantized variant
 
@@ -118,12 +118,13 @@ def open_baseline(spec: VariantSpec) -> tuple[OpenedBaseline, VariantSpec]:
     Resolved: canonical model name, class count, absolute paths, and the checkpoint's
     SHA-256 (a retrained file at the same path is another run).
     """
-    from compress.base_model import BaseModelSource, data_info, file_sha256, load_base
+    from compress.core.runs import file_sha256
+    from compress.deploy.base_model import BaseModelSource, data_info, load_base
 
     ref = spec.baseline
     data = str(Path(spec.data).resolve()) if spec.data else None
     if ref.onnx is not None:
-        from compress.export import load_onnx, read_metadata
+        from compress.core.onnx_files import load_onnx, read_metadata
 
         load_onnx(ref.onnx)  # CompressError if absent or corrupt, before any folder exists
         info = None
@@ -146,7 +147,7 @@ def open_baseline(spec: VariantSpec) -> tuple[OpenedBaseline, VariantSpec]:
 
     checkpoint_model = None
     if ref.model is None:  # a checkpoint names its own model
-        from compress.checkpoint import read_payload
+        from compress.core.checkpoint import read_payload
 
         checkpoint_model = (read_payload(ref.checkpoint).get("model") or {}).get("name")
     canonical = canonical_name(ref.model or checkpoint_model or "")
@@ -297,9 +298,9 @@ def _measure(
     checkpoint_file: str,
 ) -> RunResult:
     """Measure baseline and variant alike (same process, split, input size, threads)."""
-    from compress.environment import environment
-    from compress.macs import count_macs_params
-    from compress.size import file_bytes, state_dict_bytes
+    from compress.measure.environment import environment
+    from compress.measure.macs import count_macs_params
+    from compress.measure.size import file_bytes, state_dict_bytes
 
     size_at = spec.bench.input_size
     quantized = applied.onnx is not None
@@ -371,7 +372,7 @@ def _measure(
 
 def _export_reference(reference: nn.Module | None, run_dir: Path, base: OpenedBaseline) -> Path:
     """The baseline as fp32 ONNX (parity is the exporter's job), kept beside the variant."""
-    from compress.export import LoadedModel, export_onnx
+    from compress.deploy.export import LoadedModel, export_onnx
 
     assert reference is not None and base.model_spec is not None
     path = run_dir / BASELINE_ONNX

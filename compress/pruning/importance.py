@@ -19,8 +19,8 @@ import torch.nn.functional as F
 import torch_pruning as tp
 from torch import nn
 
+from compress.core.errors import CompressError
 from compress.data.transforms import loss_ignore_index
-from compress.errors import CompressError
 from compress.pruning.graph import logits_of
 
 

@@ -14,9 +14,9 @@ from typing import Any
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from compress.errors import CompressError
+from compress.core.errors import CompressError
+from compress.core.specs import Spec, validation_message
 from compress.pruning.spec import DEFAULT_SENSITIVITY_RATIOS, Importance, check_ratios
-from compress.specs import Spec, validation_message
 
 SENSITIVITY_KIND = "sensitivity"
 PLOT_FILE = "sensitivity.png"
@@ -121,7 +121,7 @@ def load_profile(path: str | os.PathLike[str]) -> SensitivityProfile:
     Raises:
         CompressError: not a sensitivity run, or its profile is malformed.
     """
-    from compress.results import RESULT_FILE, load_result
+    from compress.core.results import RESULT_FILE, load_result
 
     result = load_result(path)
     where = Path(path) / RESULT_FILE if Path(path).is_dir() else Path(path)

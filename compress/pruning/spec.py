@@ -10,8 +10,8 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from compress.specs import Spec
-from compress.train_spec import FinetuneFields
+from compress.core.specs import Spec
+from compress.training.train_spec import FinetuneFields
 
 Importance = Literal["l1", "l2", "taylor", "bn-scale", "lamp", "fpgm"]
 Scope = Literal["global", "uniform"]

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from compress.specs import Spec
+from compress.core.specs import Spec
 
 Method = Literal["ptq", "qat"]
 Calibration = Literal["minmax", "entropy", "percentile"]

@@ -8,6 +8,7 @@ import torch
 import yaml
 from PIL import Image
 
+from compress.core.errors import CompressError
 from compress.data.folder import (
     SegmentationFolder,
     check_dataset,
@@ -18,7 +19,6 @@ from compress.data.folder import (
 from compress.data.images import colorize
 from compress.data.info import CAMVID, FLOODNET
 from compress.data.transforms import IMAGENET_MEAN, IMAGENET_STD, denormalize
-from compress.errors import CompressError
 
 
 @pytest.mark.parametrize("layout", ["floodnet", "camvid"])

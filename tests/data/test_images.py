@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from compress.core.errors import CompressError
 from compress.data.images import colorize, read_image, read_mask, write_png
 from compress.data.info import CAMVID, SYNTHETIC_AERIAL, DatasetInfo
-from compress.errors import CompressError
 
 RGB_INFO = DatasetInfo(
     name="rgb", class_names=["a", "b", "c"], ignore_index=9,

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from compress.checkpoint import load_checkpoint, save_checkpoint
-from compress.errors import CompressError
+from compress.commands.prune import run_prune
+from compress.core.checkpoint import load_checkpoint, save_checkpoint
+from compress.core.errors import CompressError
+from compress.core.specs import ModelSpec
 from compress.pipeline.report import macs_ratio
-from compress.pruning.run import run_prune
 from compress.pruning.spec import PruneRunSpec
-from compress.specs import ModelSpec
 
 TINY = {"base_channels": 8}
 

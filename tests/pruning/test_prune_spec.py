@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from compress.errors import CompressError
+from compress.core.errors import CompressError
+from compress.core.specs import parse_spec
 from compress.pruning.spec import IMPORTANCES, PruneRunSpec, PruneSpec
-from compress.specs import parse_spec
 
 
 @pytest.mark.parametrize("ratio", [0, 1, 1.5, -0.1])
