@@ -7,6 +7,7 @@ canonical name, which is what checkpoints record.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -14,6 +15,9 @@ from typing import Any, TypeVar
 from baselines.errors import BaselineError
 
 Builder = TypeVar("Builder", bound=Callable[..., Any])
+
+# Modules that register model builders when imported (loaded on the registry's first use).
+MODEL_FAMILIES: tuple[str, ...] = ("baselines.unet", "baselines.deeplab")
 
 _BUILDERS: dict[str, Callable[..., Any]] = {}
 _ALIASES: dict[str, str] = {}
@@ -102,5 +106,7 @@ def aliases_of(name: str) -> list[str]:
 
 def _ensure_models_imported() -> None:
     # Model families register themselves when their module is imported: done on first
-    # use, so that importing the package (for its errors or names) does not load torch.
-    from baselines import deeplab, unet  # noqa: F401
+    # use, by name (plugins of this registry, not its dependencies), so that importing
+    # the package for its errors or names does not load torch.
+    for module in MODEL_FAMILIES:
+        importlib.import_module(module)
