@@ -45,6 +45,7 @@ class StepContext:
     eval_split: str | None = "val"
     then_finetune: FinetuneStep | None = None
     onnx: Path | None = None
+    teacher: nn.Module | None = None  # the uncompressed baseline, for distilling fine-tunes
 
     @property
     def ignore_index(self) -> int | None:

@@ -203,7 +203,7 @@ def run_variant(
         assert reference is not None
         baseline_metrics = score(Subject(model=copy.deepcopy(reference)), str(spec.data),
                                  spec.eval_split, base.info, device=spec.device)  # fmt: skip
-    applied = apply_steps(spec, base, store, progress=progress)
+    applied = apply_steps(spec, base, store, progress=progress, teacher=reference)
     artifacts: dict[str, str] = {"spec": SPEC_FILE}
     if applied.onnx is None:
         assert applied.model is not None and base.model_spec is not None
@@ -223,9 +223,14 @@ def run_variant(
 
 
 def apply_steps(
-    spec: VariantSpec, base: OpenedBaseline, store: StepStore, *, progress: bool = True
-) -> Applied:
-    """Run the steps in order, reusing what ``store`` already holds."""
+    spec: VariantSpec, base: OpenedBaseline, store: StepStore, *, progress: bool = True,
+    teacher: nn.Module | None = None,
+) -> Applied:  # fmt: skip
+    """Run the steps in order, reusing what ``store`` already holds.
+
+    ``teacher`` is the uncompressed baseline (kept apart from the model the steps change),
+    for fine-tunes that distil from it.
+    """
     applied = Applied(model=base.model, structure=list(base.structure), details=[],
                       artifacts={}, onnx=None)  # fmt: skip
     index = 0
@@ -244,6 +249,7 @@ def apply_steps(
             dataset=base.dataset, own_dataset=base.own_dataset, progress=progress,
             eval_split=spec.eval_split,
             then_finetune=then_finetune, onnx=base.onnx,  # type: ignore[arg-type]
+            teacher=teacher,
         )  # fmt: skip
         context.folder.mkdir(parents=True, exist_ok=True)
         outcome: StepOutcome = technique(step.kind).load_apply()(applied.model, step, context)

@@ -37,6 +37,7 @@ from compress.training.history import (
     EpochReporter,
     History,
 )
+from compress.training.losses import Loss, training_loss
 from compress.training.seeding import rng_state, seed_epoch, seed_worker, set_rng_state
 from compress.training.train_spec import TrainSpec
 
@@ -115,6 +116,7 @@ def fit(
     progress: bool = True,
     stop_after_epoch: int | None = None,
     restore_best: bool = True,
+    teacher: nn.Module | None = None,
 ) -> TrainResult:
     """Train ``model`` as ``spec`` says, writing checkpoints, history, curves and result.json.
 
@@ -126,6 +128,8 @@ def fit(
         resume: continue from ``run_dir/checkpoints/last.pt`` (same spec and structure).
         stop_after_epoch: test hook, return (unfinished) after this absolute epoch.
         restore_best: on return, ``model`` holds the best-validated weights (else the last).
+        teacher: the model ``spec.distill`` distils from (frozen, eval mode); needed exactly
+            when ``spec.distill`` is set.
     """
     from compress.core.device import resolve_device
     from compress.data import SegmentationFolder, eval_transform, train_transform
@@ -161,9 +165,13 @@ def fit(
     scheduler = _scheduler(optimizer, spec)
     amp_dtype = _amp_dtype(spec.amp, device)
     scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype is torch.float16)
-    criterion = nn.CrossEntropyLoss(
-        ignore_index=loss_ignore_index(info.ignore_index)
-    )
+    if (spec.distill is None) != (teacher is None):
+        raise ValueError("give a teacher exactly when the spec asks for distillation")
+    criterion = training_loss(
+        nn.CrossEntropyLoss(ignore_index=loss_ignore_index(info.ignore_index)),
+        teacher.to(device).eval().requires_grad_(False) if teacher is not None else None,
+        spec.distill,
+    )  # fmt: skip
     history, best, start = History(), None, 0
     if state is not None:
         try:
@@ -271,7 +279,7 @@ def _train_epoch(
     loader: torch.utils.data.DataLoader,
     optimizer: torch.optim.Optimizer,
     scaler: torch.amp.GradScaler,
-    criterion: nn.Module,
+    criterion: Loss,
     device: torch.device,
     amp_dtype: torch.dtype | None,
     reporter: EpochReporter,
@@ -289,7 +297,7 @@ def _train_epoch(
             else contextlib.nullcontext()
         )
         with autocast:
-            loss = criterion(model(images), masks)
+            loss = criterion(model(images), masks, images)
         scaler.scale(loss).backward()
         scaler.step(optimizer)
         scaler.update()

@@ -8,7 +8,7 @@ cheap (no torch): the CLI validates options with it before loading anything heav
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -16,6 +16,18 @@ from compress.core.errors import CompressError
 from compress.core.specs import ModelSpec, Spec, parse_key_values
 
 STUDY_MILESTONES = (20, 40, 60)
+
+
+class Distill(Spec):
+    """Knowledge distillation from a teacher (a variant's uncompressed baseline).
+
+    The loss becomes ``(1 - weight) * cross-entropy + weight * T^2 * KL(teacher_T ||
+    student_T)`` over every pixel (void ones too: the teacher has an opinion there), with
+    both logits softened by the temperature ``T`` (Hinton et al., 2015).
+    """
+
+    weight: float = Field(default=0.5, gt=0, le=1, allow_inf_nan=False)
+    temperature: float = Field(default=2.0, gt=0, le=20, allow_inf_nan=False)
 
 
 class TrainSpec(Spec):
@@ -47,6 +59,9 @@ class TrainSpec(Spec):
     amp: bool = True  # autocast + GradScaler, used on CUDA only
     init: str | None = None  # start from this checkpoint's weights (and structure steps)
     init_sha256: str | None = None  # filled when resolved: a retrained file is another run
+    distill: Distill | None = None  # needs a teacher model given to fit()
+
+    ADDED_FIELDS: ClassVar[frozenset[str]] = frozenset({"distill"})
 
     @field_validator("milestones", mode="before")
     @classmethod
@@ -112,13 +127,16 @@ class FinetuneFields(Spec):
         return self
 
 
-def finetune_train_spec(run: FinetuneFields, model_spec: ModelSpec) -> TrainSpec:
+def finetune_train_spec(
+    run: FinetuneFields, model_spec: ModelSpec, distill: Distill | None = None
+) -> TrainSpec:
     """The ``TrainSpec`` of the fine-tune after a compression step."""
     return TrainSpec(
         model=model_spec.name, model_options=model_spec.options,
         num_classes=model_spec.num_classes, data=str(run.data), epochs=run.finetune_epochs,
         batch_size=run.batch_size, crop=run.crop, lr=run.lr, milestones=[],
         schedule=run.schedule, workers=run.workers, device=run.device, seed=run.seed,
+        distill=distill,
     )  # fmt: skip
 
 

@@ -6,6 +6,7 @@ step's fine-tune folder; the model comes back holding the best epoch on val.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +43,13 @@ def run_finetune(
         batch_size=step.batch_size, crop=step.crop, schedule=step.schedule,
         workers=step.workers, seed=context.seed, device=context.device,
     )  # fmt: skip
-    train_spec = finetune_train_spec(fields, context.model_spec)
+    train_spec = finetune_train_spec(fields, context.model_spec, step.distill)
+    if step.distill is not None and context.teacher is None:
+        raise ValueError("a distilling fine-tune needs the baseline as teacher (a model)")
     outcome = fit(
         model, train_spec, folder, structure=structure, resume=(folder / LAST_FILE).is_file(),
         progress=context.progress,
+        teacher=copy.deepcopy(context.teacher) if step.distill else None,  # fit moves it
     )  # fmt: skip
     model.cpu().eval()
     result = outcome.result
