@@ -125,7 +125,7 @@ def decode_rgb_mask(rgb: np.ndarray, info: DatasetInfo, *, source: str | Path) -
     return ids_sorted[position]
 
 
-def colorize(
+def labels_to_rgb(
     labels: np.ndarray, palette: Sequence[Sequence[int]], *, ignore_color: Sequence[int] = (0, 0, 0)
 ) -> np.ndarray:
     """Colour an ``H x W`` label array (``H x W x 3`` uint8); ids outside the palette get

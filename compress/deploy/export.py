@@ -160,7 +160,8 @@ def check_parity(
     """
     import torch
 
-    from compress.measure.runtimes import OrtRunner, _logits
+    from compress.measure.inference import output_logits
+    from compress.measure.runtimes import OrtRunner
 
     if not images:
         raise ValueError("check_parity needs at least one image")
@@ -175,7 +176,7 @@ def check_parity(
         for image in images:
             x = (image.unsqueeze(0) if image.dim() == 3 else image).float()
             with torch.inference_mode():
-                reference = _logits(model(x.to(device))).float().cpu()
+                reference = output_logits(model(x.to(device))).float().cpu()
             got = runner(x.cpu())
             size = [int(x.shape[-2]), int(x.shape[-1])]
             if got.shape != reference.shape:

@@ -121,7 +121,7 @@ def predict_folder(
     model = checkpoint.model.to(target_device)
     written: list[Path] = []
     for image_path in images:
-        raw = read_image(image_path)
+        raw = read_image_tensor(image_path)
         mask = predict_mask(model, normalize(raw), device=target_device)
         label_path = find_label(image_path)
         label = None if label_path is None else read_mask(label_path, info)
@@ -216,7 +216,7 @@ def find_label(image_path: Path) -> Path | None:
     return None
 
 
-def read_image(path: Path) -> Tensor:
+def read_image_tensor(path: Path) -> Tensor:
     """An image file as uint8 ``[3, H, W]``; CompressError naming the file if unreadable."""
     from compress.data.images import read_image as read_rgb
 

@@ -41,14 +41,19 @@ def inference_context(predict: Predictor, device: torch.device) -> Iterator[None
             module.training = training
 
 
+def output_logits(output: Any) -> Tensor:
+    """The logits in a model's output: the tensor itself, ``output["out"]`` (torchvision's
+    segmentation models) or the first item of a list or tuple (auxiliary heads follow)."""
+    if isinstance(output, dict):
+        output = output["out"]
+    if isinstance(output, (list, tuple)):
+        output = output[0]
+    return torch.as_tensor(output)
+
+
 def logits_of(predict: Predictor, batch: Tensor) -> Tensor:
-    """Run ``predict`` on an NCHW float batch; accept a tensor, array or ``{"out": ...}``."""
-    out = predict(batch)
-    if isinstance(out, dict):
-        out = out["out"]
-    if isinstance(out, (list, tuple)) and len(out) == 1:
-        out = out[0]
-    out = torch.as_tensor(out)
+    """Run ``predict`` on an NCHW float batch and check that logits ``[N, C, H, W]`` come back."""
+    out = output_logits(predict(batch))
     if out.dim() != 4 or out.shape[0] != batch.shape[0]:
         raise CompressError(
             f"model returned shape {tuple(out.shape)} for input {tuple(batch.shape)}; "

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from compress.core.errors import CompressError
 from compress.measure.environment import cpu_info, gpu_name
@@ -88,7 +88,9 @@ class TorchRunner:
         return x.to(self.device, dtype=self.dtype).contiguous(memory_format=self.memory_format)
 
     def run(self, native: torch.Tensor) -> torch.Tensor:
-        return _logits(self.model(native))
+        from compress.measure.inference import output_logits
+
+        return output_logits(self.model(native))
 
     def sync(self) -> None:
         if self.device == "cuda":
@@ -159,13 +161,6 @@ class OrtRunner:
         import torch
 
         return torch.from_numpy(self.run(self.prepare(x))).float().to(x.device)
-
-
-def _logits(output: Any) -> torch.Tensor:
-    """The logits tensor of a model output (torchvision models return ``{"out": ...}``)."""
-    if isinstance(output, dict):
-        return output["out"]
-    return output
 
 
 def _ort_providers() -> list[str]:

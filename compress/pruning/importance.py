@@ -21,7 +21,7 @@ from torch import nn
 
 from compress.core.errors import CompressError
 from compress.data.transforms import loss_ignore_index
-from compress.pruning.graph import logits_of
+from compress.measure.inference import output_logits
 
 
 def make_importance(name: str) -> tp.importance.Importance:
@@ -72,7 +72,7 @@ def accumulate_gradients(
                 if used >= batches:
                     break
                 images, masks = _as_batch(item)
-                logits = logits_of(model(images.to(device)))
+                logits = output_logits(model(images.to(device)))
                 masks = masks.to(device)
                 _check_labels(masks, logits.shape[1], ignore_index)
                 if logits.shape[-2:] != masks.shape[-2:]:

@@ -16,7 +16,7 @@ from compress.data.folder import (
     find_pairs,
     list_splits,
 )
-from compress.data.images import colorize
+from compress.data.images import labels_to_rgb
 from compress.data.info import CAMVID, FLOODNET
 from compress.data.transforms import IMAGENET_MEAN, IMAGENET_STD, denormalize
 
@@ -100,7 +100,7 @@ def test_rgb_masks_with_a_palette_descriptor(tmp_path) -> None:
     (tmp_path / "dataset.yaml").write_text(yaml.safe_dump(descriptor))
     ids = np.array([[0, 1, 2, 255]] * 3)
     Image.fromarray(np.zeros((3, 4, 3), np.uint8)).save(tmp_path / "train" / "image" / "a.png")
-    Image.fromarray(colorize(ids, palette)).save(tmp_path / "train" / "mask" / "a.png")
+    Image.fromarray(labels_to_rgb(ids, palette)).save(tmp_path / "train" / "mask" / "a.png")
     _, mask = SegmentationFolder(tmp_path, "train")[0]
     assert mask.tolist() == ids.tolist()
 

@@ -158,7 +158,7 @@ def floodnet_like(tmp_path: Path) -> Path:
 
 def test_predict_folder_writes_mask_color_and_panel(checkpoint, floodnet_like, tmp_path) -> None:
     from compress.core.checkpoint import load_checkpoint
-    from compress.deploy.predict import read_image
+    from compress.deploy.predict import read_image_tensor
 
     out = tmp_path / "out"
     written = predict_folder(checkpoint, floodnet_like / "test" / "image", out, device="cpu")
@@ -166,7 +166,7 @@ def test_predict_folder_writes_mask_color_and_panel(checkpoint, floodnet_like, t
     assert names == sorted(f"{s}_{k}.png" for s in "ab" for k in ("mask", "color", "panel"))
     assert all(p.is_file() for p in written)
     model = load_checkpoint(checkpoint).model
-    expected = predict_mask(model, normalize(read_image(floodnet_like / "test/image/a.png")))
+    expected = predict_mask(model, normalize(read_image_tensor(floodnet_like / "test/image/a.png")))
     ids = np.asarray(Image.open(out / "a_mask.png"))
     assert ids.dtype == np.uint8 and np.array_equal(ids, expected.numpy())
     color = np.asarray(Image.open(out / "a_color.png").convert("RGB"))
