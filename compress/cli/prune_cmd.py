@@ -34,6 +34,7 @@ from compress.cli.variant_options import (
     base_fields,
     finetune_fields,
 )
+from compress.pruning.criteria import importance_help
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -49,7 +50,7 @@ def prune_command(
     ] = None,
     checkpoint: BaseCheckpoint = None,
     importance: Annotated[
-        str, typer.Option(help="l1, l2, taylor (needs --data), bn-scale, lamp or fpgm.")
+        str, typer.Option(help=importance_help() + ".")
     ] = "l2",
     scope: Annotated[
         str, typer.Option(help="uniform (same ratio per layer) or global (ranked together).")

@@ -25,6 +25,7 @@ from compress.cli.variant_options import (
     base_fields,
 )
 from compress.core.errors import CompressError
+from compress.pruning.criteria import importance_help
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -64,7 +65,7 @@ def sensitivity_command(
         int, typer.Option(help="Images evaluated per probe (cost: groups x ratios x N).")
     ] = 20,
     importance: Annotated[
-        str, typer.Option(help="l1, l2, taylor, bn-scale, lamp or fpgm (as compress prune).")
+        str, typer.Option(help=importance_help() + ".")
     ] = "l2",
     round_to: RoundTo = 8,
     input_size: InputSize = "256x256",

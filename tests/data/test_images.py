@@ -94,8 +94,9 @@ def test_rgb_mask_colour_outside_palette_is_reported(tmp_path) -> None:
         read_mask(tmp_path / "odd.png", RGB_INFO)
 
 
-def test_colorize_and_write_png(tmp_path) -> None:
-    coloured = labels_to_rgb(np.array([[0, 1, 255]]), [(1, 1, 1), (2, 2, 2)], ignore_color=(9, 9, 9))
+def test_labels_to_rgb_and_write_png(tmp_path) -> None:
+    palette = [(1, 1, 1), (2, 2, 2)]
+    coloured = labels_to_rgb(np.array([[0, 1, 255]]), palette, ignore_color=(9, 9, 9))
     assert coloured.tolist() == [[[1, 1, 1], [2, 2, 2], [9, 9, 9]]]
     write_png(tmp_path / "x.png", coloured)
     assert np.array_equal(np.asarray(Image.open(tmp_path / "x.png")), coloured)
