@@ -18,6 +18,7 @@ from compress.cli.app import app
 from compress.cli.variant_options import (
     BaseCheckpoint,
     Device,
+    DistillWeight,
     FinetuneBatch,
     FinetuneCrop,
     FinetuneEpochs,
@@ -82,6 +83,7 @@ def factorize_command(
     crop: FinetuneCrop = 256,
     finetune_schedule: FinetuneSchedule = "cosine",
     workers: Workers = 0,
+    distill: DistillWeight = None,
     input_size: InputSize = "256x256",
     num_classes: FreshNumClasses = None,
     model_option: ModelOptions = None,
@@ -104,7 +106,7 @@ def factorize_command(
             **finetune_fields(data=data, num_classes=num_classes,
                               finetune_epochs=finetune_epochs, lr=lr, batch_size=batch_size,
                               crop=crop, schedule=finetune_schedule,
-                              workers=workers),
+                              workers=workers, distill=distill),
             "factorize": {
                 "method": method, "rank": rank, "rank_rule": rank_rule, "energy": energy,
                 "target_macs": target_macs, "layers": layers.split(","),

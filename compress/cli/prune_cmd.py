@@ -17,6 +17,7 @@ from compress.cli.app import app
 from compress.cli.variant_options import (
     BaseCheckpoint,
     Device,
+    DistillWeight,
     FinetuneBatch,
     FinetuneCrop,
     FinetuneEpochs,
@@ -88,6 +89,7 @@ def prune_command(
     crop: FinetuneCrop = 256,
     finetune_schedule: FinetuneSchedule = "cosine",
     workers: Workers = 0,
+    distill: DistillWeight = None,
     input_size: InputSize = "256x256",
     num_classes: FreshNumClasses = None,
     model_option: ModelOptions = None,
@@ -122,7 +124,7 @@ def prune_command(
             **finetune_fields(data=data, num_classes=num_classes,
                               finetune_epochs=finetune_epochs, lr=lr, batch_size=batch_size,
                               crop=crop, schedule=finetune_schedule,
-                              workers=workers),
+                              workers=workers, distill=distill),
             "prune": {
                 "ratio": ratio, "target_macs": target_macs,
                 "target_latency_ms": target_latency_ms, "importance": importance,

@@ -29,6 +29,11 @@ FinetuneCrop = Annotated[int, typer.Option(help="Fine-tuning crop in pixels.")]
 FinetuneSchedule = Annotated[
     str, typer.Option(help="Fine-tuning lr decay: cosine (to 0) or step (constant here).")
 ]
+DistillWeight = Annotated[
+    float | None,
+    typer.Option("--distill", help="Fine-tune also learning from the uncompressed model: "
+                 "weight of its loss in (0, 1] (temperature 2)."),
+]
 Workers = Annotated[int, typer.Option(help="Fine-tuning DataLoader worker processes.")]
 InputSize = Annotated[
     str, typer.Option(help="Input size HxW for tracing and for the MACs reported.")
@@ -79,10 +84,12 @@ def finetune_fields(
     crop: int,
     schedule: str,
     workers: int,
+    distill: float | None = None,
 ) -> dict[str, Any]:
     """The run-spec fields of the data set and the fine-tuning after the step."""
     return {
         "data": str(data) if data else None, "num_classes": num_classes,
         "finetune_epochs": finetune_epochs, "lr": lr, "batch_size": batch_size, "crop": crop,
         "schedule": schedule, "workers": workers,
+        "distill": {"weight": distill} if distill is not None else None,
     }  # fmt: skip

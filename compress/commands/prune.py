@@ -65,7 +65,8 @@ def one_step_variant(spec: Any, step: Any, bench: BenchSettings) -> VariantSpec:
 def finetune_step(spec: Any) -> FinetuneStep:
     """The fine-tune step of a prune/factorize run spec (:class:`FinetuneFields`)."""
     return FinetuneStep(epochs=spec.finetune_epochs, lr=spec.lr, batch_size=spec.batch_size,
-                        crop=spec.crop, schedule=spec.schedule, workers=spec.workers)  # fmt: skip
+                        crop=spec.crop, schedule=spec.schedule, workers=spec.workers,
+                        distill=spec.distill)  # fmt: skip
 
 
 def resolved_fields(variant: VariantSpec) -> dict[str, Any]:

@@ -119,6 +119,9 @@ class FinetuneFields(Spec):
     workers: int = Field(default=0, ge=0)  # DataLoader worker processes
     seed: int = Field(default=0, ge=0)
     device: str = "auto"
+    distill: Distill | None = None  # the uncompressed model as teacher (--distill)
+
+    ADDED_FIELDS: ClassVar[frozenset[str]] = frozenset({"distill"})
 
     @model_validator(mode="after")
     def _finetune_needs_data(self) -> FinetuneFields:
