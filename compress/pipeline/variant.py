@@ -16,6 +16,7 @@ share its work and a rerun skips what is finished (:mod:`compress.recipes.store`
 from __future__ import annotations
 
 import copy
+import os
 import platform
 from dataclasses import dataclass
 from pathlib import Path
@@ -286,10 +287,9 @@ def _merge(before: Applied, after: Applied) -> Applied:
 
 
 def _relative(path: Path, run_dir: Path) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(run_dir.resolve()))
-    except ValueError:
-        return str(path)
+    """``path`` relative to the run folder (``../../steps/...`` for a recipe's shared steps),
+    so that the folders move together and ``result.json`` holds no machine's absolute path."""
+    return os.path.relpath(Path(path).resolve(), run_dir.resolve())
 
 
 def _measure(
