@@ -4,8 +4,7 @@
 >>> model = get_model("unet", num_classes=8)
 """
 
-from baselines import deeplab, unet  # noqa: F401  (register the model families)
-from baselines.registry import (
+from baselines.registry import (  # the model families register on first use (torch loads then)
     aliases_of,
     canonical_name,
     get_model,

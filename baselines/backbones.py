@@ -28,8 +28,8 @@ import torchvision
 from torch import nn
 from torchvision.models import vgg
 
+from baselines.errors import BaselineError
 from baselines.pretrained import load_into
-from compress.errors import CompressError
 
 
 class Backbone(nn.Module):
@@ -133,10 +133,10 @@ def build_backbone(name: str, *, output_stride: int = 32, pretrained: bool = Fal
     """The convolutional part of torchvision's ``name`` at ``output_stride``.
 
     Raises:
-        CompressError: unknown backbone, or an output stride it cannot produce.
+        BaselineError: unknown backbone, or an output stride it cannot produce.
     """
     if name not in _BACKBONES:
-        raise CompressError(f"unknown backbone {name!r}; valid backbones: {', '.join(_BACKBONES)}")
+        raise BaselineError(f"unknown backbone {name!r}; valid backbones: {', '.join(_BACKBONES)}")
     builder, strides = _BACKBONES[name]
     if type(output_stride) is not int or output_stride not in strides:
         valid = ", ".join(str(s) for s in strides)
@@ -145,10 +145,10 @@ def build_backbone(name: str, *, output_stride: int = 32, pretrained: bool = Fal
             if name == "mobilenet_v3_small" and output_stride == 8
             else ""
         )
-        raise CompressError(
+        raise BaselineError(
             f"output_stride {output_stride!r} is not available for backbone {name}{extra}; "
             f"valid values: {valid}"
         )
     if not isinstance(pretrained, bool):
-        raise CompressError(f"pretrained must be true or false, got {pretrained!r}")
+        raise BaselineError(f"pretrained must be true or false, got {pretrained!r}")
     return builder(output_stride, pretrained)

@@ -26,8 +26,8 @@ from torch import nn
 
 from baselines.backbones import Backbone, build_backbone
 from baselines.blocks import ASPP, ConvBNReLU
+from baselines.errors import BaselineError
 from baselines.registry import canonical_name, model_options, register_model
-from compress.errors import CompressError
 
 # ASPP dilation rates scaled to the output stride (DeepLabV3: 6/12/18 at 16, doubled at 8).
 DEFAULT_ASPP_RATES: dict[int, tuple[int, int, int]] = {
@@ -72,7 +72,7 @@ def study_preset(name: str) -> dict[str, Any]:
     canonical = canonical_name(name)
     options = model_options(canonical)
     if "output_stride" not in options:
-        raise CompressError(f"model {canonical!r} is not a DeepLab model; no study preset")
+        raise BaselineError(f"model {canonical!r} is not a DeepLab model; no study preset")
     preset: dict[str, Any] = {"output_stride": 32, "head_channels": None}
     if "aspp_rates" in options:
         preset["aspp_rates"] = STUDY_ASPP_RATES
@@ -81,7 +81,7 @@ def study_preset(name: str) -> dict[str, Any]:
 
 def _positive_int(name: str, value: object) -> int:
     if type(value) is not int or value < 1:
-        raise CompressError(f"DeepLab option {name} must be a positive integer, got {value!r}")
+        raise BaselineError(f"DeepLab option {name} must be a positive integer, got {value!r}")
     return value
 
 
@@ -93,7 +93,7 @@ def resolve_aspp_rates(
         return DEFAULT_ASPP_RATES[output_stride]
     rates = tuple(aspp_rates) if isinstance(aspp_rates, list | tuple) else ()
     if len(rates) != 3 or any(type(rate) is not int or rate < 1 for rate in rates):
-        raise CompressError(
+        raise BaselineError(
             f"DeepLab option aspp_rates must be three positive integers (e.g. [6, 12, 18]), "
             f"got {aspp_rates!r}"
         )
@@ -119,7 +119,7 @@ def build_deeplab(
     if use_aspp:  # check every option before the (possibly pretrained) backbone is built
         aspp_channels = _positive_int("aspp_channels", aspp_channels)
         if not isinstance(dropout, int | float) or not 0.0 <= dropout < 1.0:
-            raise CompressError(f"DeepLab option dropout must be in [0, 1), got {dropout!r}")
+            raise BaselineError(f"DeepLab option dropout must be in [0, 1), got {dropout!r}")
         if aspp_rates is not None:
             aspp_rates = resolve_aspp_rates(output_stride, aspp_rates)
     backbone = build_backbone(backbone_name, output_stride=output_stride, pretrained=pretrained)

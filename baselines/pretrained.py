@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-from compress.errors import CompressError
+from baselines.errors import BaselineError
 
 if TYPE_CHECKING:
     import torch
@@ -43,7 +43,7 @@ def verify_hash(path: Path) -> None:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     if not digest.hexdigest().startswith(match.group(1)):
-        raise CompressError(
+        raise BaselineError(
             f"pretrained weights {path} are corrupt or not the published file "
             f"(SHA-256 does not start with {match.group(1)}); replace it with a fresh copy"
         )
@@ -53,14 +53,14 @@ def load_pretrained_state_dict(weights: WeightsEnum) -> dict[str, torch.Tensor]:
     """The state dict of ``weights`` from the hub cache, loaded with ``weights_only=True``.
 
     Raises:
-        CompressError: the file is absent (naming the file, where to put it and its
+        BaselineError: the file is absent (naming the file, where to put it and its
             URL), corrupt, or not a state dict.
     """
     import torch
 
     path = checkpoint_path(weights)
     if not path.is_file():
-        raise CompressError(
+        raise BaselineError(
             f"pretrained weights not found: put {path.name} (from {weights.url}) at {path} "
             f"(torch hub cache, $TORCH_HOME/hub/checkpoints/) or use pretrained=False"
         )
@@ -69,9 +69,9 @@ def load_pretrained_state_dict(weights: WeightsEnum) -> dict[str, torch.Tensor]:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # truncated or not a torch file
         first = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
-        raise CompressError(f"pretrained weights {path} cannot be read safely ({first})") from None
+        raise BaselineError(f"pretrained weights {path} cannot be read safely ({first})") from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise CompressError(f"pretrained weights {path} do not hold a state dict of tensors")
+        raise BaselineError(f"pretrained weights {path} do not hold a state dict of tensors")
     return state
 
 
@@ -86,6 +86,6 @@ def load_into(module: torch.nn.Module, weights: WeightsEnum, *, prefix: str = ""
     except RuntimeError as error:
         first = str(error).strip().splitlines()[0][:200]
         path = checkpoint_path(weights)
-        raise CompressError(
+        raise BaselineError(
             f"pretrained weights {path} do not fit {type(module).__name__} ({first})"
         ) from None

@@ -7,13 +7,17 @@ canonical name, which is what checkpoints record.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from compress.errors import CompressError
+from baselines.errors import BaselineError
 
 Builder = TypeVar("Builder", bound=Callable[..., Any])
+
+# Modules that register model builders when imported (loaded on the registry's first use).
+MODEL_FAMILIES: tuple[str, ...] = ("baselines.unet", "baselines.deeplab")
 
 _BUILDERS: dict[str, Callable[..., Any]] = {}
 _ALIASES: dict[str, str] = {}
@@ -41,14 +45,14 @@ def register_model(
 
 
 def canonical_name(name: str) -> str:
-    """Resolve an alias to its registered name; raise a CompressError if unknown."""
+    """Resolve an alias to its registered name; raise a BaselineError if unknown."""
     _ensure_models_imported()
     if name in _BUILDERS:
         return name
     if name in _ALIASES:
         return _ALIASES[name]
     valid = ", ".join(list_models(include_aliases=True))
-    raise CompressError(f"unknown model {name!r}; valid models: {valid}")
+    raise BaselineError(f"unknown model {name!r}; valid models: {valid}")
 
 
 def get_builder(name: str) -> Callable[..., Any]:
@@ -69,16 +73,16 @@ def model_options(name: str) -> dict[str, Any]:
 def get_model(name: str, *, num_classes: int, **options: Any) -> Any:
     """Build the model registered as ``name`` with ``num_classes`` outputs.
 
-    Unknown names and unknown or invalid options raise :class:`CompressError`
+    Unknown names and unknown or invalid options raise :class:`BaselineError`
     naming what would be valid.
     """
     builder = get_builder(name)
     if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
-        raise CompressError(f"num_classes must be a positive integer, got {num_classes!r}")
+        raise BaselineError(f"num_classes must be a positive integer, got {num_classes!r}")
     accepted = model_options(name)
     unknown = sorted(set(options) - set(accepted))
     if unknown:
-        raise CompressError(
+        raise BaselineError(
             f"model {canonical_name(name)!r} has no option(s) {', '.join(unknown)}; "
             f"valid options: {', '.join(sorted(accepted)) or 'none'}"
         )
@@ -96,10 +100,13 @@ def list_models(*, include_aliases: bool = False) -> list[str]:
 
 def aliases_of(name: str) -> list[str]:
     """The aliases that resolve to the canonical ``name``."""
+    _ensure_models_imported()
     return sorted(alias for alias, target in _ALIASES.items() if target == name)
 
 
 def _ensure_models_imported() -> None:
-    # Model families register themselves when their module is imported; importing
-    # the package guarantees that, whichever entry point the caller used.
-    import baselines  # noqa: F401
+    # Model families register themselves when their module is imported: done on first
+    # use, by name (plugins of this registry, not its dependencies), so that importing
+    # the package for its errors or names does not load torch.
+    for module in MODEL_FAMILIES:
+        importlib.import_module(module)

@@ -15,8 +15,8 @@ import torch
 from torch import nn
 
 from baselines.blocks import AttentionGate, DoubleConv, pad_to
+from baselines.errors import BaselineError
 from baselines.registry import register_model
-from compress.errors import CompressError
 
 DEPTH = 4  # max-pool downsamplings; inputs must be at least 2**DEPTH pixels per side
 
@@ -78,9 +78,9 @@ class UNet(nn.Module):
 def _check_options(in_channels: int, base_channels: int, dropout: float) -> None:
     for name, value in (("in_channels", in_channels), ("base_channels", base_channels)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise CompressError(f"UNet option {name} must be a positive integer, got {value!r}")
+            raise BaselineError(f"UNet option {name} must be a positive integer, got {value!r}")
     if not isinstance(dropout, int | float) or not 0.0 <= dropout < 1.0:
-        raise CompressError(f"UNet option dropout must be a number in [0, 1), got {dropout!r}")
+        raise BaselineError(f"UNet option dropout must be a number in [0, 1), got {dropout!r}")
 
 
 @register_model("unet")

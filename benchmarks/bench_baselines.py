@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from baselines import list_models
-from compress import atomic
-from compress.bench import BenchSpec, benchmark
-from compress.cli.options import parse_choices, parse_size
-from compress.environment import available_cpus, environment, load_average
-from compress.errors import CompressError
-from compress.roof import get_roof
+from compress.core import atomic
+from compress.core.errors import CompressError
+from compress.core.parsing import parse_choices, parse_size
+from compress.deploy.bench import BenchSpec, benchmark
+from compress.measure.environment import available_cpus, environment, load_average
+from compress.measure.roof import get_roof
 
 DEFAULT_SIZES = "750x1000,360x480"
 

@@ -23,11 +23,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from compress import atomic
-from compress.cli.options import parse_size
-from compress.environment import available_cpus, environment
-from compress.errors import CompressError
-from compress.latency import Timing, measure_interleaved
+from compress.core import atomic
+from compress.core.errors import CompressError
+from compress.core.parsing import parse_size
+from compress.measure.environment import available_cpus, environment
+from compress.measure.latency import Timing, measure_interleaved
 
 RUNTIMES = ("ort", "torch-cuda", "torch-cuda-fp16")
 
@@ -50,10 +50,10 @@ def prepare(
     artifact: Path, size: tuple[int, int], scratch: Path, runtime: str = "ort"
 ) -> dict[str, Any]:
     """Model (or ONNX path), MACs, params and deployable size of one artifact."""
-    from compress.bench import architecture_from_onnx
-    from compress.export import export_onnx, load_model
-    from compress.macs import count_macs_params
-    from compress.size import onnx_size, state_dict_bytes
+    from compress.deploy.bench import architecture_from_onnx
+    from compress.deploy.export import export_onnx, load_model
+    from compress.measure.macs import count_macs_params
+    from compress.measure.size import onnx_size, state_dict_bytes
 
     if artifact.suffix == ".onnx":
         onnx_path, model = artifact, architecture_from_onnx(artifact)
@@ -86,7 +86,7 @@ def time_interleaved(
     """Timings of every prepared artifact on ``runtime``, interleaved round by round."""
     import torch
 
-    from compress.runtimes import OrtRunner, TorchRunner
+    from compress.measure.runtimes import OrtRunner, TorchRunner
 
     sync = None
     if runtime == "ort":

@@ -20,6 +20,14 @@ def _single_thread_torch() -> None:
 
 
 @pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Eight 64x64 synthetic scenes (train/val/test), written once per test session."""
+    from compress.data import write_synthetic_dataset
+
+    return write_synthetic_dataset(tmp_path_factory.mktemp("data") / "synth", n=8, size=64, seed=0)
+
+
+@pytest.fixture(scope="session")
 def camvid_root() -> Path:
     """The real CamVid folder beside the repository; skip the test when it is absent."""
     if not (CAMVID / "train" / "images").is_dir():

@@ -1,6 +1,6 @@
 """Command-line entry point ``compress``: a thin layer over the library.
 
-Every user error (:class:`compress.errors.CompressError`, or an invalid spec) becomes
+Every user error (:class:`compress.core.errors.CompressError`, or an invalid spec) becomes
 one line on stderr and exit code 2; anything else is a bug and keeps its traceback.
 """
 
@@ -25,7 +25,7 @@ from compress.cli import (  # noqa: F401  (each module attaches its commands to 
     train_cmd,
 )
 from compress.cli.app import app
-from compress.errors import CompressError
+from compress.core.errors import USER_ERRORS, CompressError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("COLUMNS", "200")
     try:
         outcome = app(args=argv, prog_name="compress", standalone_mode=False)
-    except CompressError as error:
+    except USER_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         return CompressError.exit_code
     except KeyboardInterrupt:
@@ -78,7 +78,7 @@ def _user_error_message(error: Exception) -> str | None:
         return "aborted"
     pydantic = sys.modules.get("pydantic")
     if pydantic is not None and isinstance(error, pydantic.ValidationError):
-        from compress.specs import validation_message
+        from compress.core.specs import validation_message
 
         return validation_message(error, source="options")
     return None

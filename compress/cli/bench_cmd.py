@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from compress.cli.app import app
-from compress.cli.options import check_positive, parse_choices, parse_key_values, parse_size
+from compress.core.parsing import check_positive, parse_choices, parse_key_values, parse_size
 
 if TYPE_CHECKING:
-    from compress.results import RunResult
+    from compress.core.results import RunResult
 
 
 @app.command("bench")
@@ -59,9 +59,9 @@ def bench_command(
     ] = None,
 ) -> None:
     """Time a model on PyTorch eager and/or ONNX Runtime; report GMAC/s against the CPU roof."""
-    from compress.bench import BenchSpec, benchmark
-    from compress.runtimes import RUNTIMES
-    from compress.specs import parse_spec
+    from compress.core.specs import parse_spec
+    from compress.deploy.bench import BenchSpec, benchmark
+    from compress.measure.runtimes import RUNTIMES
 
     check_positive(threads, option="--threads")
     check_positive(batch, option="--batch")

@@ -54,8 +54,8 @@ def compare_command(
 ) -> None:
     """Compare runs, each against its own baseline: ΔmIoU, speedup, size and MACs ratios."""
 
-    from compress import formatting
-    from compress.report import CompareSpec, compare_runs
+    from compress.reporting import formatting
+    from compress.reporting.compare import CompareSpec, compare_runs
 
     if fmt is not None:
         formatting.check_format(fmt)
@@ -76,8 +76,8 @@ def plot_pareto_command(
     latency_key: LatencyKeyOption = None,
 ) -> None:
     """mIoU against latency, with the Pareto front (fastest run for each accuracy) marked."""
-    from compress.plots.pareto import plot_pareto
-    from compress.report import load_results
+    from compress.reporting.compare import load_results
+    from compress.reporting.plots.pareto import plot_pareto
 
     front = plot_pareto(load_results(runs), out, latency_key=latency_key)
     _say(f"wrote {out}; Pareto front: {', '.join(p.name for p in front)}")
@@ -89,8 +89,8 @@ def plot_per_class_command(
     out: Annotated[Path, typer.Option(help="PNG file to write.")] = Path("per_class.png"),
 ) -> None:
     """Grouped bars of per-class IoU, one bar per run: which classes a variant lost."""
-    from compress.plots.per_class import plot_per_class_iou
-    from compress.report import load_results
+    from compress.reporting.compare import load_results
+    from compress.reporting.plots.per_class import plot_per_class_iou
 
     plot_per_class_iou(load_results(runs), out)
     _say(f"wrote {out}")
@@ -112,7 +112,7 @@ def plot_examples_command(
     device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")] = "auto",
 ) -> None:
     """Best and worst images per class (image | prediction | ground truth), ranked by IoU."""
-    from compress.plots.examples import ExamplesSpec, examples_from_checkpoint
+    from compress.reporting.plots.examples import ExamplesSpec, examples_from_checkpoint
 
     spec = ExamplesSpec(
         checkpoint=checkpoint,

@@ -26,8 +26,8 @@ def synth(
     """Generate synthetic aerial scenes (8 classes), or reuse an identical existing set."""
     from rich.console import Console
 
+    from compress.core.specs import parse_spec
     from compress.data.synthetic import SyntheticSpec, write_synthetic_dataset
-    from compress.specs import parse_spec
 
     options = {"n": n, "size": size, "seed": seed, "val_fraction": val_fraction,
                "test_fraction": test_fraction}  # fmt: skip

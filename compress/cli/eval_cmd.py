@@ -11,7 +11,7 @@ import typer
 from compress.cli.app import app
 
 if TYPE_CHECKING:
-    from compress.evaluate import CheckpointEvaluation
+    from compress.measure.evaluate import CheckpointEvaluation
 
 
 @app.command("eval")
@@ -25,7 +25,7 @@ def eval_command(
     ] = False,
 ) -> None:
     """Score a checkpoint: mIoU, class and pixel accuracy, the study's per-image mIoU."""
-    from compress.evaluate import evaluate_checkpoint
+    from compress.measure.evaluate import evaluate_checkpoint
 
     evaluation = evaluate_checkpoint(checkpoint, data, split=split, device=device)
     if as_json:

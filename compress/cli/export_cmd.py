@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from compress.cli.app import app
-from compress.cli.options import parse_key_values, parse_size
+from compress.core.parsing import parse_key_values, parse_size
 
 if TYPE_CHECKING:
-    from compress.export import ExportOutcome
+    from compress.deploy.export import ExportOutcome
 
 
 @app.command("export")
@@ -47,8 +47,8 @@ def export_command(
     ] = 0.999,
 ) -> None:
     """Export to ONNX, check the graph, and check parity (else exit 2); writes NAME.parity.json."""
-    from compress.export import ExportSpec, export_model
-    from compress.specs import parse_spec
+    from compress.core.specs import parse_spec
+    from compress.deploy.export import ExportSpec, export_model
 
     spec = parse_spec(
         ExportSpec,

@@ -4,7 +4,7 @@ factorized checkpoint, its measured costs and the per-layer table.
 
 Thin: the options become a :class:`compress.lowrank.spec.FactorizeRunSpec` (validated
 before torch or tensorly is imported, so ``--rank 0`` fails fast) and
-:func:`compress.lowrank.run.run_factorize` does the rest.
+:func:`compress.commands.factorize.run_factorize` does the rest.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from compress.cli.app import app
 from compress.cli.variant_options import (
     BaseCheckpoint,
     Device,
+    DistillWeight,
     FinetuneBatch,
     FinetuneCrop,
     FinetuneEpochs,
@@ -35,7 +36,7 @@ from compress.cli.variant_options import (
 )
 
 if TYPE_CHECKING:
-    from compress.lowrank.run import FactorizeRun
+    from compress.commands.factorize import FactorizeRun
 
 
 @app.command("factorize")
@@ -82,6 +83,7 @@ def factorize_command(
     crop: FinetuneCrop = 256,
     finetune_schedule: FinetuneSchedule = "cosine",
     workers: Workers = 0,
+    distill: DistillWeight = None,
     input_size: InputSize = "256x256",
     num_classes: FreshNumClasses = None,
     model_option: ModelOptions = None,
@@ -93,8 +95,8 @@ def factorize_command(
     progress: Progress = True,
 ) -> None:
     """Low-rank factorization with tensorly; prints the per-layer table."""
+    from compress.core.specs import parse_spec
     from compress.lowrank.spec import FactorizeRunSpec
-    from compress.specs import parse_spec
 
     spec = parse_spec(
         FactorizeRunSpec,
@@ -104,7 +106,7 @@ def factorize_command(
             **finetune_fields(data=data, num_classes=num_classes,
                               finetune_epochs=finetune_epochs, lr=lr, batch_size=batch_size,
                               crop=crop, schedule=finetune_schedule,
-                              workers=workers),
+                              workers=workers, distill=distill),
             "factorize": {
                 "method": method, "rank": rank, "rank_rule": rank_rule, "energy": energy,
                 "target_macs": target_macs, "layers": layers.split(","),
@@ -115,7 +117,7 @@ def factorize_command(
         },
         source="compress factorize",
     )  # fmt: skip
-    from compress.lowrank.run import run_factorize
+    from compress.commands.factorize import run_factorize
 
     _print(run_factorize(spec, out, progress=progress))
 
@@ -125,8 +127,8 @@ def _print(run: FactorizeRun) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from compress.formatting import format_count
-    from compress.lowrank.run import layer_rows
+    from compress.commands.factorize import layer_rows
+    from compress.core.units import format_count
 
     result = run.result
     detail = next((d for d in result.step_details if d.kind == "factorize"), None)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from compress.cli.app import app
-from compress.cli.options import parse_size
+from compress.core.parsing import parse_size
 
 __all__ = ["models", "parse_size"]
 
@@ -27,7 +27,7 @@ def models(
 ) -> None:
     """List the registered models with aliases, parameters and MACs at an input size."""
     size = parse_size(input_size)
-    from compress.macs import format_count, registered_model_costs
+    from compress.measure.macs import format_count, registered_model_costs
 
     rows = registered_model_costs(num_classes=num_classes, input_size=size)
     if as_json:

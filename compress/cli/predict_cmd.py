@@ -22,7 +22,7 @@ def predict_command(
     """Predict every image and write its class-id mask, colour mask and side-by-side panel."""
     from rich.console import Console
 
-    from compress.predict import predict_folder
+    from compress.deploy.predict import predict_folder
 
     written = predict_folder(checkpoint, input_path, out, device=device)
     panels = sum(path.name.endswith("_panel.png") for path in written)

@@ -3,7 +3,7 @@ fine-tune, and write a run folder with the pruned checkpoint and its measured co
 
 Thin: the options become a :class:`compress.pruning.spec.PruneRunSpec` (validated before
 torch is imported, so a bad ``--ratio`` fails fast) and
-:func:`compress.pruning.run.run_prune` does the rest.
+:func:`compress.commands.prune.run_prune` does the rest.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from compress.cli.app import app
 from compress.cli.variant_options import (
     BaseCheckpoint,
     Device,
+    DistillWeight,
     FinetuneBatch,
     FinetuneCrop,
     FinetuneEpochs,
@@ -34,11 +35,12 @@ from compress.cli.variant_options import (
     base_fields,
     finetune_fields,
 )
+from compress.pruning.criteria import importance_help
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from compress.pruning.run import PruneOutcome
+    from compress.commands.prune import PruneOutcome
 
 
 @app.command("prune")
@@ -49,7 +51,7 @@ def prune_command(
     ] = None,
     checkpoint: BaseCheckpoint = None,
     importance: Annotated[
-        str, typer.Option(help="l1, l2, taylor (needs --data), bn-scale, lamp or fpgm.")
+        str, typer.Option(help=importance_help() + ".")
     ] = "l2",
     scope: Annotated[
         str, typer.Option(help="uniform (same ratio per layer) or global (ranked together).")
@@ -87,6 +89,7 @@ def prune_command(
     crop: FinetuneCrop = 256,
     finetune_schedule: FinetuneSchedule = "cosine",
     workers: Workers = 0,
+    distill: DistillWeight = None,
     input_size: InputSize = "256x256",
     num_classes: FreshNumClasses = None,
     model_option: ModelOptions = None,
@@ -110,8 +113,8 @@ def prune_command(
 ) -> None:
     """Structured pruning (torch-pruning DepGraph); the classifier is never pruned."""
     from compress.cli.sensitivity_cmd import parse_ratios
+    from compress.core.specs import parse_spec
     from compress.pruning.spec import PruneRunSpec
-    from compress.specs import parse_spec
 
     spec = parse_spec(
         PruneRunSpec,
@@ -121,7 +124,7 @@ def prune_command(
             **finetune_fields(data=data, num_classes=num_classes,
                               finetune_epochs=finetune_epochs, lr=lr, batch_size=batch_size,
                               crop=crop, schedule=finetune_schedule,
-                              workers=workers),
+                              workers=workers, distill=distill),
             "prune": {
                 "ratio": ratio, "target_macs": target_macs,
                 "target_latency_ms": target_latency_ms, "importance": importance,
@@ -136,7 +139,7 @@ def prune_command(
         },
         source="compress prune",
     )  # fmt: skip
-    from compress.pruning.run import run_prune
+    from compress.commands.prune import run_prune
 
     _print(run_prune(spec, out, progress=progress))
 
@@ -226,7 +229,7 @@ def _print_budget(
 
 
 def _count(value: int | None) -> str:
-    from compress.formatting import format_count
+    from compress.core.units import format_count
 
     return "-" if value is None else format_count(value)
 

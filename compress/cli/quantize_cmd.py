@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from compress.cli.app import app
-from compress.cli.options import check_positive, parse_size
+from compress.core.parsing import check_positive, parse_size
 
 if TYPE_CHECKING:
-    from compress.quantization.run import QuantizeOutcome
+    from compress.commands.quantize import QuantizeOutcome
 
 _REDUCE_RANGE = {"auto": None, "on": True, "off": False}
 
@@ -68,10 +68,10 @@ def quantize_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the RunResult JSON.")] = False,
 ) -> None:
     """Quantize to int8 (ONNX Runtime QDQ) and report fp32 vs int8 mIoU, latency and size."""
-    from compress.errors import CompressError
-    from compress.quantization.run import quantize
+    from compress.commands.quantize import quantize
+    from compress.core.errors import CompressError
+    from compress.core.specs import parse_spec
     from compress.quantization.spec import QuantizeSpec
-    from compress.specs import parse_spec
 
     check_positive(calib_images, option="--calib-images")
     check_positive(runs, option="--runs")
@@ -118,7 +118,7 @@ def _print(outcome: QuantizeOutcome) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from compress.quantization.run import verdict
+    from compress.commands.quantize import verdict
 
     result = outcome.result
     base = result.baseline_measurement

@@ -52,14 +52,14 @@ def run_command(
     try:
         parsed.selected(names)
     except ValueError as error:
-        from compress.errors import CompressError
+        from compress.core.errors import CompressError
 
         raise CompressError(str(error)) from None
     if dry_run:
         _print_plan(parsed, target, names, data_arg)
         return
-    from compress.formatting import print_table
     from compress.recipes.run import run_recipe
+    from compress.reporting.formatting import print_table
 
     outcome = run_recipe(parsed, target, only=names, data=data_arg, progress=progress,
                          console=console)  # fmt: skip

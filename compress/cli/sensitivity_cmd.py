@@ -1,7 +1,7 @@
 """``compress sensitivity``: per pruning group, the mIoU drop and MACs saved at each ratio.
 
 Thin: options become a :class:`compress.pruning.profile.SensitivitySpec` (validated
-before torch is imported) and :func:`compress.pruning.sensitivity.run_sensitivity`
+before torch is imported) and :func:`compress.commands.sensitivity.run_sensitivity`
 does the work; this module prints the table.
 """
 
@@ -24,12 +24,13 @@ from compress.cli.variant_options import (
     Seed,
     base_fields,
 )
-from compress.errors import CompressError
+from compress.core.errors import CompressError
+from compress.pruning.criteria import importance_help
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from compress.pruning.sensitivity import SensitivityOutcome
+    from compress.commands.sensitivity import SensitivityOutcome
 
 
 def parse_ratios(text: str, *, option: str = "--ratios") -> list[float]:
@@ -64,7 +65,7 @@ def sensitivity_command(
         int, typer.Option(help="Images evaluated per probe (cost: groups x ratios x N).")
     ] = 20,
     importance: Annotated[
-        str, typer.Option(help="l1, l2, taylor, bn-scale, lamp or fpgm (as compress prune).")
+        str, typer.Option(help=importance_help() + ".")
     ] = "l2",
     round_to: RoundTo = 8,
     input_size: InputSize = "256x256",
@@ -80,8 +81,8 @@ def sensitivity_command(
     ] = True,
 ) -> None:
     """Prune each layer group alone at each ratio (no fine-tune): mIoU drop and MACs saved."""
+    from compress.core.specs import parse_spec
     from compress.pruning.profile import SensitivitySpec
-    from compress.specs import parse_spec
 
     spec = parse_spec(
         SensitivitySpec,
@@ -97,7 +98,7 @@ def sensitivity_command(
     )  # fmt: skip
     from rich.console import Console
 
-    from compress.pruning.sensitivity import run_sensitivity
+    from compress.commands.sensitivity import run_sensitivity
 
     console = Console()
 

@@ -1,7 +1,7 @@
 """``compress train``: train a registered model on a folder data set into a run folder.
 
-Thin: the options become a :class:`compress.train_spec.TrainSpec` (validated before
-torch is imported, so bad values fail fast) and :func:`compress.train.train` does the rest.
+Thin: the options become a :class:`compress.training.train_spec.TrainSpec` (validated before
+torch is imported, so bad values fail fast) and :func:`compress.training.train.train` does the rest.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Annotated, Any
 import typer
 
 from compress.cli.app import app
-from compress.specs import parse_spec
-from compress.train_spec import STUDY_MILESTONES, TrainSpec, parse_model_options
+from compress.core.specs import parse_spec
+from compress.training.train_spec import STUDY_MILESTONES, TrainSpec, parse_model_options
 
 
 def _default(name: str) -> Any:
@@ -92,7 +92,7 @@ def train_command(
         },
         source="compress train",
     )
-    from compress.train import train
+    from compress.training.train import train
 
     outcome = train(spec, out, resume=resume, progress=progress)
     _print_summary(outcome)

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from compress.cli.options import parse_key_values, parse_size
+from compress.core.parsing import parse_key_values, parse_size
 
 ModelName = Annotated[
     str, typer.Option(help="Registered model name or alias (`compress models`).")
@@ -28,6 +28,11 @@ FinetuneBatch = Annotated[int, typer.Option(help="Fine-tuning batch size.")]
 FinetuneCrop = Annotated[int, typer.Option(help="Fine-tuning crop in pixels.")]
 FinetuneSchedule = Annotated[
     str, typer.Option(help="Fine-tuning lr decay: cosine (to 0) or step (constant here).")
+]
+DistillWeight = Annotated[
+    float | None,
+    typer.Option("--distill", help="Fine-tune also learning from the uncompressed model: "
+                 "weight of its loss in (0, 1] (temperature 2)."),
 ]
 Workers = Annotated[int, typer.Option(help="Fine-tuning DataLoader worker processes.")]
 InputSize = Annotated[
@@ -79,10 +84,12 @@ def finetune_fields(
     crop: int,
     schedule: str,
     workers: int,
+    distill: float | None = None,
 ) -> dict[str, Any]:
     """The run-spec fields of the data set and the fine-tuning after the step."""
     return {
         "data": str(data) if data else None, "num_classes": num_classes,
         "finetune_epochs": finetune_epochs, "lr": lr, "batch_size": batch_size, "crop": crop,
         "schedule": schedule, "workers": workers,
+        "distill": {"weight": distill} if distill is not None else None,
     }  # fmt: skip

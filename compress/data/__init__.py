@@ -19,7 +19,7 @@ _EXPORTS: dict[str, str] = {
     "default_palette": "info",
     "read_image": "images",
     "read_mask": "images",
-    "colorize": "images",
+    "labels_to_rgb": "images",
     "write_png": "images",
     "render_scene": "synthetic",
     "write_synthetic_dataset": "synthetic",
@@ -50,7 +50,7 @@ __all__ = [
     "SyntheticSpec",
     "check_dataset",
     "check_split",
-    "colorize",
+    "labels_to_rgb",
     "default_palette",
     "denormalize",
     "eval_transform",
@@ -75,7 +75,7 @@ if TYPE_CHECKING:
         find_pairs,
         list_splits,
     )
-    from compress.data.images import colorize, read_image, read_mask, write_png
+    from compress.data.images import labels_to_rgb, read_image, read_mask, write_png
     from compress.data.info import (
         CAMVID,
         FLOODNET,

@@ -21,9 +21,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from compress.core.errors import CompressError
 from compress.data.images import IMAGE_SUFFIXES, read_image, read_mask
 from compress.data.info import LAYOUT_PRESETS, DatasetInfo, load_dataset_info
-from compress.errors import CompressError
 
 LAYOUTS: tuple[tuple[str, str], ...] = tuple(LAYOUT_PRESETS)  # (image folder, mask folder)
 MASK_SUFFIXES = ("", "_lab")  # <stem>.png, or FloodNet's <stem>_lab.png

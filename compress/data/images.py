@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from compress import atomic
+from compress.core import atomic
+from compress.core.errors import CompressError
 from compress.data.info import DatasetInfo
-from compress.errors import CompressError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 
@@ -125,7 +125,7 @@ def decode_rgb_mask(rgb: np.ndarray, info: DatasetInfo, *, source: str | Path) -
     return ids_sorted[position]
 
 
-def colorize(
+def labels_to_rgb(
     labels: np.ndarray, palette: Sequence[Sequence[int]], *, ignore_color: Sequence[int] = (0, 0, 0)
 ) -> np.ndarray:
     """Colour an ``H x W`` label array (``H x W x 3`` uint8); ids outside the palette get

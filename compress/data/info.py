@@ -18,8 +18,8 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from compress.errors import CompressError
-from compress.specs import Spec, parse_spec
+from compress.core.errors import CompressError
+from compress.core.specs import Spec, parse_spec
 
 DESCRIPTOR = "dataset.yaml"
 # Top-level keys of dataset.yaml that describe provenance, not labels (written by

@@ -30,10 +30,10 @@ import yaml
 from PIL import Image, ImageDraw, ImageFilter
 from pydantic import Field, model_validator
 
-from compress import atomic
+from compress.core import atomic
+from compress.core.errors import CompressError
+from compress.core.specs import Spec, parse_spec
 from compress.data.info import DESCRIPTOR, SYNTHETIC_AERIAL, read_descriptor
-from compress.errors import CompressError
-from compress.specs import Spec, parse_spec
 
 logger = logging.getLogger(__name__)
 GENERATOR_VERSION = 1  # bump when a change to the drawing alters the scenes of a seed

@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from compress.lowrank.spec import METHODS, RANK_RULES, FactorizeRunSpec, FactorizeSpec
+from compress.lowrank.spec import METHOD_NAMES, RANK_RULES, FactorizeRunSpec, FactorizeSpec
 
 _LAZY: dict[str, str] = {
     "FactorizeOutcome": "compress.lowrank.apply",
@@ -23,11 +23,11 @@ _LAZY: dict[str, str] = {
     "select_layers": "compress.lowrank.apply",
     "replay_factorize": "compress.lowrank.replay",
     "LowRankSequential": "compress.lowrank.modules",
-    "run_factorize": "compress.lowrank.run",
-    "FactorizeRun": "compress.lowrank.run",
+    "run_factorize": "compress.commands.factorize",
+    "FactorizeRun": "compress.commands.factorize",
 }
 
-__all__ = ["METHODS", "RANK_RULES", "FactorizeRunSpec", "FactorizeSpec", *_LAZY]
+__all__ = ["METHOD_NAMES", "RANK_RULES", "FactorizeRunSpec", "FactorizeSpec", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:

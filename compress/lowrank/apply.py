@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from compress.errors import CompressError
+from compress.core.errors import CompressError
 from compress.lowrank import ranks as rank_rules
 from compress.lowrank.cp import CPLimits
 from compress.lowrank.methods import METHODS, Method, skip_reason
@@ -102,7 +102,7 @@ def describe(layer: nn.Module) -> str:
 
 def _measure(model: nn.Module, sites: list[_Site], shape: tuple[int, ...]) -> None:
     """Fill each site's resolutions and MACs from one forward pass on zeros."""
-    from compress.macs import _module_macs  # the project's one MACs convention
+    from compress.measure.macs import _module_macs  # the project's one MACs convention
 
     by_module = {id(site.layer): site for site in sites}
 
@@ -247,7 +247,7 @@ def _check_budget(
     The search uses per-layer formulas; this is the independent check. It can only miss
     when CP layers fell back to Tucker-2, whose cost at the same rank fraction differs.
     """
-    from compress.macs import count_macs_params
+    from compress.measure.macs import count_macs_params
 
     measured, _ = count_macs_params(outcome.model, input_size, in_channels)
     if spec.target_macs is not None and measured > spec.target_macs * base * (1 + 1e-9):
@@ -286,7 +286,7 @@ def _budget_fraction(
     the unfactorized model's MACs (``(None, 0)`` for the other rules)."""
     if spec.resolved_rule != "macs" or spec.target_macs is None:
         return None, 0
-    from compress.macs import count_macs_params
+    from compress.measure.macs import count_macs_params
 
     base, _ = count_macs_params(model, input_size, in_channels)
     budget = spec.target_macs * base

@@ -14,8 +14,8 @@ from typing import Any
 
 from torch import nn
 
-from compress.checkpoint import require_step_format
-from compress.errors import CompressError
+from compress.core.checkpoint import require_step_format
+from compress.core.errors import CompressError
 from compress.lowrank.methods import METHODS
 
 SOURCE = "factorize step"

@@ -14,12 +14,12 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from compress.specs import Spec
-from compress.train_spec import FinetuneFields
+from compress.core.specs import Spec
+from compress.training.train_spec import FinetuneFields
 
-Method = Literal["tucker", "cp", "svd", "spatial-svd"]
+MethodName = Literal["tucker", "cp", "svd", "spatial-svd"]
 RankRule = Literal["vbmf", "energy", "macs"]
-METHODS: tuple[str, ...] = ("tucker", "cp", "svd", "spatial-svd")
+METHOD_NAMES: tuple[str, ...] = ("tucker", "cp", "svd", "spatial-svd")
 RANK_RULES: tuple[str, ...] = ("vbmf", "energy", "macs")
 
 
@@ -59,7 +59,7 @@ class FactorizeSpec(Spec):
       beyond them falls back to Tucker-2.
     """
 
-    method: Method
+    method: MethodName
     rank: Literal["auto"] | int | float = "auto"
     rank_rule: RankRule | None = None
     energy: float = 0.9

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from torch import nn
 
-    from compress.measurements import Metrics
+    from compress.core.measurements import Metrics
+    from compress.core.specs import ModelSpec
+    from compress.core.step_details import StepDetails
     from compress.pipeline.spec import BenchSettings
     from compress.pipeline.steps import FinetuneStep
-    from compress.specs import ModelSpec
-    from compress.step_details import StepDetails
 
 
 @dataclass
@@ -45,6 +45,7 @@ class StepContext:
     eval_split: str | None = "val"
     then_finetune: FinetuneStep | None = None
     onnx: Path | None = None
+    teacher: nn.Module | None = None  # the uncompressed baseline, for distilling fine-tunes
 
     @property
     def ignore_index(self) -> int | None:

@@ -1,7 +1,7 @@
 """Baseline and variant measured alike: latency interleaved in one process, accuracy on
 one split, costs at one input size.
 
-Timing several models round-robin (:func:`compress.latency.measure_interleaved`) lets
+Timing several models round-robin (:func:`compress.measure.latency.measure_interleaved`) lets
 drift of the machine fall on all of them alike. A model is timed on every runtime the
 bench settings name (``torch``: eager PyTorch; ``ort``: exported to a temporary ONNX
 file); an ONNX file only on ONNX Runtime.
@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from compress.measurements import LatencyStats, Metrics
+from compress.core.measurements import LatencyStats, Metrics
 from compress.pipeline.spec import BenchSettings
 
 
@@ -35,9 +35,9 @@ def time_subjects(
     subjects: list[Subject], bench: BenchSettings, *, seed: int = 0
 ) -> list[dict[str, LatencyStats]]:
     """Latency per subject, keyed ``<runtime>-cpu``; all runners interleaved round-robin."""
-    from compress.export import export_onnx
-    from compress.latency import measure_interleaved
-    from compress.runtimes import OrtRunner, TorchRunner
+    from compress.deploy.export import export_onnx
+    from compress.measure.latency import measure_interleaved
+    from compress.measure.runtimes import OrtRunner, TorchRunner
 
     previous = torch.get_num_threads()
     threads = bench.threads or previous
@@ -79,11 +79,11 @@ def score(
 ) -> Metrics:
     """Accuracy of a model (PyTorch) or an ONNX file (ONNX Runtime) on ``split``."""
     from compress.data import SegmentationFolder
-    from compress.evaluate import evaluate
+    from compress.measure.evaluate import evaluate
 
     dataset = SegmentationFolder(data, split, info=info)
     if subject.onnx is not None:
-        from compress.runtimes import OrtRunner
+        from compress.measure.runtimes import OrtRunner
 
         predict: Any = OrtRunner(subject.onnx, device="cpu")
         device = "cpu"
@@ -106,8 +106,8 @@ def score(
 def argmax_agreement(a: Subject, b: Subject, data: str, split: str, images: int) -> float:
     """Fraction of pixels where two ONNX files pick the same class on ``split``'s first images."""
     from compress.data import SegmentationFolder
+    from compress.measure.runtimes import OrtRunner
     from compress.quantization.compare import argmax_agreement as ort_agreement
-    from compress.runtimes import OrtRunner
 
     assert a.onnx is not None and b.onnx is not None
     runners = [OrtRunner(path, device="cpu") for path in (a.onnx, b.onnx)]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from compress.core.results import RunResult
 from compress.pruning.latency import NOT_FASTER
-from compress.results import RunResult
 
 
 def latency_ratio(result: RunResult, key: str) -> float | None:

@@ -11,9 +11,9 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from compress.core.specs import Spec
 from compress.pipeline.steps import Step
 from compress.pipeline.techniques import technique
-from compress.specs import Spec
 
 RuntimeName = Literal["ort", "torch"]
 

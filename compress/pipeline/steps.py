@@ -8,14 +8,15 @@ recipes and CLI options are validated before torch loads.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
+from compress.core.specs import Spec
 from compress.lowrank.spec import FactorizeSpec
 from compress.pruning.spec import DEFAULT_SENSITIVITY_RATIOS, PruneSpec, check_ratios
 from compress.quantization.spec import QuantizeOptions
-from compress.specs import Spec
+from compress.training.train_spec import Distill
 
 
 class PruneStep(PruneSpec):
@@ -49,6 +50,8 @@ class FinetuneStep(Spec):
     """Train the current model further on the data set's train split (best epoch on val).
 
     The learning rate decays with ``schedule`` over ``epochs`` (cosine: to 0 at the end).
+    With ``distill``, the uncompressed baseline is the teacher
+    (:class:`compress.training.train_spec.Distill`).
     """
 
     kind: Literal["finetune"] = "finetune"
@@ -58,6 +61,9 @@ class FinetuneStep(Spec):
     crop: int = Field(default=256, ge=32)
     schedule: Literal["step", "cosine"] = "cosine"
     workers: int = Field(default=0, ge=0)
+    distill: Distill | None = None  # learn from the variant's baseline as well as the labels
+
+    ADDED_FIELDS: ClassVar[frozenset[str]] = frozenset({"distill"})
 
 
 class QuantizeStep(QuantizeOptions):

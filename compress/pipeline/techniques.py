@@ -1,6 +1,6 @@
 """The one table of step kinds: spec, apply function, what it needs.
 
-Adding a technique = one spec (a :class:`compress.specs.Spec` with a ``kind`` literal),
+Adding a technique = one spec (a :class:`compress.core.specs.Spec` with a ``kind`` literal),
 one ``apply(model, spec, context) -> StepOutcome`` function, and one entry here
 (docs/extending.md walks through it). The apply function is named as ``"module:function"``
 and imported only when a step of that kind runs, so validating a recipe stays cheap.
@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from compress.core.specs import Spec
 from compress.pipeline.steps import FactorizeStep, FinetuneStep, PruneStep, QuantizeStep
-from compress.specs import Spec
 
 
 @dataclass(frozen=True)
@@ -42,22 +42,22 @@ TECHNIQUES: dict[str, Technique] = {
     technique.kind: technique
     for technique in (
         Technique(
-            "prune", PruneStep, "compress.pruning.step:apply_prune",
+            "prune", PruneStep, "compress.pipeline.apply.prune:apply_prune",
             "remove channels (torch-pruning DepGraph); ratio or a MACs/latency budget",
             needs_data=lambda step: step.needs_data,
         ),
         Technique(
-            "factorize", FactorizeStep, "compress.lowrank.step:apply_factorize",
+            "factorize", FactorizeStep, "compress.pipeline.apply.factorize:apply_factorize",
             "replace convolutions by low-rank factors (Tucker-2, CP, SVD)",
             needs_data=lambda step: False,
         ),
         Technique(
-            "finetune", FinetuneStep, "compress.pipeline.finetune:apply_finetune",
+            "finetune", FinetuneStep, "compress.pipeline.apply.finetune:apply_finetune",
             "train the current model further (best epoch chosen on val)",
             needs_data=lambda step: True,
         ),
         Technique(
-            "quantize", QuantizeStep, "compress.quantization.step:apply_quantize",
+            "quantize", QuantizeStep, "compress.pipeline.apply.quantize:apply_quantize",
             "int8 QDQ ONNX for ONNX Runtime: post-training (ptq) or quantization-aware (qat)",
             needs_data=lambda step: True, final=True,
         ),

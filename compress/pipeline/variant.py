@@ -25,14 +25,14 @@ from typing import Any, Protocol
 import torch
 from torch import nn
 
-from compress.checkpoint import save_checkpoint
+from compress.core.checkpoint import save_checkpoint
+from compress.core.results import RESULT_FILE, Measurement, RunResult, load_result, write_result
+from compress.core.runs import SPEC_FILE, prepare_run_dir
+from compress.core.specs import ModelSpec
 from compress.pipeline.context import StepContext, StepOutcome
 from compress.pipeline.measure import Subject, score, time_subjects
 from compress.pipeline.spec import VariantSpec
 from compress.pipeline.techniques import technique
-from compress.results import RESULT_FILE, Measurement, RunResult, load_result, write_result
-from compress.runs import SPEC_FILE, prepare_run_dir
-from compress.specs import ModelSpec
 
 BASELINE_ONNX = "baseline.onnx"  # the baseline as fp32 ONNX, beside a quantized variant
 
@@ -119,12 +119,13 @@ def open_baseline(spec: VariantSpec) -> tuple[OpenedBaseline, VariantSpec]:
     Resolved: canonical model name, class count, absolute paths, and the checkpoint's
     SHA-256 (a retrained file at the same path is another run).
     """
-    from compress.base_model import BaseModelSource, data_info, file_sha256, load_base
+    from compress.core.runs import file_sha256
+    from compress.deploy.base_model import BaseModelSource, data_info, load_base
 
     ref = spec.baseline
     data = str(Path(spec.data).resolve()) if spec.data else None
     if ref.onnx is not None:
-        from compress.export import load_onnx, read_metadata
+        from compress.core.onnx_files import load_onnx, read_metadata
 
         load_onnx(ref.onnx)  # CompressError if absent or corrupt, before any folder exists
         info = None
@@ -147,7 +148,7 @@ def open_baseline(spec: VariantSpec) -> tuple[OpenedBaseline, VariantSpec]:
 
     checkpoint_model = None
     if ref.model is None:  # a checkpoint names its own model
-        from compress.checkpoint import read_payload
+        from compress.core.checkpoint import read_payload
 
         checkpoint_model = (read_payload(ref.checkpoint).get("model") or {}).get("name")
     canonical = canonical_name(ref.model or checkpoint_model or "")
@@ -203,7 +204,7 @@ def run_variant(
         assert reference is not None
         baseline_metrics = score(Subject(model=copy.deepcopy(reference)), str(spec.data),
                                  spec.eval_split, base.info, device=spec.device)  # fmt: skip
-    applied = apply_steps(spec, base, store, progress=progress)
+    applied = apply_steps(spec, base, store, progress=progress, teacher=reference)
     artifacts: dict[str, str] = {"spec": SPEC_FILE}
     if applied.onnx is None:
         assert applied.model is not None and base.model_spec is not None
@@ -223,9 +224,14 @@ def run_variant(
 
 
 def apply_steps(
-    spec: VariantSpec, base: OpenedBaseline, store: StepStore, *, progress: bool = True
-) -> Applied:
-    """Run the steps in order, reusing what ``store`` already holds."""
+    spec: VariantSpec, base: OpenedBaseline, store: StepStore, *, progress: bool = True,
+    teacher: nn.Module | None = None,
+) -> Applied:  # fmt: skip
+    """Run the steps in order, reusing what ``store`` already holds.
+
+    ``teacher`` is the uncompressed baseline (kept apart from the model the steps change),
+    for fine-tunes that distil from it.
+    """
     applied = Applied(model=base.model, structure=list(base.structure), details=[],
                       artifacts={}, onnx=None)  # fmt: skip
     index = 0
@@ -244,6 +250,7 @@ def apply_steps(
             dataset=base.dataset, own_dataset=base.own_dataset, progress=progress,
             eval_split=spec.eval_split,
             then_finetune=then_finetune, onnx=base.onnx,  # type: ignore[arg-type]
+            teacher=teacher,
         )  # fmt: skip
         context.folder.mkdir(parents=True, exist_ok=True)
         outcome: StepOutcome = technique(step.kind).load_apply()(applied.model, step, context)
@@ -297,9 +304,9 @@ def _measure(
     checkpoint_file: str,
 ) -> RunResult:
     """Measure baseline and variant alike (same process, split, input size, threads)."""
-    from compress.environment import environment
-    from compress.macs import count_macs_params
-    from compress.size import file_bytes, state_dict_bytes
+    from compress.measure.environment import environment
+    from compress.measure.macs import count_macs_params
+    from compress.measure.size import file_bytes, state_dict_bytes
 
     size_at = spec.bench.input_size
     quantized = applied.onnx is not None
@@ -371,7 +378,7 @@ def _measure(
 
 def _export_reference(reference: nn.Module | None, run_dir: Path, base: OpenedBaseline) -> Path:
     """The baseline as fp32 ONNX (parity is the exporter's job), kept beside the variant."""
-    from compress.export import LoadedModel, export_onnx
+    from compress.deploy.export import LoadedModel, export_onnx
 
     assert reference is not None and base.model_spec is not None
     path = run_dir / BASELINE_ONNX

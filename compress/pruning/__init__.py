@@ -17,19 +17,19 @@ from typing import Any
 from compress.pruning.spec import IMPORTANCES, SCOPES, PruneRunSpec, PruneSpec
 
 _LAZY: dict[str, str] = {
-    "PruningSession": "compress.pruning.prune",
+    "PruningSession": "compress.pruning.session",
     "prune_model": "compress.pruning.prune",
     "replay_prune": "compress.pruning.replay",
     "ratio_for_macs": "compress.pruning.budget",
     "resolve_budget": "compress.pruning.budget",
     "greedy_schedule": "compress.pruning.allocate",
     "profile_sensitivity": "compress.pruning.sensitivity",
-    "run_sensitivity": "compress.pruning.sensitivity",
+    "run_sensitivity": "compress.commands.sensitivity",  # moved up a layer; kept one release
     "load_profile": "compress.pruning.profile",
     "SensitivitySpec": "compress.pruning.profile",
     "SensitivityProfile": "compress.pruning.profile",
     "channel_counts": "compress.pruning.graph",
-    "run_prune": "compress.pruning.run",
+    "run_prune": "compress.commands.prune",
 }
 
 __all__ = ["IMPORTANCES", "SCOPES", "PruneRunSpec", "PruneSpec", *_LAZY]

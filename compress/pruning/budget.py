@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from compress.errors import CompressError
+from compress.core.errors import CompressError
 from compress.pruning.spec import PruneSpec
 
 MAX_RATIO = 0.95
@@ -46,7 +46,7 @@ def ratio_for_macs(
         CompressError: even ratio ``MAX_RATIO`` keeps more MACs than the target (the
             protected and unprunable layers alone cost more).
     """
-    from compress.macs import count_macs_params
+    from compress.measure.macs import count_macs_params
 
     if spec.target_macs is None:
         raise ValueError("ratio_for_macs needs spec.target_macs")
@@ -129,7 +129,7 @@ def resolve_budget(
         CompressError: the budget cannot be met even at the largest ratios, or a latency
             target the unpruned model already meets.
     """
-    from compress.macs import count_macs_params
+    from compress.measure.macs import count_macs_params
     from compress.pruning.allocate import greedy_schedule, uniform_schedule
     from compress.pruning.latency import measure_model
 
@@ -255,7 +255,7 @@ def _pruned_copy(
     ignore_index: int | None,
 ) -> nn.Module:
     """A deep copy of ``model`` pruned as ``spec`` updated by ``update`` (no budget left)."""
-    from compress.pruning.prune import PruningSession
+    from compress.pruning.session import PruningSession
 
     probe = copy.deepcopy(model)
     resolved = spec.model_copy(update={"target_macs": None, "target_latency_ms": None, **update})

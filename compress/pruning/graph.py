@@ -35,15 +35,6 @@ _BROADCAST_OPS = ("MulBackward", "DivBackward")
 _LAYERS = (nn.modules.conv._ConvNd, nn.Linear)
 
 
-def logits_of(output: Any) -> torch.Tensor:
-    """The logits tensor of a model output (torchvision segmentation returns ``{"out": ...}``)."""
-    if isinstance(output, dict):
-        return output["out"]
-    if isinstance(output, list | tuple):
-        return output[0]
-    return output
-
-
 @dataclass
 class PruningGraph:
     """A DependencyGraph with broadcasts decoupled, and the layers it must keep whole."""

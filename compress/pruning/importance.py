@@ -1,4 +1,5 @@
-"""Channel importance: the six criteria behind ``--importance`` and taylor's gradients.
+"""Channel importance: the criteria behind ``--importance`` (one table:
+:mod:`compress.pruning.criteria`) and taylor's gradients.
 
 - ``l1`` / ``l2``: group norm of the weights of every coupled layer (torch-pruning's
   ``GroupMagnitudeImportance`` with p=1 / p=2);
@@ -19,25 +20,18 @@ import torch.nn.functional as F
 import torch_pruning as tp
 from torch import nn
 
+from compress.core.errors import CompressError
 from compress.data.transforms import loss_ignore_index
-from compress.errors import CompressError
-from compress.pruning.graph import logits_of
+from compress.measure.inference import output_logits
+from compress.pruning.criteria import CRITERIA
 
 
 def make_importance(name: str) -> tp.importance.Importance:
-    """The torch-pruning importance object for ``name`` (one of ``IMPORTANCES``)."""
-    importances = tp.importance
-    factories = {
-        "l1": lambda: importances.GroupMagnitudeImportance(p=1),
-        "l2": lambda: importances.GroupMagnitudeImportance(p=2),
-        "taylor": lambda: importances.GroupTaylorImportance(),
-        "bn-scale": lambda: importances.BNScaleImportance(),
-        "lamp": lambda: importances.LAMPImportance(p=2),
-        "fpgm": lambda: importances.FPGMImportance(p=2),
-    }
-    if name not in factories:
-        raise CompressError(f"unknown importance {name!r}; valid: {', '.join(factories)}")
-    return factories[name]()
+    """The torch-pruning importance object of criterion ``name`` (see ``criteria.py``)."""
+    criterion = CRITERIA.get(name)
+    if criterion is None:
+        raise CompressError(f"unknown importance {name!r}; valid: {', '.join(CRITERIA)}")
+    return criterion.factory()
 
 
 def accumulate_gradients(
@@ -72,7 +66,7 @@ def accumulate_gradients(
                 if used >= batches:
                     break
                 images, masks = _as_batch(item)
-                logits = logits_of(model(images.to(device)))
+                logits = output_logits(model(images.to(device)))
                 masks = masks.to(device)
                 _check_labels(masks, logits.shape[1], ignore_index)
                 if logits.shape[-2:] != masks.shape[-2:]:

@@ -1,6 +1,6 @@
 """What pruning reads beyond the base model: batches for gradient-based importance.
 
-The base model, the data set's info and val metrics come from :mod:`compress.base_model`,
+The base model, the data set's info and val metrics come from :mod:`compress.deploy.base_model`,
 shared with the other techniques.
 """
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from compress.errors import CompressError
+from compress.core.errors import CompressError
 
 
 def importance_loader(

@@ -3,7 +3,7 @@
 MACs are not latency: a pruned model with odd widths or a memory-bound layout can be
 smaller and no faster. Every prune run therefore times the baseline and the pruned
 model in the same process, with the same runtime, threads, input and timing protocol
-(:func:`compress.latency.measure_latency`). ONNX Runtime (the default, what ships) needs
+(:func:`compress.measure.latency.measure_latency`). ONNX Runtime (the default, what ships) needs
 an export first, done to a temporary file.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from compress.measurements import LatencyStats
+from compress.core.measurements import LatencyStats
 
 NOT_FASTER = 0.95  # latency ratio at or above which a pruned model is "NOT faster"
 
@@ -41,9 +41,9 @@ def measure_model(
     The model is timed in eval mode on a seeded random 1x3xHxW input; torch's thread
     count is set to ``setup.threads`` for the measurement and restored afterwards.
     """
-    from compress.export import export_onnx
-    from compress.latency import measure_latency
-    from compress.runtimes import OrtRunner, TorchRunner
+    from compress.deploy.export import export_onnx
+    from compress.measure.latency import measure_latency
+    from compress.measure.runtimes import OrtRunner, TorchRunner
 
     previous = torch.get_num_threads()
     threads = setup.threads or previous

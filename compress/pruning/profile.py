@@ -14,9 +14,9 @@ from typing import Any
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from compress.errors import CompressError
-from compress.pruning.spec import DEFAULT_SENSITIVITY_RATIOS, Importance, check_ratios
-from compress.specs import Spec, validation_message
+from compress.core.errors import CompressError
+from compress.core.specs import Spec, validation_message
+from compress.pruning.spec import DEFAULT_SENSITIVITY_RATIOS, check_importance, check_ratios
 
 SENSITIVITY_KIND = "sensitivity"
 PLOT_FILE = "sensitivity.png"
@@ -31,7 +31,7 @@ class SensitivitySpec(Spec):
     ratios: list[float] = Field(default_factory=lambda: list(DEFAULT_SENSITIVITY_RATIOS))
     split: str = "val"
     max_images: int = Field(default=20, ge=1)
-    importance: Importance = "l2"
+    importance: str = "l2"  # a name in compress.pruning.criteria.CRITERIA
     round_to: int | None = Field(default=8, ge=1)
     ignored_layers: list[str] = Field(default_factory=list)
     input_size: tuple[int, int] = (256, 256)
@@ -40,6 +40,11 @@ class SensitivitySpec(Spec):
     device: str = "auto"
     seed: int = Field(default=0, ge=0)
     checkpoint_sha256: str | None = None  # filled when resolved
+
+    @field_validator("importance")
+    @classmethod
+    def _known_importance(cls, value: str) -> str:
+        return check_importance(value)
 
     @field_validator("ratios")
     @classmethod
@@ -89,7 +94,7 @@ class SensitivityProfile(Spec):
     """Per-group sensitivity of one model on ``num_images`` images of ``split``."""
 
     model: str
-    importance: Importance
+    importance: str
     round_to: int | None
     input_size: tuple[int, int]
     split: str
@@ -121,7 +126,7 @@ def load_profile(path: str | os.PathLike[str]) -> SensitivityProfile:
     Raises:
         CompressError: not a sensitivity run, or its profile is malformed.
     """
-    from compress.results import RESULT_FILE, load_result
+    from compress.core.results import RESULT_FILE, load_result
 
     result = load_result(path)
     where = Path(path) / RESULT_FILE if Path(path).is_dir() else Path(path)

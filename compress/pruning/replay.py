@@ -17,8 +17,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from compress.checkpoint import require_step_format
-from compress.errors import CompressError
+from compress.core.checkpoint import require_step_format
+from compress.core.errors import CompressError
 from compress.pruning.graph import build_graph, channel_counts
 from compress.pruning.spec import STEP_FORMAT
 

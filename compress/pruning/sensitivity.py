@@ -15,26 +15,19 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from compress.errors import CompressError
+from compress.core.errors import CompressError
 from compress.pruning.profile import (
-    PLOT_FILE,
-    SENSITIVITY_KIND,
     GroupSensitivity,
     SensitivityPoint,
     SensitivityProfile,
-    SensitivitySpec,
 )
-from compress.pruning.prune import PruningSession
+from compress.pruning.session import PruningSession
 from compress.pruning.spec import PruneSpec
-from compress.results import RunResult, load_result, write_result
-from compress.runs import SPEC_FILE, prepare_run_dir, spec_digest
 
 Progress = Callable[[int, int, str], None]
 
@@ -60,8 +53,8 @@ def profile_sensitivity(
     subset). ``prune`` gives importance, rounding and ignored layers; its ratio or
     budget is ignored. ``progress(done, total, group)`` is called after every group.
     """
-    from compress.evaluate import evaluate
-    from compress.macs import count_macs_params
+    from compress.measure.evaluate import evaluate
+    from compress.measure.macs import count_macs_params
 
     start = time.perf_counter()
     items = [dataset[i] for i in range(len(dataset))]  # decoded once, evaluated many times
@@ -133,64 +126,3 @@ def evaluation_subset(data: str, split: str, info: Any, max_images: int) -> Any:
     if len(dataset) == 0:
         raise CompressError(f"--data {data}: split {split!r} holds no images")
     return Subset(dataset, range(min(max_images, len(dataset))))
-
-
-@dataclass
-class SensitivityOutcome:
-    """A sensitivity run folder and what it holds."""
-
-    run_dir: Path
-    result: RunResult
-    profile: SensitivityProfile
-    fresh_init: bool
-    reused: bool = False
-
-
-def run_sensitivity(
-    spec: SensitivitySpec, out: str | Path | None = None, *, progress: Progress | None = None
-) -> SensitivityOutcome:
-    """Profile the spec's model into a run folder: spec.yaml, result.json, sensitivity.png."""
-    from compress.base_model import resolved_base
-    from compress.environment import environment
-    from compress.plots.sensitivity import plot_sensitivity
-    from compress.pruning.inputs import importance_loader
-    from compress.pruning.profile import load_profile
-
-    if not Path(spec.data).is_dir():
-        raise CompressError(f"--data {spec.data} does not exist or is not a folder")
-    model, model_spec, _, _, fresh, info, update = resolved_base(spec)
-    canonical = model_spec.name
-    spec = spec.model_copy(update=update)
-    dump = spec.model_dump(mode="json")
-    target = out if out is not None else (
-        Path("runs") / f"sensitivity-{canonical}-{spec.importance}-{spec_digest(dump)[:8]}")
-    folder = prepare_run_dir(target, dump, kind=SENSITIVITY_KIND)
-    if folder.finished:
-        return SensitivityOutcome(folder.path, load_result(folder.path),
-                                  load_profile(folder.path), fresh, True)  # fmt: skip
-    prune = PruneSpec(ratio=spec.ratios[0], importance=spec.importance, round_to=spec.round_to,
-                      ignored_layers=spec.ignored_layers)  # fmt: skip
-    importance_data = None
-    if prune.needs_data:
-        importance_data = importance_loader(spec.data, info, crop=min(spec.input_size),
-                                            batch_size=8, seed=spec.seed)  # fmt: skip
-    profile = profile_sensitivity(
-        model, evaluation_subset(spec.data, spec.split, info, spec.max_images),
-        num_classes=info.num_classes, ignore_index=info.ignore_index, prune=prune,
-        ratios=spec.ratios, input_size=spec.input_size, model_name=canonical,
-        split=spec.split, device=spec.device, importance_data=importance_data,
-        progress=progress,
-    )  # fmt: skip
-    plot_sensitivity(profile, folder.path / PLOT_FILE)
-    from compress.macs import count_macs_params
-
-    result = RunResult(
-        name=folder.path.name, kind=SENSITIVITY_KIND, model=canonical,
-        params=count_macs_params(model, spec.input_size)[1], macs=profile.baseline_macs,
-        macs_input_size=spec.input_size,
-        artifacts={"plot": PLOT_FILE, "spec": SPEC_FILE}, env=environment(),
-        extra={"fresh_init": fresh, "source_checkpoint": spec.checkpoint,
-               "profile": profile.model_dump(mode="json")},
-    )  # fmt: skip
-    write_result(folder.path, result)
-    return SensitivityOutcome(folder.path, result, profile, fresh)

@@ -10,15 +10,20 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from compress.specs import Spec
-from compress.train_spec import FinetuneFields
+from compress.core.specs import Spec
+from compress.pruning.criteria import CRITERIA, IMPORTANCES
+from compress.training.train_spec import FinetuneFields
 
-Importance = Literal["l1", "l2", "taylor", "bn-scale", "lamp", "fpgm"]
 Scope = Literal["global", "uniform"]
 Runtime = Literal["ort", "torch"]
-IMPORTANCES: tuple[str, ...] = ("l1", "l2", "taylor", "bn-scale", "lamp", "fpgm")
 SCOPES: tuple[str, ...] = ("global", "uniform")
-NEEDS_DATA: frozenset[str] = frozenset({"taylor"})  # importances computed from gradients
+def check_importance(name: str) -> str:
+    """``name`` if it is a criterion of :data:`compress.pruning.criteria.CRITERIA`."""
+    if name not in CRITERIA:
+        raise ValueError(f"importance {name!r} is unknown; valid: {', '.join(IMPORTANCES)}")
+    return name
+
+
 DEFAULT_SENSITIVITY_RATIOS: tuple[float, ...] = (0.1, 0.3, 0.5, 0.7)
 STEP_KIND = "prune"  # the structure step this package writes and replays
 STEP_FORMAT = 1
@@ -59,12 +64,17 @@ class PruneSpec(Spec):
     target_macs: float | None = None
     target_latency_ms: float | None = None
     layer_ratios: dict[str, float] = Field(default_factory=dict)
-    importance: Importance = "l2"
+    importance: str = "l2"  # a name in compress.pruning.criteria.CRITERIA
     scope: Scope = "uniform"
     iterative_steps: int = Field(default=1, ge=1, le=100)
     round_to: int | None = Field(default=8, ge=1)
     ignored_layers: list[str] = Field(default_factory=list)
     importance_batches: int = Field(default=4, ge=1)
+
+    @field_validator("importance")
+    @classmethod
+    def _known_importance(cls, value: str) -> str:
+        return check_importance(value)
 
     @field_validator("ratio")
     @classmethod
@@ -121,7 +131,7 @@ class PruneSpec(Spec):
     @property
     def needs_data(self) -> bool:
         """True when the importance is computed from gradients on real batches."""
-        return self.importance in NEEDS_DATA
+        return CRITERIA[self.importance].needs_data
 
     @property
     def budget(self) -> str | None:

@@ -1,6 +1,6 @@
 """INT8 quantization to ONNX Runtime: post-training (PTQ) and quantization-aware (QAT).
 
-``quantize(QuantizeSpec(...), out)`` is the one call behind ``compress quantize``; the
+``compress.commands.quantize.quantize(QuantizeSpec(...), out)`` is ``compress quantize``; the
 pieces are usable on their own: :func:`~compress.quantization.ptq.quantize_onnx`
 (fp32 ONNX -> QDQ int8 ONNX), :class:`~compress.quantization.calibration.
 ImageCalibrationReader` (real train-split images), :func:`~compress.quantization.
@@ -15,8 +15,8 @@ from typing import Any
 
 _EXPORTS: dict[str, str] = {
     "QuantizeSpec": "spec",
-    "quantize": "run",
-    "QuantizeOutcome": "run",
+    "quantize": "compress.commands.quantize",  # moved up a layer; kept here for one release
+    "QuantizeOutcome": "compress.commands.quantize",
     "quantize_onnx": "ptq",
     "ImageCalibrationReader": "calibration",
     "calibration_indices": "calibration",
@@ -33,6 +33,7 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'compress.quantization' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"compress.quantization.{module}"), name)
+    path = module if "." in module else f"compress.quantization.{module}"
+    value = getattr(importlib.import_module(path), name)
     globals()[name] = value
     return value

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from onnxruntime.quantization import CalibrationDataReader
 
-from compress.errors import CompressError
+from compress.core.errors import CompressError
 
 if TYPE_CHECKING:
     import numpy as np

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from compress.errors import CompressError
-from compress.results import LatencyStats, Metrics
+from compress.core.errors import CompressError
+from compress.core.results import LatencyStats, Metrics
 
 if TYPE_CHECKING:
     from compress.data import SegmentationFolder
-    from compress.runtimes import OrtRunner
+    from compress.measure.runtimes import OrtRunner
 
 
 @dataclass
@@ -109,9 +109,9 @@ def compare_onnx(
     """Measure both files in this process; score both on ``split`` of ``data`` if given."""
     import torch
 
-    from compress.latency import measure_latency
-    from compress.runtimes import OrtRunner
-    from compress.size import file_bytes
+    from compress.measure.latency import measure_latency
+    from compress.measure.runtimes import OrtRunner
+    from compress.measure.size import file_bytes
 
     threads = threads or torch.get_num_threads()
     runners = [OrtRunner(p, device="cpu", threads=threads) for p in (fp32_path, int8_path)]
@@ -153,7 +153,7 @@ def argmax_agreement(
 
 
 def _score(runner: OrtRunner, dataset: SegmentationFolder, classes: int, split: str) -> Metrics:
-    from compress.evaluate import evaluate
+    from compress.measure.evaluate import evaluate
 
     info = dataset.info
     if info.num_classes != classes:

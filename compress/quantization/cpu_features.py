@@ -55,7 +55,7 @@ def choose_int8_format(
     ``reduce_range`` True/False overrides the detection (recorded as forced).
     """
     if flags is None:
-        from compress.environment import cpu_info
+        from compress.measure.environment import cpu_info
 
         flags = cpu_info().flags
     relevant = tuple(f for f in (*X86_SIMD_FLAGS, *VNNI_FLAGS) if f in flags)

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from compress.measure.inference import output_logits
+
 
 @dataclass
 class FoldReport:
@@ -103,7 +105,7 @@ def fold_batchnorms(
     was_training = model.training
     try:
         with torch.no_grad():
-            reference, got = _logits(model.eval()(example)), _logits(folded(example))
+            reference, got = output_logits(model.eval()(example)), output_logits(folded(example))
     finally:
         model.train(was_training)
     report.max_abs_diff = float((reference - got).abs().max())
@@ -115,6 +117,3 @@ def fold_batchnorms(
         )
     return folded, report
 
-
-def _logits(output: object) -> torch.Tensor:
-    return output["out"] if isinstance(output, dict) else output  # type: ignore[index,return-value]

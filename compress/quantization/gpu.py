@@ -34,8 +34,8 @@ def gpu_report(
     import onnxruntime as ort
     import torch
 
-    from compress.latency import measure_latency
-    from compress.runtimes import OrtRunner, TorchRunner
+    from compress.measure.latency import measure_latency
+    from compress.measure.runtimes import OrtRunner, TorchRunner
 
     providers = list(ort.get_available_providers())
     report: dict[str, Any] = {"cuda": torch.cuda.is_available(), "providers": providers}

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from compress import atomic
-from compress.errors import CompressError
-from compress.export import METADATA_PREFIX, load_onnx
+from compress.core import atomic
+from compress.core.errors import CompressError
+from compress.core.onnx_files import METADATA_PREFIX, load_onnx
 
 if TYPE_CHECKING:
     import onnx

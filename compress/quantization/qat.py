@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from compress import atomic
-from compress.errors import CompressError
+from compress.core import atomic
+from compress.core.errors import CompressError
 from compress.quantization.fake_quant import (
     freeze_for_export,
     set_observing,
@@ -161,7 +161,7 @@ def export_qat(
     """Export the fake-quantized model to a QDQ ONNX file with int8 weight initializers."""
     import onnx
 
-    from compress.export import export_onnx
+    from compress.deploy.export import export_onnx
 
     model.eval()
     freeze_for_export(model)

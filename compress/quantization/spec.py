@@ -7,9 +7,9 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from compress.specs import Spec
+from compress.core.specs import Spec
 
-Method = Literal["ptq", "qat"]
+QuantizeMethod = Literal["ptq", "qat"]
 Calibration = Literal["minmax", "entropy", "percentile"]
 CALIBRATIONS: tuple[str, ...] = ("minmax", "entropy", "percentile")
 
@@ -19,7 +19,7 @@ class QuantizeOptions(Spec):
     (:class:`compress.pipeline.steps.QuantizeStep`) or ``compress quantize``
     (:class:`QuantizeSpec`)."""
 
-    method: Method = "ptq"
+    method: QuantizeMethod = "ptq"
     # calibration (PTQ, and the starting ranges of QAT): real images of the train split
     calib_split: str = "train"
     calib_images: int = Field(default=64, ge=1)

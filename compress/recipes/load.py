@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from compress.errors import CompressError
+from compress.core.errors import CompressError
 
 MAX_RECIPE_BYTES = 1 << 20  # a recipe is a page of YAML; refuse megabytes before parsing
 MAX_SHOWN = 80  # characters of an offending value echoed in a message

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from compress.errors import CompressError
-from compress.specs import parse_spec
+from compress.core.errors import CompressError
+from compress.core.specs import parse_spec
 
 RERUNNABLE = ("train", "prune", "factorize", "quantize", "variant")
 
@@ -29,30 +29,30 @@ def rerun_spec_file(
     target = out if out is not None else path.parent
     source = f"{path} spec"
     if dry_run:
-        from compress.results import RESULT_FILE
+        from compress.core.results import RESULT_FILE
 
         state = "finished" if (target / RESULT_FILE).is_file() else "will run"
         print(f"{kind} run {target}: {state}")
         return target
     if kind == "train":
-        from compress.train import LAST_FILE, train
-        from compress.train_spec import TrainSpec
+        from compress.training.train import LAST_FILE, train
+        from compress.training.train_spec import TrainSpec
 
         train_spec = parse_spec(TrainSpec, spec, source=source)
         train(train_spec, target, resume=(target / LAST_FILE).is_file(), progress=progress)
     elif kind == "prune":
-        from compress.pruning.run import run_prune
+        from compress.commands.prune import run_prune
         from compress.pruning.spec import PruneRunSpec
 
         run_prune(parse_spec(PruneRunSpec, spec, source=source), target, progress=progress)
     elif kind == "factorize":
-        from compress.lowrank.run import run_factorize
+        from compress.commands.factorize import run_factorize
         from compress.lowrank.spec import FactorizeRunSpec
 
         run_factorize(parse_spec(FactorizeRunSpec, spec, source=source), target,
                       progress=progress)  # fmt: skip
     elif kind == "quantize":
-        from compress.quantization.run import quantize
+        from compress.commands.quantize import quantize
         from compress.quantization.spec import QuantizeSpec
 
         quantize(parse_spec(QuantizeSpec, spec, source=source), target)

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compress.errors import CompressError
+from compress.core.errors import CompressError
+from compress.core.runs import spec_digest
 from compress.recipes.schema import BaselineEntry, DataSource, Recipe, VariantEntry
-from compress.runs import spec_digest
 
 TRAIN_FIELDS = ("epochs", "batch_size", "crop", "lr", "weight_decay", "milestones", "gamma",
                 "schedule", "augment", "val_every", "workers", "pretrained")  # fmt: skip
@@ -80,8 +80,8 @@ def ensure_data(recipe: Recipe, data: str | None, *, log: Any = None) -> None:
 
 def train_spec(recipe: Recipe, entry: BaselineEntry, data: str) -> Any:
     """The :class:`TrainSpec` of a baseline the recipe trains, resolved."""
-    from compress.fit import resolve_spec
-    from compress.train_spec import TrainSpec
+    from compress.training.fit import resolve_spec
+    from compress.training.train_spec import TrainSpec
 
     options = recipe.train.model_dump() | entry.train
     spec = TrainSpec.model_validate({
@@ -119,7 +119,7 @@ def run_recipe(
     """Run ``recipe`` into ``out``: baselines, then the selected variants, then the report."""
     from compress.pipeline.variant import open_baseline, run_variant
     from compress.recipes.store import KeyedStore
-    from compress.train import LAST_FILE, train
+    from compress.training.train import LAST_FILE, train
 
     out = Path(out)
     variants = recipe.selected(only)
@@ -163,8 +163,8 @@ def measure_baseline(
     recipe: Recipe, entry: BaselineEntry, checkpoint: Path, out: Path, data: str | None
 ) -> Path:
     """The baseline's own row: eval-split accuracy, size, MACs, latency (bench run)."""
-    from compress.bench import BenchSpec, benchmark
-    from compress.results import RESULT_FILE, load_result, write_result
+    from compress.core.results import RESULT_FILE, load_result, write_result
+    from compress.deploy.bench import BenchSpec, benchmark
 
     bench = recipe.bench
     spec = BenchSpec(
@@ -185,17 +185,17 @@ def measure_baseline(
 
 
 def _sha(path: Path) -> str:
-    from compress.base_model import file_sha256
+    from compress.core.runs import file_sha256
 
     return file_sha256(str(path))
 
 
 def report(recipe: Recipe, out: Path, runs: list[Path]) -> RecipeOutcome:
     """The comparison (every variant against its own baseline) and plots, written to ``out``."""
-    from compress import atomic
-    from compress.formatting import render_text
-    from compress.report import compare, load_results
-    from compress.run_lineage import parents_by_prefix
+    from compress.core import atomic
+    from compress.reporting.compare import compare, load_results
+    from compress.reporting.formatting import render_text
+    from compress.reporting.lineage import parents_by_prefix
 
     results = load_results(runs)
     comparison = compare(results, parents=parents_by_prefix(recipe.variants))
@@ -206,7 +206,7 @@ def report(recipe: Recipe, out: Path, runs: list[Path]) -> RecipeOutcome:
         atomic.write_text(path, render_text(comparison, fmt))
         written.append(path)
     if "pareto" in recipe.report.plots:
-        from compress.plots.pareto import plot_pareto
+        from compress.reporting.plots.pareto import plot_pareto
 
         try:
             plot_pareto(results, out / "pareto.png")
@@ -220,9 +220,9 @@ def plan_recipe(
     recipe: Recipe, out: str | Path, *, only: list[str] | None = None, data: str | None = None
 ) -> list[PlannedItem]:
     """What :func:`run_recipe` would do, and what is finished already (no work done)."""
+    from compress.core.results import RESULT_FILE
     from compress.recipes.store import STEP_FILE, prefix_digests
-    from compress.results import RESULT_FILE
-    from compress.train import LAST_FILE
+    from compress.training.train import LAST_FILE
 
     out = Path(out)
     variants = recipe.selected(only)

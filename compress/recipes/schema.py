@@ -27,9 +27,9 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
+from compress.core.specs import Spec
 from compress.pipeline.spec import BenchSettings, VariantSpec
 from compress.pipeline.steps import Step
-from compress.specs import Spec
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 

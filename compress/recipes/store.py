@@ -15,11 +15,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from compress import atomic
+from compress.core import atomic
+from compress.core.runs import spec_digest
+from compress.core.step_details import StepDetails
 from compress.pipeline.spec import VariantSpec
 from compress.pipeline.variant import Applied, OpenedBaseline
-from compress.runs import spec_digest
-from compress.step_details import StepDetails
 
 STEP_FILE = "step.json"
 MODEL_FILE = "model.pt"
@@ -60,13 +60,13 @@ class KeyedStore:
             return None
         from pydantic import TypeAdapter
 
-        from compress.measurements import Metrics
+        from compress.core.measurements import Metrics
 
         record = json.loads((folder / STEP_FILE).read_text(encoding="utf-8"))
         details = TypeAdapter(list[StepDetails]).validate_python(record["details"])
         model = None
         if (folder / MODEL_FILE).is_file():  # a final step keeps the fp32 model it exported
-            from compress.checkpoint import load_checkpoint
+            from compress.core.checkpoint import load_checkpoint
 
             model = load_checkpoint(folder / MODEL_FILE).model.eval()
         return Applied(
@@ -82,7 +82,7 @@ class KeyedStore:
         folder = self.folders[index]
         folder.mkdir(parents=True, exist_ok=True)
         if applied.model is not None:
-            from compress.checkpoint import save_checkpoint
+            from compress.core.checkpoint import save_checkpoint
 
             assert base.model_spec is not None
             save_checkpoint(folder / MODEL_FILE, applied.model, base.model_spec,

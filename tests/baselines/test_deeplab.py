@@ -8,7 +8,7 @@ import torch
 from baselines import get_model, model_options
 from baselines.backbones import build_backbone, valid_output_strides
 from baselines.deeplab import DEFAULT_ASPP_RATES, STUDY_ASPP_RATES, study_preset
-from compress.errors import CompressError
+from baselines.errors import BaselineError
 
 BACKBONES = {
     "resnet18": ("deeplab-resnet18", 512),
@@ -54,13 +54,13 @@ def test_vgg_os8_drops_two_pools_and_dilates_the_last_block() -> None:
 
 
 def test_mobilenet_has_no_output_stride_8() -> None:
-    with pytest.raises(CompressError, match=r"output_stride 8 .*mobilenet.*valid values: 16, 32"):
+    with pytest.raises(BaselineError, match=r"output_stride 8 .*mobilenet.*valid values: 16, 32"):
         get_model("deeplab-mobilenetv3-aspp", num_classes=3, output_stride=8)
 
 
 @pytest.mark.parametrize("bad", [4, 64, 16.0, "16", None])
 def test_invalid_output_stride_names_the_valid_values(bad: object) -> None:
-    with pytest.raises(CompressError, match="valid values: 8, 16, 32"):
+    with pytest.raises(BaselineError, match="valid values: 8, 16, 32"):
         get_model("deeplab-resnet18", num_classes=3, output_stride=bad)
 
 
@@ -91,7 +91,7 @@ def test_explicit_aspp_rates_and_widths_are_used() -> None:
 
 @pytest.mark.parametrize("bad", [(6, 12), (6, 12, 0), "6,12,18", (6, 12, 18.5)])
 def test_invalid_aspp_rates_are_user_errors(bad: object) -> None:
-    with pytest.raises(CompressError, match="aspp_rates must be three positive integers"):
+    with pytest.raises(BaselineError, match="aspp_rates must be three positive integers"):
         get_model("vgg", num_classes=3, aspp_rates=bad)
 
 
@@ -99,7 +99,7 @@ def test_invalid_aspp_rates_are_user_errors(bad: object) -> None:
     ("option", "value"), [("head_channels", 0), ("aspp_channels", -1), ("dropout", 2.0)]
 )
 def test_invalid_widths_and_dropout_are_user_errors(option: str, value: object) -> None:
-    with pytest.raises(CompressError, match=option):
+    with pytest.raises(BaselineError, match=option):
         get_model("mobilenet", num_classes=3, **{option: value})
 
 
@@ -114,7 +114,7 @@ def test_study_preset_rebuilds_the_study_configuration(name: str) -> None:
 
 
 def test_study_preset_is_only_for_deeplab_models() -> None:
-    with pytest.raises(CompressError, match="not a DeepLab model"):
+    with pytest.raises(BaselineError, match="not a DeepLab model"):
         study_preset("unet")
 
 

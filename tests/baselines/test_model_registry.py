@@ -6,8 +6,8 @@ import pytest
 
 from baselines import get_model, list_models, registry
 from baselines.deeplab import DeepLab
+from baselines.errors import BaselineError
 from baselines.unet import UNet
-from compress.errors import CompressError
 
 EXPECTED = {
     "unet",
@@ -53,7 +53,7 @@ def test_a_new_model_registers_and_builds() -> None:
 
 
 def test_unknown_name_lists_the_valid_ones() -> None:
-    with pytest.raises(CompressError) as error:
+    with pytest.raises(BaselineError) as error:
         get_model("unet3000", num_classes=2)
     message = str(error.value)
     assert "'unet3000'" in message
@@ -80,12 +80,12 @@ def test_alias_resolves_to_the_canonical_model(
 
 
 def test_unknown_option_names_the_valid_options() -> None:
-    with pytest.raises(CompressError, match="no option.* widht.*valid options: .*base_channels"):
+    with pytest.raises(BaselineError, match="no option.* widht.*valid options: .*base_channels"):
         get_model("unet", num_classes=2, widht=3)
     assert isinstance(get_model("unet", num_classes=2, base_channels=8), UNet)
 
 
 @pytest.mark.parametrize("bad", [0, -1, 2.5, True])
 def test_num_classes_must_be_a_positive_integer(bad: object) -> None:
-    with pytest.raises(CompressError, match="num_classes"):
+    with pytest.raises(BaselineError, match="num_classes"):
         get_model("unet", num_classes=bad, base_channels=8)  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ import torch
 import torchvision
 
 from baselines import get_model, pretrained
-from compress.errors import CompressError
+from baselines.errors import BaselineError
 
 FILES = {
     "deeplab-resnet18": "resnet18-f37072fd.pth",
@@ -30,7 +30,7 @@ def torch_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_missing_weights_name_the_file_and_folder(
     torch_home: Path, name: str, filename: str
 ) -> None:
-    with pytest.raises(CompressError) as error:
+    with pytest.raises(BaselineError) as error:
         get_model(name, num_classes=3, pretrained=True)
     message = str(error.value)
     assert f"put {filename}" in message
@@ -70,7 +70,7 @@ def test_vgg_weights_load_from_the_features_part(
 def test_corrupt_file_is_refused_by_its_hash(torch_home: Path) -> None:
     torch_home.mkdir(parents=True)
     (torch_home / FILES["deeplab-resnet18"]).write_bytes(b"not the weights")
-    with pytest.raises(CompressError, match="corrupt .*f37072fd"):
+    with pytest.raises(BaselineError, match="corrupt .*f37072fd"):
         get_model("deeplab-resnet18", num_classes=3, pretrained=True)
 
 
@@ -80,7 +80,7 @@ def test_weights_of_another_model_do_not_fit(
     torch_home.mkdir(parents=True)
     torch.save({"weight": torch.zeros(3)}, torch_home / FILES["deeplab-resnet18"])
     monkeypatch.setattr(pretrained, "verify_hash", lambda path: None)
-    with pytest.raises(CompressError, match="do not fit ResNet"):
+    with pytest.raises(BaselineError, match="do not fit ResNet"):
         get_model("deeplab-resnet18", num_classes=3, pretrained=True)
 
 
@@ -92,7 +92,7 @@ def test_verify_hash_accepts_the_matching_prefix(tmp_path: Path) -> None:
     pretrained.verify_hash(good)
     bad = tmp_path / "net-00000000.pth"
     bad.write_bytes(data)
-    with pytest.raises(CompressError, match="corrupt"):
+    with pytest.raises(BaselineError, match="corrupt"):
         pretrained.verify_hash(bad)
 
 
@@ -100,5 +100,5 @@ def test_pickled_objects_are_not_loaded(torch_home: Path, monkeypatch: pytest.Mo
     torch_home.mkdir(parents=True)
     torch.save({"model": torch.nn.Linear(2, 2)}, torch_home / FILES["deeplab-resnet18"])
     monkeypatch.setattr(pretrained, "verify_hash", lambda path: None)
-    with pytest.raises(CompressError, match="cannot be read safely"):
+    with pytest.raises(BaselineError, match="cannot be read safely"):
         get_model("deeplab-resnet18", num_classes=3, pretrained=True)

@@ -11,7 +11,7 @@ from torch import nn
 
 from baselines import get_model
 from baselines.blocks import AttentionGate
-from compress.errors import CompressError
+from baselines.errors import BaselineError
 
 
 def test_default_unet_follows_the_study() -> None:
@@ -51,7 +51,7 @@ def test_any_size_from_32_gives_logits_at_that_size(name: str, size: tuple[int, 
     [("base_channels", 0), ("base_channels", 2.0), ("in_channels", -3), ("dropout", 1.0)],
 )
 def test_invalid_options_are_user_errors(option: str, value: object) -> None:
-    with pytest.raises(CompressError, match=option):
+    with pytest.raises(BaselineError, match=option):
         get_model("unet", num_classes=2, **{option: value})
 
 

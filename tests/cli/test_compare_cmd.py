@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from compress.cli import main
-from compress.results import LatencyStats, Metrics, RunResult, write_result
+from compress.core.results import LatencyStats, Metrics, RunResult, write_result
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -132,7 +132,7 @@ def test_plot_pareto_and_per_class(runs: list[str], tmp_path: Path, capsys) -> N
 
 
 def test_plot_examples_builds_the_spec(tmp_path: Path, monkeypatch, capsys) -> None:
-    import compress.plots.examples as examples
+    import compress.reporting.plots.examples as examples
 
     seen = []
     monkeypatch.setattr(examples, "examples_from_checkpoint", lambda spec: seen.append(spec) or [])

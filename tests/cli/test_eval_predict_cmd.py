@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from compress.cli import main
-from compress.errors import CompressError
+from compress.core.errors import CompressError
 
 DATASET_8 = {
     "name": "toy",
@@ -23,8 +23,8 @@ DATASET_8 = {
 def _checkpoint(path: Path, num_classes: int, dataset: dict | None = None) -> Path:
     import torch
 
-    from compress.checkpoint import save_checkpoint
-    from compress.specs import ModelSpec
+    from compress.core.checkpoint import save_checkpoint
+    from compress.core.specs import ModelSpec
 
     torch.manual_seed(0)
     spec = ModelSpec(name="unet", num_classes=num_classes, options={"base_channels": 8})
@@ -44,7 +44,7 @@ def synthetic(tmp_path_factory) -> Path:
 
 
 def test_eval_passes_options_to_the_library(monkeypatch, tmp_path, capsys) -> None:
-    import compress.evaluate
+    import compress.measure.evaluate
 
     seen = {}
 
@@ -52,7 +52,7 @@ def test_eval_passes_options_to_the_library(monkeypatch, tmp_path, capsys) -> No
         seen.update(checkpoint=checkpoint, data=data, split=split, device=device)
         raise CompressError("stop here")
 
-    monkeypatch.setattr(compress.evaluate, "evaluate_checkpoint", fake)
+    monkeypatch.setattr(compress.measure.evaluate, "evaluate_checkpoint", fake)
     code = main(
         [
             "eval",

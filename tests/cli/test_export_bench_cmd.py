@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from compress import roof as roof_module
 from compress.cli import main
-from compress.results import RunResult
+from compress.core.results import RunResult
+from compress.measure import roof as roof_module
 
 TINY = ["--model", "unet", "--option", "base_channels=8", "--num-classes", "5"]
 FAST = ["--input-size", "64x64", "--runs", "2", "--warmup", "1", "--threads", "1"]
@@ -38,18 +38,18 @@ def test_bench_table_and_run_folder(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 def test_bench_builds_the_spec(monkeypatch: pytest.MonkeyPatch) -> None:
-    import compress.bench
+    import compress.deploy.bench
 
     seen: dict[str, object] = {}
 
-    def fake(spec: compress.bench.BenchSpec, *, out: object = None) -> RunResult:
+    def fake(spec: compress.deploy.bench.BenchSpec, *, out: object = None) -> RunResult:
         seen.update(spec=spec, out=out)
         return RunResult(name="x", kind="bench", model="unet")
 
-    monkeypatch.setattr(compress.bench, "benchmark", fake)
+    monkeypatch.setattr(compress.deploy.bench, "benchmark", fake)
     assert main(["bench", "--model", "vgg", "--json", "--no-roof"]) == 0
     spec = seen["spec"]
-    assert isinstance(spec, compress.bench.BenchSpec)
+    assert isinstance(spec, compress.deploy.bench.BenchSpec)
     assert spec.model == "deeplab-vgg11-aspp" and spec.input_size == (750, 1000) and spec.batch == 1
     assert spec.runtimes is None and spec.resolved_runtimes() == ["torch", "ort"]
     assert spec.device == "cpu" and spec.roof is False and seen["out"] is None
@@ -95,8 +95,8 @@ def test_user_errors_exit_2(
 
 
 def test_parse_size_and_options() -> None:
-    from compress.cli.options import parse_key_values, parse_size
-    from compress.errors import CompressError
+    from compress.core.errors import CompressError
+    from compress.core.parsing import parse_key_values, parse_size
 
     assert parse_size("750x1000") == (750, 1000)
     assert parse_size("256") == (256, 256)

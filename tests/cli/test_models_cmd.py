@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-import compress.macs
+import compress.measure.macs
 from baselines import aliases_of, get_model, list_models, model_options
 from compress.cli import main
 from compress.cli.models_cmd import parse_size
-from compress.errors import CompressError
+from compress.core.errors import CompressError
 
 
 def test_json_lists_every_model_with_counts(capsys: pytest.CaptureFixture[str]) -> None:
@@ -42,7 +42,7 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         row = {"name": "unet", "aliases": ["u"], "params": 8_600_000, "macs": 12_800_000_000}
         return [{**row, "input_size": list(input_size), "options": {}}]
 
-    monkeypatch.setattr(compress.macs, "registered_model_costs", fake)
+    monkeypatch.setattr(compress.measure.macs, "registered_model_costs", fake)
     return calls
 
 

@@ -11,27 +11,20 @@ import pytest
 from compress.cli import main
 
 
-@pytest.fixture(scope="module")
-def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from compress.data import write_synthetic_dataset
-
-    return write_synthetic_dataset(tmp_path_factory.mktemp("data") / "synth", n=8, size=64, seed=1)
-
-
 def base_args(data: Path | str, out: Path | str) -> list[str]:
     return ["train", "--model", "unet", "--data", str(data), "--out", str(out)]
 
 
 def test_options_become_the_spec(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import compress.cli.train_cmd
-    import compress.train
+    import compress.training.train
 
     seen = {}
 
     def fake_train(spec, out, *, resume, progress):
         seen.update(spec=spec, out=out, resume=resume, progress=progress)
 
-    monkeypatch.setattr(compress.train, "train", fake_train)
+    monkeypatch.setattr(compress.training.train, "train", fake_train)
     monkeypatch.setattr(compress.cli.train_cmd, "_print_summary", lambda outcome: None)
     args = base_args(tmp_path / "d", tmp_path / "o") + [
         "--epochs", "3", "--batch-size", "4", "--crop", "64", "--lr", "0.01",

@@ -8,6 +8,7 @@ import torch
 import yaml
 from PIL import Image
 
+from compress.core.errors import CompressError
 from compress.data.folder import (
     SegmentationFolder,
     check_dataset,
@@ -15,10 +16,9 @@ from compress.data.folder import (
     find_pairs,
     list_splits,
 )
-from compress.data.images import colorize
+from compress.data.images import labels_to_rgb
 from compress.data.info import CAMVID, FLOODNET
 from compress.data.transforms import IMAGENET_MEAN, IMAGENET_STD, denormalize
-from compress.errors import CompressError
 
 
 @pytest.mark.parametrize("layout", ["floodnet", "camvid"])
@@ -100,7 +100,7 @@ def test_rgb_masks_with_a_palette_descriptor(tmp_path) -> None:
     (tmp_path / "dataset.yaml").write_text(yaml.safe_dump(descriptor))
     ids = np.array([[0, 1, 2, 255]] * 3)
     Image.fromarray(np.zeros((3, 4, 3), np.uint8)).save(tmp_path / "train" / "image" / "a.png")
-    Image.fromarray(colorize(ids, palette)).save(tmp_path / "train" / "mask" / "a.png")
+    Image.fromarray(labels_to_rgb(ids, palette)).save(tmp_path / "train" / "mask" / "a.png")
     _, mask = SegmentationFolder(tmp_path, "train")[0]
     assert mask.tolist() == ids.tolist()
 

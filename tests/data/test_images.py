@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from compress.data.images import colorize, read_image, read_mask, write_png
+from compress.core.errors import CompressError
+from compress.data.images import labels_to_rgb, read_image, read_mask, write_png
 from compress.data.info import CAMVID, SYNTHETIC_AERIAL, DatasetInfo
-from compress.errors import CompressError
 
 RGB_INFO = DatasetInfo(
     name="rgb", class_names=["a", "b", "c"], ignore_index=9,
@@ -82,7 +82,7 @@ def test_colour_index_mask_is_rejected(tmp_path) -> None:
 
 def test_rgb_masks_decode_through_the_palette(tmp_path) -> None:
     ids = np.array([[0, 1], [2, 9]])
-    write_png(tmp_path / "m.png", colorize(ids, RGB_INFO.colors()))
+    write_png(tmp_path / "m.png", labels_to_rgb(ids, RGB_INFO.colors()))
     assert read_mask(tmp_path / "m.png", RGB_INFO).tolist() == ids.tolist()
 
 
@@ -94,8 +94,9 @@ def test_rgb_mask_colour_outside_palette_is_reported(tmp_path) -> None:
         read_mask(tmp_path / "odd.png", RGB_INFO)
 
 
-def test_colorize_and_write_png(tmp_path) -> None:
-    coloured = colorize(np.array([[0, 1, 255]]), [(1, 1, 1), (2, 2, 2)], ignore_color=(9, 9, 9))
+def test_labels_to_rgb_and_write_png(tmp_path) -> None:
+    palette = [(1, 1, 1), (2, 2, 2)]
+    coloured = labels_to_rgb(np.array([[0, 1, 255]]), palette, ignore_color=(9, 9, 9))
     assert coloured.tolist() == [[[1, 1, 1], [2, 2, 2], [9, 9, 9]]]
     write_png(tmp_path / "x.png", coloured)
     assert np.array_equal(np.asarray(Image.open(tmp_path / "x.png")), coloured)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from compress.core.errors import CompressError
 from compress.data.info import (
     CAMVID,
     FLOODNET,
@@ -13,7 +14,6 @@ from compress.data.info import (
     default_palette,
     load_dataset_info,
 )
-from compress.errors import CompressError
 
 
 def test_presets_describe_the_study_classes() -> None:

@@ -7,10 +7,10 @@ import pytest
 import yaml
 from PIL import Image
 
+from compress.core.errors import CompressError
 from compress.data.folder import find_pairs
 from compress.data.info import SYNTHETIC_AERIAL, load_dataset_info
 from compress.data.synthetic import SyntheticSpec, render_scene, write_synthetic_dataset
-from compress.errors import CompressError
 
 
 def test_same_seed_same_scene_different_seed_different_scene() -> None:

@@ -22,7 +22,7 @@ TINY = [
 
 
 def test_factorize_writes_a_run_folder_that_reloads(tmp_path: Path, capsys) -> None:
-    from compress.checkpoint import load_checkpoint
+    from compress.core.checkpoint import load_checkpoint
 
     out = tmp_path / "run"
     code = main([*TINY, "--method", "tucker", "--rank", "0.5", "--layers", "bottleneck.*,ups.0",

@@ -7,9 +7,9 @@ import torch
 from torch import nn
 
 from baselines import get_model, list_models
-from compress.errors import CompressError
+from compress.core.errors import CompressError
 from compress.lowrank import FactorizeSpec, factorize_model
-from compress.macs import count_macs_params
+from compress.measure.macs import count_macs_params
 
 SIZE = (64, 64)
 # the chosen layers of these hold no 1 x 1 conv whose SVD would save MACs (only the

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from compress.checkpoint import load_checkpoint, save_checkpoint
-from compress.errors import CompressError
+from compress.core.checkpoint import load_checkpoint, save_checkpoint
+from compress.core.errors import CompressError
+from compress.core.specs import ModelSpec
 from compress.lowrank import FactorizeSpec, factorize_model
 from compress.lowrank.replay import replay_factorize
-from compress.specs import ModelSpec
 
 SIZE = (64, 64)
 SPEC = ModelSpec(name="unet-attention", num_classes=3, options={"base_channels": 8})
@@ -68,7 +68,7 @@ def test_replay_refuses_a_step_for_another_model() -> None:
 
 
 def test_onnx_export_parity_of_a_factorized_model(tmp_path: Path) -> None:
-    from compress.export import check_parity, export_onnx
+    from compress.deploy.export import check_parity, export_onnx
 
     model, _ = _factorized(FactorizeSpec(method="tucker", rank=0.5))
     path = export_onnx(model, tmp_path / "f.onnx", input_size=SIZE)
@@ -93,7 +93,7 @@ def test_a_fresh_process_reloads_a_factorized_checkpoint(tmp_path: Path) -> None
     with torch.no_grad():
         torch.save(model(x), tmp_path / "y.pt")
     script = (
-        "import sys, torch; from compress.checkpoint import load_checkpoint; "
+        "import sys, torch; from compress.core.checkpoint import load_checkpoint; "
         f"m = load_checkpoint({str(path)!r}).model; "
         f"x = torch.load({str(tmp_path / 'x.pt')!r}, weights_only=True); "
         f"y = torch.load({str(tmp_path / 'y.pt')!r}, weights_only=True); "

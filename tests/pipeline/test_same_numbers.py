@@ -15,8 +15,8 @@ import pytest
 import torch
 from torch import nn
 
-from compress.results import load_result
-from compress.specs import ModelSpec
+from compress.core.results import load_result
+from compress.core.specs import ModelSpec
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "results-v1"
 TINY_UNET = ModelSpec(name="unet", num_classes=8, options={"base_channels": 8})
@@ -28,7 +28,7 @@ QUANTIZE = dict(calib_images=2, input_size=(64, 64), runs=1, warmup=0)
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory) -> tuple[Path, Path]:
     """Six 64x64 scenes and a UNet trained 40 full-batch Adam steps (seed 0), as in 1da72b4."""
-    from compress.checkpoint import save_checkpoint
+    from compress.core.checkpoint import save_checkpoint
     from compress.data import SegmentationFolder, write_synthetic_dataset
 
     root = tmp_path_factory.mktemp("same")
@@ -49,11 +49,11 @@ def setup(tmp_path_factory) -> tuple[Path, Path]:
 
 
 def run(name: str, data: Path, checkpoint: Path, out: Path):
-    from compress.lowrank.run import run_factorize
+    from compress.commands.factorize import run_factorize
+    from compress.commands.prune import run_prune
+    from compress.commands.quantize import quantize
     from compress.lowrank.spec import FactorizeRunSpec
-    from compress.pruning.run import run_prune
     from compress.pruning.spec import PruneRunSpec
-    from compress.quantization.run import quantize
     from compress.quantization.spec import QuantizeSpec
 
     common = COMMON | {"checkpoint": str(checkpoint), "data": str(data)}

@@ -9,13 +9,15 @@ from pathlib import Path
 import pytest
 import torch
 
+import compress.commands.prune
 import compress.pipeline.variant
 import compress.pruning.latency
-import compress.pruning.run
-from compress.checkpoint import load_checkpoint
 from compress.cli import main
-from compress.errors import CompressError
-from compress.macs import count_macs_params
+from compress.commands.prune import PruneOutcome, run_prune
+from compress.core.checkpoint import load_checkpoint
+from compress.core.errors import CompressError
+from compress.core.results import LatencyStats, Measurement, RunResult, write_result
+from compress.measure.macs import count_macs_params
 from compress.pipeline.report import latency_ratio, latency_verdict, macs_ratio
 from compress.pruning.allocate import greedy_schedule
 from compress.pruning.budget import resolve_budget
@@ -23,9 +25,7 @@ from compress.pruning.graph import channel_counts
 from compress.pruning.latency import LatencySetup, verdict
 from compress.pruning.profile import SensitivityProfile
 from compress.pruning.prune import PruningSession
-from compress.pruning.run import PruneOutcome, run_prune
 from compress.pruning.spec import PruneRunSpec, PruneSpec
-from compress.results import LatencyStats, Measurement, RunResult, write_result
 
 TINY = {"base_channels": 8}
 SIZE = (32, 32)
@@ -272,7 +272,7 @@ def test_cli_shows_not_faster(monkeypatch, tmp_path, capsys) -> None:
         baseline_measurement=Measurement(macs=100, params=10, size_bytes=40,
                                          macs_input_size=SIZE, latency_ms={"ort-cpu": stats}),
     )  # fmt: skip
-    monkeypatch.setattr(compress.pruning.run, "run_prune",
+    monkeypatch.setattr(compress.commands.prune, "run_prune",
                         lambda spec, out, progress: PruneOutcome(tmp_path, result, False))
     assert main(["prune", "--model", "unet", "--ratio", "0.5"]) == 0
     printed = capsys.readouterr().out

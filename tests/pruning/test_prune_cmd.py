@@ -7,7 +7,7 @@ import json
 import pytest
 
 from compress.cli import main
-from compress.errors import CompressError
+from compress.core.errors import CompressError
 
 
 @pytest.mark.parametrize("ratio", ["1.5", "0", "1", "-0.2"])
@@ -25,8 +25,8 @@ def test_unknown_importance_exits_2(capsys) -> None:
 
 
 def test_checkpoint_of_another_model_exits_2(tmp_path, capsys) -> None:
-    from compress.checkpoint import save_checkpoint
-    from compress.specs import ModelSpec
+    from compress.core.checkpoint import save_checkpoint
+    from compress.core.specs import ModelSpec
 
     spec = ModelSpec(name="unet", num_classes=3, options={"base_channels": 8})
     path = save_checkpoint(tmp_path / "unet.pt", spec.build(), spec)
@@ -37,7 +37,7 @@ def test_checkpoint_of_another_model_exits_2(tmp_path, capsys) -> None:
 
 
 def test_options_reach_the_library(monkeypatch, tmp_path, capsys) -> None:
-    import compress.pruning.run
+    import compress.commands.prune
 
     seen = {}
 
@@ -45,7 +45,7 @@ def test_options_reach_the_library(monkeypatch, tmp_path, capsys) -> None:
         seen.update(spec=spec, out=out, progress=progress)
         raise CompressError("stop here")
 
-    monkeypatch.setattr(compress.pruning.run, "run_prune", fake)
+    monkeypatch.setattr(compress.commands.prune, "run_prune", fake)
     code = main(["prune", "--model", "vgg", "--ratio", "0.3", "--importance", "lamp",
                  "--scope", "global", "--iterative-steps", "3", "--round-to", "1",
                  "--ignore-layer", "head.0", "--input-size", "128x96", "--out",
@@ -62,9 +62,9 @@ def test_options_reach_the_library(monkeypatch, tmp_path, capsys) -> None:
 
 
 def test_fine_tune_defaults_and_a_bad_schedule(capsys) -> None:
+    from compress.core.specs import ModelSpec, parse_spec
     from compress.pruning.spec import PruneRunSpec
-    from compress.specs import ModelSpec, parse_spec
-    from compress.train_spec import finetune_train_spec
+    from compress.training.train_spec import finetune_train_spec
 
     spec = parse_spec(PruneRunSpec, {"model": "unet", "prune": {"ratio": 0.5}, "data": "d",
                                      "finetune_epochs": 3}, source="test")  # fmt: skip

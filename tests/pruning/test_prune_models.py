@@ -10,8 +10,8 @@ import torchvision
 from torch import nn
 
 from baselines import get_model, list_models
-from compress.errors import CompressError
-from compress.macs import count_macs_params
+from compress.core.errors import CompressError
+from compress.measure.macs import count_macs_params
 from compress.pruning import PruneSpec, prune_model
 from compress.pruning.graph import channel_counts
 

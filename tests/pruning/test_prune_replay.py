@@ -14,11 +14,11 @@ import torchvision
 from torch import nn
 
 from baselines import list_models
-from compress.checkpoint import load_checkpoint, make_payload, save_checkpoint
-from compress.errors import CompressError
-from compress.export import check_parity, export_onnx
+from compress.core.checkpoint import load_checkpoint, make_payload, save_checkpoint
+from compress.core.errors import CompressError
+from compress.core.specs import ModelSpec
+from compress.deploy.export import check_parity, export_onnx
 from compress.pruning import PruneSpec, prune_model, replay_prune
-from compress.specs import ModelSpec
 
 NUM_CLASSES = 5
 SIZE = (64, 64)
@@ -107,7 +107,7 @@ def test_pruned_models_export_to_onnx_with_parity(name: str, tmp_path) -> None:
 
 def test_a_fresh_process_reloads_a_pruned_checkpoint(tmp_path) -> None:
     """Loading must not depend on the pruning code having been imported by the caller."""
-    probe = "import compress.checkpoint as c; print('prune' in c.STRUCTURE_REPLAYERS)"
+    probe = "import compress.core.checkpoint as c; print('prune' in c.STRUCTURE_REPLAYERS)"
     known = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert known.stdout.strip() == "True", "checkpoint.py must declare the prune replayer"
     model, step = pruned("unet-attention")
@@ -117,7 +117,7 @@ def test_a_fresh_process_reloads_a_pruned_checkpoint(tmp_path) -> None:
     with torch.no_grad():
         torch.save(model(x), tmp_path / "y.pt")
     script = (
-        "import sys, torch; from compress.checkpoint import load_checkpoint; "
+        "import sys, torch; from compress.core.checkpoint import load_checkpoint; "
         f"m = load_checkpoint({str(path)!r}).model; "
         f"x = torch.load({str(tmp_path / 'x.pt')!r}, weights_only=True); "
         f"y = torch.load({str(tmp_path / 'y.pt')!r}, weights_only=True); "

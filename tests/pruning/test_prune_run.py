@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from compress.checkpoint import load_checkpoint, save_checkpoint
-from compress.errors import CompressError
+from compress.commands.prune import run_prune
+from compress.core.checkpoint import load_checkpoint, save_checkpoint
+from compress.core.errors import CompressError
+from compress.core.specs import ModelSpec
 from compress.pipeline.report import macs_ratio
-from compress.pruning.run import run_prune
 from compress.pruning.spec import PruneRunSpec
-from compress.specs import ModelSpec
 
 TINY = {"base_channels": 8}
 
@@ -96,3 +96,19 @@ def test_budget_mode_run(tmp_path) -> None:
     budget = detail.budget  # no data, no profile: says it fell back to uniform
     assert budget["allocation"] == "uniform" and "uniform" in budget["note"]
     assert budget["met"] is True and budget["achieved"] == macs_ratio(result)
+
+
+def test_distilling_fine_tune_learns_from_the_unpruned_model(synthetic, tmp_path) -> None:
+    from compress.core.checkpoint import read_payload
+
+    fields = {"data": str(synthetic), "finetune_epochs": 1, "batch_size": 2, "crop": 48}
+    plain = run_prune(run_spec(**fields), tmp_path / "plain", progress=False)
+    taught = run_prune(run_spec(**fields, distill={"weight": 0.5}), tmp_path / "kd",
+                       progress=False)  # fmt: skip
+    assert "distill" not in (plain.run_dir / "spec.yaml").read_text()  # old digests hold
+    assert "distill" in (taught.run_dir / "spec.yaml").read_text()
+    last = read_payload(next(taught.run_dir.rglob("checkpoints/last.pt")))
+    assert last["train_spec"]["distill"] == {"weight": 0.5, "temperature": 2.0}
+    losses = [json.loads(next(run.run_dir.rglob("history.json")).read_text())[0]["loss"]
+              for run in (plain, taught)]  # fmt: skip
+    assert losses[0] != losses[1]

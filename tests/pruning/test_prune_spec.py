@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from compress.errors import CompressError
+from compress.core.errors import CompressError
+from compress.core.specs import parse_spec
 from compress.pruning.spec import IMPORTANCES, PruneRunSpec, PruneSpec
-from compress.specs import parse_spec
 
 
 @pytest.mark.parametrize("ratio", [0, 1, 1.5, -0.1])
@@ -71,3 +71,14 @@ def test_run_spec_cross_field_rules(fields: dict, words: str) -> None:
     with pytest.raises(CompressError) as error:
         parse_spec(PruneRunSpec, data, source="options")
     assert words in str(error.value)
+
+
+def test_a_criterion_added_to_the_table_is_valid_everywhere(monkeypatch) -> None:
+    from compress.pruning import criteria
+    from compress.pruning.importance import make_importance
+
+    entry = criteria.Criterion("mine", lambda: "my importance", "mine", needs_data=True)
+    monkeypatch.setitem(criteria.CRITERIA, "mine", entry)
+    spec = PruneSpec(ratio=0.5, importance="mine")
+    assert spec.needs_data and make_importance("mine") == "my importance"
+    assert "mine (needs --data)" in criteria.importance_help()

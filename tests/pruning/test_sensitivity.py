@@ -10,12 +10,12 @@ import torch
 from torch import nn
 
 from compress.cli import main
-from compress.errors import CompressError
-from compress.plots.sensitivity import plot_sensitivity, sensitivity_grid
+from compress.core.errors import CompressError
+from compress.core.results import RunResult, write_result
 from compress.pruning.profile import SensitivitySpec, load_profile
 from compress.pruning.sensitivity import evaluation_subset, profile_sensitivity
 from compress.pruning.spec import PruneSpec
-from compress.results import RunResult, write_result
+from compress.reporting.plots.sensitivity import plot_sensitivity, sensitivity_grid
 
 
 class TinyNet(nn.Module):

@@ -8,17 +8,9 @@ import pytest
 import torch
 from torch import nn
 
-from compress.specs import ModelSpec
+from compress.core.specs import ModelSpec
 
 TINY_UNET = ModelSpec(name="unet", num_classes=8, options={"base_channels": 8})
-
-
-@pytest.fixture(scope="session")
-def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Six 64x64 synthetic scenes (train/val/test splits)."""
-    from compress.data import write_synthetic_dataset
-
-    return write_synthetic_dataset(tmp_path_factory.mktemp("q") / "data", n=6, size=64, seed=0)
 
 
 def train_briefly(model: nn.Module, data: Path, *, steps: int = 40, seed: int = 0) -> nn.Module:
@@ -47,7 +39,7 @@ def trained_unet(tiny_data: Path) -> nn.Module:
 
 @pytest.fixture(scope="session")
 def unet_checkpoint(tmp_path_factory: pytest.TempPathFactory, trained_unet: nn.Module) -> Path:
-    from compress.checkpoint import save_checkpoint
+    from compress.core.checkpoint import save_checkpoint
 
     path = tmp_path_factory.mktemp("ckpt") / "unet-run" / "best.pt"
     return save_checkpoint(path, trained_unet, TINY_UNET)

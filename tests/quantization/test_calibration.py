@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from compress.core.errors import CompressError
 from compress.data import SegmentationFolder, normalize
-from compress.errors import CompressError
 from compress.quantization.calibration import (
     ImageCalibrationReader,
     calibration_dataset,

@@ -18,7 +18,7 @@ def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
 def test_options_build_the_spec(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import compress.quantization.run as run
+    import compress.commands.quantize as run
 
     seen = {}
 

@@ -10,12 +10,13 @@ import torch
 from torch import nn
 
 from baselines import get_model, list_models
+from compress.core.errors import CompressError
+from compress.core.onnx_files import read_metadata
 from compress.data import SegmentationFolder
-from compress.errors import CompressError
-from compress.export import export_onnx, read_metadata
+from compress.deploy.export import export_onnx
+from compress.measure.runtimes import OrtRunner
 from compress.quantization.calibration import ImageCalibrationReader
 from compress.quantization.ptq import module_path, quantize_onnx, resolve_keep_fp32
-from compress.runtimes import OrtRunner
 
 # int8 vs fp32 argmax agreement required of the briefly trained tiny UNet (see below)
 MIN_AGREEMENT = 0.95
@@ -135,7 +136,7 @@ def test_pre_processing_leaves_no_files_in_the_working_directory(tmp_path, monke
     """ORT dumps sym_shape_infer_temp.onnx + <uuid>.data into the cwd when symbolic shape
     inference fails (it does on the UNet's size-dependent padding)."""
     from baselines import get_model
-    from compress.export import export_onnx
+    from compress.deploy.export import export_onnx
     from compress.quantization.ptq import _pre_process
 
     work = tmp_path / "cwd"
@@ -155,7 +156,7 @@ def test_activation_type_reaches_the_quantized_graph(tmp_path) -> None:
     import onnx
 
     from baselines import get_model
-    from compress.export import export_onnx
+    from compress.deploy.export import export_onnx
     from compress.quantization.ptq import quantize_onnx
 
     source = export_onnx(

@@ -11,12 +11,12 @@ from torch import nn
 
 from baselines import get_model
 from compress.data import SegmentationFolder
-from compress.export import check_parity
+from compress.deploy.export import check_parity
+from compress.measure.runtimes import OrtRunner
 from compress.quantization.calibration import calibration_images
 from compress.quantization.fake_quant import ActQuant, QuantConv
 from compress.quantization.fold import fold_batchnorms
 from compress.quantization.qat import calibrate_qat, export_qat, prepare_qat, train_qat
-from compress.runtimes import OrtRunner
 
 # ORT int8 vs fake-quantized PyTorch: argmax agreement required on every test image
 MIN_AGREEMENT = 0.99

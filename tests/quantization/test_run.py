@@ -6,11 +6,11 @@ from pathlib import Path
 
 import torch
 
-from compress.checkpoint import save_checkpoint
-from compress.quantization.run import quantize, variant_of, verdict
+from compress.commands.quantize import quantize, variant_of, verdict
+from compress.core.checkpoint import save_checkpoint
+from compress.core.results import load_result
+from compress.core.specs import ModelSpec
 from compress.quantization.spec import QuantizeSpec
-from compress.results import load_result
-from compress.specs import ModelSpec
 
 FAST = {"calib_images": 2, "input_size": (64, 64), "runs": 2, "warmup": 0, "threads": 1}
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from compress.results import load_result
+from compress.core.results import load_result
 
 VARIANT = "unet-pruned50-int8"
 

@@ -9,7 +9,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compress.errors import CompressError
+from compress.core.errors import CompressError
 from compress.recipes.load import load_recipe, yaml_path
 
 REPO = Path(__file__).resolve().parents[2]

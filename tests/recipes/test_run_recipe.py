@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from compress.cli import main
+from compress.core.results import load_result
 from compress.recipes.load import load_recipe
 from compress.recipes.run import plan_recipe, run_recipe
-from compress.results import load_result
 
 
 @pytest.mark.slow

@@ -1,0 +1,96 @@
+"""``quantize(spec, out)``: one call from a checkpoint (or ONNX file) to a measured int8 run,
+as a one-step variant through :func:`compress.pipeline.variant.run_variant`.
+
+The run folder holds ``spec.yaml``, ``model.onnx`` (fp32, the baseline as it ships),
+``model.int8.onnx`` and ``result.json`` (kind ``quantize``, schema 2): ``size_bytes`` and
+``latency_ms["ort-cpu"]`` describe the int8 file, ``metrics`` its mIoU through ONNX
+Runtime, and ``baseline_measurement`` the fp32 file measured the same way in the same
+process (interleaved). The quantize step's details record the reduce_range decision and
+its reason, the calibration set and the fp32 export's parity.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from compress.core.results import RunResult
+from compress.pipeline.apply.quantize import FP32_FILE, INT8_FILE
+from compress.pipeline.spec import BaselineRef, BenchSettings, VariantSpec
+from compress.pipeline.steps import QuantizeStep
+from compress.pipeline.variant import VariantOutcome, open_baseline, run_variant
+from compress.quantization.spec import QuantizeOptions, QuantizeSpec
+
+__all__ = ["FP32_FILE", "INT8_FILE", "QuantizeOutcome", "default_out", "quantize", "verdict"]
+QuantizeOutcome = VariantOutcome
+STEP_FIELDS = tuple(QuantizeOptions.model_fields)  # what a quantize step takes from the spec
+
+
+def default_out(spec: QuantizeSpec) -> Path:
+    """``runs/<source>-<method>-int8`` when ``--out`` is not given."""
+    source = spec.checkpoint.parent.name if spec.checkpoint is not None else None
+    stem = source or (spec.onnx.stem if spec.onnx is not None else "model")
+    return Path("runs") / f"{stem}-{spec.method}-int8"
+
+
+def variant_of(spec: QuantizeSpec) -> VariantSpec:
+    """The one-step variant ``compress quantize`` runs."""
+    fields = spec.model_dump(include=set(STEP_FIELDS))
+    return VariantSpec(
+        name=spec.name,
+        baseline=BaselineRef(checkpoint=str(spec.checkpoint) if spec.checkpoint else None,
+                             onnx=str(spec.onnx) if spec.onnx else None),
+        steps=[QuantizeStep.model_validate(fields)],
+        data=str(spec.data) if spec.data else None, eval_split=spec.split, seed=spec.seed,
+        bench=BenchSettings(runtimes=["ort"], input_size=spec.input_size, runs=spec.runs,
+                            warmup=spec.warmup, threads=spec.threads),
+    )  # fmt: skip
+
+
+def quantize(spec: QuantizeSpec, out: str | os.PathLike[str] | None = None) -> QuantizeOutcome:
+    """Quantize as ``spec`` says into run folder ``out``; a finished identical run is reused.
+
+    A first attempt that fails removes what it wrote, so a corrected spec may reuse ``out``.
+    """
+    from compress.quantization.calibration import calibration_dataset
+
+    calibration_dataset(spec.data, spec.calib_split)  # no data: one line, before any folder
+    target = Path(out) if out is not None else default_out(spec)
+    existed = target.exists()
+    opened = open_baseline(variant_of(spec))
+    source = spec.checkpoint if spec.checkpoint is not None else spec.onnx
+    opened[0].name = source.parent.name if source is not None and source.parent.name else None
+    try:
+        return run_variant(opened[1], target, opened=opened, document=spec.model_dump(mode="json"),
+                           kind="quantize")  # fmt: skip
+    except BaseException:
+        if not existed:
+            _discard(target)
+        raise
+
+
+def verdict(result: RunResult) -> str:
+    """One sentence on int8 speed against the fp32 file, measured in the same process."""
+    base = result.baseline_measurement
+    fp32_stats = base.latency_ms.get("ort-cpu") if base else None
+    int8_stats = result.latency_ms.get("ort-cpu")
+    if fp32_stats is None or int8_stats is None:
+        return "latency not measured"
+    fp32, int8 = fp32_stats.p50, int8_stats.p50
+    speedup = fp32 / max(int8, 1e-9)
+    if int8 >= fp32:
+        return (
+            f"int8 is NOT faster than fp32 on this machine (ORT CPU p50 {int8:.1f} ms vs "
+            f"{fp32:.1f} ms fp32, {speedup:.2f}x)"
+        )
+    return f"int8 is {speedup:.2f}x faster than fp32 (p50 {int8:.1f} ms vs {fp32:.1f} ms)"
+
+
+def _discard(run_dir: Path) -> None:
+    """Remove what a failed first attempt wrote (only our own files), then the empty folder."""
+    from compress.core.runs import SPEC_FILE
+
+    for name in (SPEC_FILE, FP32_FILE, INT8_FILE):
+        (run_dir / name).unlink(missing_ok=True)
+    if run_dir.is_dir() and not any(run_dir.iterdir()):
+        run_dir.rmdir()

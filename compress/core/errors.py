@@ -1,0 +1,22 @@
+"""The project's single user-facing error type.
+
+Anything a user can cause (a wrong path, a malformed file, an unknown model, a value
+out of range) raises :class:`CompressError` with a message that names the file, field
+or value and says what would be valid. The CLI prints it as one line and exits with
+code 2. Every other exception is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+from baselines.errors import BaselineError
+
+
+class CompressError(Exception):
+    """A problem with the user's input, reported as one clear line."""
+
+    exit_code = 2
+
+
+# Every user error the CLI turns into one line: the toolkit's own and the model zoo's
+# (``baselines`` depends on nothing in ``compress``, so it has its own type).
+USER_ERRORS: tuple[type[Exception], ...] = (CompressError, BaselineError)

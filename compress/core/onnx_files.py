@@ -1,0 +1,55 @@
+"""Reading an ONNX file safely: checked on load, project metadata decoded.
+
+The ONNX counterpart of :mod:`compress.core.checkpoint`: a missing or corrupt file is a
+one-line :class:`CompressError` naming it. The project's own metadata lives in the
+model's ``metadata_props`` under the ``segcompress.`` prefix, JSON-encoded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from compress.core.errors import CompressError
+
+if TYPE_CHECKING:
+    import onnx
+
+METADATA_PREFIX = "segcompress."
+
+
+def load_onnx(path: str | os.PathLike[str]) -> onnx.ModelProto:
+    """Read and check an ONNX file; CompressError naming it if absent or corrupt."""
+    import onnx
+
+    path = Path(path)
+    if not path.is_file():
+        raise CompressError(f"ONNX file {path} does not exist")
+    try:
+        proto = onnx.load(str(path))
+        onnx.checker.check_model(proto)
+    except Exception as error:  # DecodeError, ValidationError, ...
+        reason = str(error).strip().splitlines()[0][:160] if str(error).strip() else ""
+        raise CompressError(
+            f"ONNX file {path} is not a valid ONNX model ({reason or type(error).__name__})"
+        ) from None
+    return proto
+
+
+def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The ``segcompress.*`` metadata of an ONNX file, JSON values decoded."""
+    return decode_metadata({p.key: p.value for p in load_onnx(path).metadata_props})
+
+
+def decode_metadata(props: dict[str, str]) -> dict[str, Any]:
+    """``{"segcompress.num_classes": "5"}`` -> ``{"num_classes": 5}`` (others dropped)."""
+    decoded: dict[str, Any] = {}
+    for key, value in props.items():
+        if key.startswith(METADATA_PREFIX):
+            try:
+                decoded[key[len(METADATA_PREFIX) :]] = json.loads(value)
+            except ValueError:
+                decoded[key[len(METADATA_PREFIX) :]] = value
+    return decoded

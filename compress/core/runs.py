@@ -1,0 +1,121 @@
+"""Run folders: one folder per run holding ``spec.yaml``, artifacts and ``result.json``.
+
+A run folder belongs to one resolved spec. Re-running the same spec finds the finished
+result (or resumes the unfinished run); running a *different* spec into a folder that
+already holds one is refused, so a finished result is never overwritten by another
+configuration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from compress.core import atomic
+from compress.core.errors import CompressError
+from compress.core.results import RESULT_FILE
+
+SPEC_FILE = "spec.yaml"
+
+# Spec fields added after run folders were first written, with the value that reproduces
+# what a spec without the field did. A stored spec lacking such a key is the same run as a
+# new spec holding that value, so upgrading never orphans finished results.
+ADDED_FIELDS: dict[str, Any] = {
+    "schedule": "step",  # prune/factorize fine-tunes ran constant lr: step without milestones
+    "init": None,  # TrainSpec: trained from the builder's init
+    "init_sha256": None,
+    "workers": 0,  # prune/factorize fine-tunes loaded data in the main process
+}
+
+
+def spec_digest(spec: dict[str, Any]) -> str:
+    """A short stable hash of a resolved spec (key order does not matter)."""
+    canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """A prepared run folder and what was found in it."""
+
+    path: Path
+    finished: bool  # result.json already exists for this very spec
+    existing: bool  # the folder already held this spec (finished or not)
+
+    def file(self, relative: str) -> Path:
+        return self.path / relative
+
+
+def prepare_run_dir(
+    out: str | os.PathLike[str], spec: dict[str, Any], *, kind: str
+) -> RunFolder:
+    """Create ``out`` for ``spec`` or check that it already belongs to the same spec.
+
+    Raises:
+        CompressError: ``out`` is a file, or holds a run of a different spec, or holds
+            other files without a spec (never overwrite what we did not write).
+    """
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise CompressError(f"--out {path} is a file; expected a run folder")
+    document = {"kind": kind, "digest": spec_digest(spec), "spec": spec}
+    spec_path = path / SPEC_FILE
+    if spec_path.is_file():
+        try:
+            stored = yaml.safe_load(spec_path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as error:
+            raise CompressError(f"{spec_path} is not valid YAML ({error})") from None
+        if stored.get("kind") != kind or not _same_spec(stored, spec, document["digest"]):
+            raise CompressError(
+                f"run folder {path} holds a different {stored.get('kind', 'run')} "
+                f"configuration (spec {stored.get('digest')}, this one {document['digest']}); "
+                "choose another --out or delete that folder"
+            )
+        return RunFolder(path=path, finished=(path / RESULT_FILE).is_file(), existing=True)
+    if path.is_dir() and any(path.iterdir()):
+        raise CompressError(
+            f"--out {path} is not empty and holds no {SPEC_FILE}; choose an empty or new folder"
+        )
+    path.mkdir(parents=True, exist_ok=True)
+    atomic.write_text(spec_path, yaml.safe_dump(document, sort_keys=False))
+    return RunFolder(path=path, finished=False, existing=False)
+
+
+def _same_spec(stored: dict[str, Any], spec: dict[str, Any], digest: str) -> bool:
+    """True when ``stored`` (a spec.yaml document) describes the run ``spec`` describes."""
+    if stored.get("digest") == digest:
+        return True
+    old_spec = stored.get("spec")
+    return isinstance(old_spec, dict) and same_spec(old_spec, spec)
+
+
+def same_spec(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """True when resolved spec ``old`` (maybe written by an older version) equals ``new``.
+
+    Equal content, or ``old`` lacks some :data:`ADDED_FIELDS` that ``new`` holds at their
+    old-behaviour values and agrees on everything else.
+    """
+    if spec_digest(old) == spec_digest(new):
+        return True
+    missing = set(new) - set(old)
+    if not missing or any(
+        key not in ADDED_FIELDS or new[key] != ADDED_FIELDS[key] for key in missing
+    ):
+        return False
+    legacy = {key: value for key, value in new.items() if key not in missing}
+    return spec_digest(legacy) == spec_digest(old)
+
+
+def file_sha256(path: str) -> str:
+    """Hex SHA-256 of a file: a retrained checkpoint at the same path is another run."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,104 @@
+"""Small pydantic specs shared by every command: what model, built how.
+
+Specs forbid unknown fields so that a typo in a YAML recipe or a checkpoint fails
+loudly instead of being ignored.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+)
+
+from compress.core.errors import CompressError
+
+if TYPE_CHECKING:
+    from torch import nn
+
+
+class Spec(BaseModel):
+    """Base for every spec: unknown fields are errors, values are validated on assignment.
+
+    ``ADDED_FIELDS`` names optional fields added after run folders were keyed by this
+    spec: they are left out of the spec's document while unset (``None``), so a spec that
+    does not use them keeps the digest, and the run folders, it had before they existed.
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+    ADDED_FIELDS: ClassVar[frozenset[str]] = frozenset()
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_additions(self, handler: SerializerFunctionWrapHandler) -> Any:
+        document = handler(self)
+        if self.ADDED_FIELDS and isinstance(document, dict):
+            for name in self.ADDED_FIELDS:
+                if document.get(name, 0) is None:
+                    del document[name]
+        return document
+
+
+class ModelSpec(Spec):
+    """A registered model, identified by canonical name, class count and builder options."""
+
+    name: str
+    num_classes: int = Field(ge=1)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _canonical(cls, name: str) -> str:
+        from baselines.registry import canonical_name
+
+        return canonical_name(name)
+
+    def build(self) -> nn.Module:
+        """A freshly initialised model of this spec."""
+        from baselines import get_model
+
+        return get_model(self.name, num_classes=self.num_classes, **self.options)
+
+
+def validation_message(error: ValidationError, *, source: str) -> str:
+    """Turn a pydantic error into one line naming ``source`` and the offending field."""
+    first = error.errors()[0]
+    field = ".".join(str(part) for part in first.get("loc", ())) or "(root)"
+    value = first.get("input")
+    shown = f" (got {value!r})" if value is not None and not isinstance(value, dict) else ""
+    return f"{source}: field {field!r}: {first.get('msg', 'invalid')}{shown}"
+
+
+def parse_spec(spec_type: type[Spec], data: Any, *, source: str) -> Any:
+    """Validate ``data`` as ``spec_type``; raise CompressError naming ``source`` on failure."""
+    try:
+        return spec_type.model_validate(data)
+    except ValidationError as error:
+        raise CompressError(validation_message(error, source=source)) from None
+
+
+def parse_key_values(items: list[str] | None, *, option: str = "--option") -> dict[str, Any]:
+    """``["base_channels=8", "aspp=false"]`` -> ``{"base_channels": 8, "aspp": False}``.
+
+    Values are read as YAML scalars (safely), so numbers and booleans get their type.
+    """
+    options: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise CompressError(f"{option} {item!r} is not key=value (e.g. base_channels=8)")
+        try:
+            options[key] = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError:
+            raise CompressError(
+                f"{option} {item!r}: value {raw!r} is not a valid YAML scalar"
+            ) from None
+    return options

@@ -1,0 +1,335 @@
+"""``compress bench``: latency, size, MACs (and accuracy) of one model, as a RunResult.
+
+One spec names the model (registered name at random init, checkpoint, or ONNX file),
+the runtimes (PyTorch eager, ONNX Runtime), the device, input size and timing setup.
+A model benchmarked on ONNX Runtime is exported first (to the run folder with ``out``,
+else to a temporary file). Threads are set for both runtimes to the same number and
+restored afterwards. With ``data``, accuracy is measured through the runtime that
+ships: ONNX Runtime for an ONNX file, else PyTorch (ONNX Runtime if it is the only one).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from compress.core.errors import CompressError
+from compress.core.results import LatencyStats, Metrics, RunResult
+from compress.core.specs import ModelSpec, Spec
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from compress.deploy.export import LoadedModel
+    from compress.measure.roof import Roof
+
+Runtime = Literal["torch", "ort"]
+
+
+class BenchSpec(Spec):
+    """What to benchmark and how (the CLI's options, validated)."""
+
+    model: str | None = None
+    checkpoint: Path | None = None
+    onnx: Path | None = None
+    num_classes: int = Field(default=8, ge=1)
+    options: dict[str, Any] = Field(default_factory=dict)
+    runtimes: list[Runtime] | None = None  # None: torch and ort (ort only for an ONNX file)
+    device: Literal["cpu", "cuda"] = "cpu"
+    input_size: tuple[int, int] = (750, 1000)
+    batch: int = Field(default=1, ge=1)
+    threads: int | None = Field(default=None, ge=1)
+    runs: int = Field(default=10, ge=1)
+    warmup: int = Field(default=3, ge=0)
+    data: Path | None = None
+    split: str = "test"
+    fp16: bool = False
+    channels_last: bool = False
+    opset: int = Field(default=17, ge=11)
+    roof: bool = True  # measure the matmul reference (cached) beside the derived peak
+    seed: int = 0
+    name: str | None = None
+
+    @field_validator("model")
+    @classmethod
+    def _canonical(cls, name: str | None) -> str | None:
+        from baselines.registry import canonical_name
+
+        return None if name is None else canonical_name(name)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> BenchSpec:
+        if sum(x is not None for x in (self.model, self.checkpoint, self.onnx)) != 1:
+            raise ValueError("give exactly one of --model, --checkpoint or --onnx")
+        if min(self.input_size) < 1:
+            raise ValueError(f"input_size must be positive, got {self.input_size}")
+        if self.onnx is not None and "torch" in (self.runtimes or []):
+            raise ValueError("--runtime torch needs --model or --checkpoint, not --onnx")
+        return self
+
+    def resolved_runtimes(self) -> list[str]:
+        if self.runtimes:
+            return list(dict.fromkeys(self.runtimes))
+        return ["ort"] if self.onnx is not None else ["torch", "ort"]
+
+
+def benchmark(spec: BenchSpec, *, out: str | os.PathLike[str] | None = None) -> RunResult:
+    """Measure ``spec``; with ``out``, write a run folder (spec.yaml, result.json, model.onnx).
+
+    A run folder that already holds the finished result of this very spec is returned
+    as it is (delete it to measure again).
+    """
+    import torch
+
+    from compress.core.results import load_result, write_result
+    from compress.core.runs import prepare_run_dir
+
+    runtimes = spec.resolved_runtimes()
+    _check_flags(spec, runtimes)
+    for what, path in (("checkpoint", spec.checkpoint), ("ONNX file", spec.onnx)):
+        if path is not None and not path.is_file():
+            raise CompressError(f"{what} {path} does not exist")
+    folder = None
+    if out is not None:
+        folder = prepare_run_dir(out, spec.model_dump(mode="json"), kind="bench")
+        if folder.finished:
+            return load_result(folder.path)
+    threads = spec.threads or torch.get_num_threads()
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with tempfile.TemporaryDirectory(prefix="segcompress-bench-") as scratch:
+            workdir = folder.path if folder is not None else Path(scratch)
+            result = _measure(spec, runtimes, threads, workdir, keep=folder is not None)
+            if folder is not None:
+                result.name = spec.name or folder.path.name
+                write_result(folder.path, result)
+    finally:
+        torch.set_num_threads(previous)
+    return result
+
+
+def _check_flags(spec: BenchSpec, runtimes: list[str]) -> None:
+    from compress.measure.runtimes import check_device
+
+    for runtime in runtimes:
+        check_device(spec.device, runtime=runtime)
+    for flag, on in (("--fp16", spec.fp16), ("--channels-last", spec.channels_last)):
+        if on and spec.device != "cuda":
+            raise CompressError(f"{flag} applies to --device cuda only (got --device cpu)")
+        if on and "torch" not in runtimes:
+            raise CompressError(f"{flag} applies to --runtime torch only")
+
+
+def _measure(
+    spec: BenchSpec, runtimes: list[str], threads: int, workdir: Path, *, keep: bool
+) -> RunResult:
+    import torch
+
+    from compress.core.onnx_files import read_metadata
+    from compress.deploy.export import export_onnx, load_model
+    from compress.measure.environment import environment
+    from compress.measure.latency import measure_latency
+    from compress.measure.macs import count_macs_params
+    from compress.measure.runtimes import OrtRunner, TorchRunner
+    from compress.measure.size import onnx_size, state_dict_bytes
+
+    extra: dict[str, Any] = {"runtimes": runtimes}
+    artifacts: dict[str, str] = {}
+    onnx_path: Path | None = spec.onnx
+    loaded: LoadedModel | None = None
+    if spec.onnx is not None:
+        metadata = read_metadata(spec.onnx)
+        model_spec, structure = _spec_from_metadata(metadata, source=str(spec.onnx))
+        architecture = _architecture(model_spec, structure, seed=spec.seed)
+        extra["source"] = str(spec.onnx)
+    else:
+        loaded = load_model(
+            model=spec.model, checkpoint=spec.checkpoint, num_classes=spec.num_classes,
+            options=spec.options, seed=spec.seed,
+        )  # fmt: skip
+        model_spec, structure, architecture = loaded.spec, loaded.structure, loaded.model
+        extra["source"] = str(spec.checkpoint) if spec.checkpoint else "random init"
+        extra["state_dict_bytes"] = state_dict_bytes(loaded.model)
+    macs = params = None
+    if architecture is not None:
+        macs, params = count_macs_params(architecture, spec.input_size)
+    if loaded is not None and "ort" in runtimes:
+        onnx_path = export_onnx(
+            loaded.model, workdir / "model.onnx", input_size=spec.input_size,
+            opset=spec.opset, metadata=loaded.metadata(),
+        )  # fmt: skip
+        if keep:
+            artifacts["onnx"] = "model.onnx"
+    if onnx_path is not None:
+        measured = onnx_size(onnx_path)
+        extra.update(onnx_bytes=measured.file_bytes, onnx_elements=measured.initializer_elements)
+    if spec.onnx is not None:
+        size_bytes, size_artifact = measured.file_bytes, measured.artifact
+    else:
+        size_bytes, size_artifact = extra["state_dict_bytes"], "fp32-state-dict"
+
+    roof = _roof(spec, threads)
+    generator = torch.Generator().manual_seed(spec.seed)
+    x = torch.randn(spec.batch, 3, *spec.input_size, generator=generator)
+    latency: dict[str, LatencyStats] = {}
+    runners: dict[str, Any] = {}
+    samples: dict[str, list[float]] = {}
+    memory: dict[str, int | None] = {}
+    rss: dict[str, int | None] = {}
+    for runtime in runtimes:
+        if runtime == "torch":
+            assert loaded is not None
+            runner: Any = TorchRunner(
+                loaded.model, device=spec.device, threads=threads, fp16=spec.fp16,
+                channels_last=spec.channels_last,
+            )  # fmt: skip
+        else:
+            assert onnx_path is not None
+            runner = OrtRunner(onnx_path, device=spec.device, threads=threads)
+        runners[runtime] = runner
+        timing = measure_latency(
+            runner.run, [runner.prepare(x)], warmup=spec.warmup, runs=spec.runs,
+            sync=runner.sync, cuda_memory=runtime == "torch" and spec.device == "cuda",
+        )  # fmt: skip
+        latency[runner.key] = timing.to_stats(
+            input_size=spec.input_size, batch=spec.batch, threads=runner.threads,
+            device_name=runner.device_name, macs=macs,
+            peak_gmacs=roof.peak_gmacs if roof is not None else None,
+        )  # fmt: skip
+        samples[runner.key] = timing.samples_ms
+        memory[runner.key] = timing.peak_memory_bytes
+        rss[runner.key] = timing.max_rss_bytes
+    extra.update(samples_ms=samples, peak_memory_bytes=memory, max_rss_bytes=rss)
+    metrics = None
+    if spec.data is not None:
+        chosen = "ort" if spec.onnx is not None or "torch" not in runtimes else "torch"
+        classes = model_spec.num_classes if model_spec else _onnx_classes(runners[chosen])
+        metrics = _accuracy(spec, runners[chosen], classes)
+        extra["metrics_runtime"] = runners[chosen].key
+    env = environment(threads=threads)
+    env["roof"] = roof.to_dict() if roof is not None else None
+    return RunResult(
+        name=spec.name or f"{model_spec.name if model_spec else 'onnx'}-bench",
+        kind="bench",
+        model=model_spec.name if model_spec else "onnx",
+        steps=structure,
+        params=params,
+        macs=macs,
+        macs_input_size=spec.input_size if macs is not None else None,
+        size_bytes=size_bytes,
+        size_artifact=size_artifact,
+        latency_ms=latency,
+        metrics=metrics,
+        artifacts=artifacts,
+        source_sha256=_source_sha256(spec),
+        env=env,
+        extra=extra,
+    )
+
+
+def _roof(spec: BenchSpec, threads: int) -> Roof | None:
+    """The CPU roof (None on CUDA: no derived GPU peak is claimed)."""
+    if spec.device != "cpu":
+        return None
+    from compress.measure.roof import get_roof
+
+    return get_roof(threads, measure=spec.roof)
+
+
+def _spec_from_metadata(
+    metadata: dict[str, Any], *, source: str
+) -> tuple[ModelSpec | None, list[dict[str, Any]]]:
+    """The model spec and structure an ONNX file carries (None for a foreign file)."""
+    from compress.core.specs import parse_spec
+
+    if not isinstance(metadata.get("model"), dict):
+        return None, []
+    spec = parse_spec(ModelSpec, metadata["model"], source=f"{source} metadata 'model'")
+    structure = metadata.get("structure")
+    return spec, list(structure) if isinstance(structure, list) else []
+
+
+def _architecture(
+    spec: ModelSpec | None, structure: list[dict[str, Any]], *, seed: int
+) -> nn.Module | None:
+    """The architecture behind an ONNX file (random weights), to count its MACs and params."""
+    import torch
+
+    from compress.core.checkpoint import replay_structure
+
+    if spec is None:
+        return None
+    torch.manual_seed(seed)
+    model = replay_structure(spec.build(), structure, source="ONNX metadata")
+    return model.eval()
+
+
+def _onnx_classes(runner: Any) -> int:
+    """Class count of a foreign ONNX file: its metadata, else a static output dimension."""
+    from compress.core.onnx_files import decode_metadata
+
+    declared = decode_metadata(runner.metadata).get("num_classes")
+    if isinstance(declared, int):
+        return declared
+    dims = runner.session.get_outputs()[0].shape
+    if len(dims) == 4 and isinstance(dims[1], int):
+        return dims[1]
+    raise CompressError(
+        f"ONNX file {runner.path} does not say how many classes it predicts (no segcompress "
+        "metadata, dynamic class axis); export it with `compress export`"
+    )
+
+
+def _accuracy(spec: BenchSpec, predict: Any, num_classes: int) -> Metrics:
+    """Accuracy of ``predict`` on ``spec.split`` of ``spec.data``."""
+    from compress.data import SegmentationFolder
+    from compress.measure.evaluate import evaluate
+
+    assert spec.data is not None
+    dataset = SegmentationFolder(spec.data, spec.split)
+    info = dataset.info
+    if info.num_classes != num_classes:
+        raise CompressError(
+            f"the model predicts {num_classes} classes but data set {spec.data} has "
+            f"{info.num_classes}; benchmark it on a data set with {num_classes} classes"
+        )
+    result = evaluate(
+        predict, dataset, num_classes=num_classes, ignore_index=info.ignore_index,
+        device=spec.device,
+    )  # fmt: skip
+    study = result.study_miou
+    return Metrics(
+        miou=result.metrics.miou,
+        class_acc=result.metrics.class_acc,
+        pixel_acc=result.metrics.pixel_acc,
+        per_class_iou=result.metrics.per_class_iou,
+        class_names=list(info.class_names),
+        study_miou=None if study is None or math.isnan(study) else study,
+        split=spec.split,
+        num_images=result.num_images,
+    )
+
+
+def architecture_from_onnx(path: str | os.PathLike[str]) -> nn.Module | None:
+    """The architecture an ONNX file was exported from (random weights), from its metadata.
+
+    Used to count MACs and parameters of an ONNX artifact; None for a foreign file.
+    """
+    from compress.core.onnx_files import read_metadata
+
+    spec, structure = _spec_from_metadata(read_metadata(Path(path)), source=str(path))
+    return _architecture(spec, structure, seed=0)
+
+
+def _source_sha256(spec: BenchSpec) -> str | None:
+    """The measured file's digest: how ``compare`` finds the train run that wrote it."""
+    from compress.core.runs import file_sha256
+
+    source = spec.checkpoint or spec.onnx
+    return file_sha256(str(source)) if source is not None else None

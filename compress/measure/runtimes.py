@@ -1,0 +1,174 @@
+"""Runners that execute a segmentation model: PyTorch eager or ONNX Runtime, CPU or CUDA.
+
+Both share one small protocol so that latency, parity and accuracy treat them alike:
+
+- ``prepare(x)`` turns a float NCHW tensor into the runtime's native input (moved to the
+  device, cast, made contiguous) *outside* the timed region;
+- ``run(native)`` is the timed call; ``sync()`` waits for the device;
+- ``runner(x)`` = prepare + run, returning float32 logits as a torch tensor on ``x``'s
+  device, so a runner can be passed to ``compress.measure.evaluate.evaluate`` as ``predict``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from compress.core.errors import CompressError
+from compress.measure.environment import cpu_info, gpu_name
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+    from torch import nn
+
+RUNTIMES = ("torch", "ort")
+DEVICES = ("cpu", "cuda")
+
+
+def check_device(device: str, *, runtime: str) -> None:
+    """CompressError unless ``runtime`` can run on ``device`` on this machine."""
+    if runtime not in RUNTIMES:
+        raise CompressError(f"unknown runtime {runtime!r}; valid runtimes: {', '.join(RUNTIMES)}")
+    if device not in DEVICES:
+        raise CompressError(f"unknown device {device!r}; valid devices: {', '.join(DEVICES)}")
+    if device != "cuda":
+        return
+    if runtime == "torch":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise CompressError(
+                "--device cuda: no CUDA device is visible to PyTorch; use --device cpu"
+            )
+    elif "CUDAExecutionProvider" not in _ort_providers():
+        raise CompressError(
+            "--device cuda with --runtime ort needs onnxruntime-gpu (CUDAExecutionProvider); "
+            f"available providers: {', '.join(_ort_providers())}"
+        )
+
+
+def device_name(device: str) -> str:
+    """The CPU model or GPU name that ``device`` refers to."""
+    return (gpu_name() or "cuda") if device == "cuda" else cpu_info().model
+
+
+class TorchRunner:
+    """PyTorch eager inference; optional FP16 and channels-last (CUDA only)."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        *,
+        device: str = "cpu",
+        threads: int | None = None,
+        fp16: bool = False,
+        channels_last: bool = False,
+    ) -> None:
+        import torch
+
+        check_device(device, runtime="torch")
+        if (fp16 or channels_last) and device != "cuda":
+            flag = "--fp16" if fp16 else "--channels-last"
+            raise CompressError(f"{flag} applies to --device cuda only (got --device {device})")
+        if threads is not None:
+            torch.set_num_threads(threads)
+        self.device = device
+        self.threads = torch.get_num_threads()
+        self.key = f"torch-{device}"
+        self.device_name = device_name(device)
+        self.dtype = torch.float16 if fp16 else torch.float32
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.model = model.eval().to(device=device, dtype=self.dtype)
+        if channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+
+    def prepare(self, x: torch.Tensor) -> torch.Tensor:
+        return x.to(self.device, dtype=self.dtype).contiguous(memory_format=self.memory_format)
+
+    def run(self, native: torch.Tensor) -> torch.Tensor:
+        from compress.measure.inference import output_logits
+
+        return output_logits(self.model(native))
+
+    def sync(self) -> None:
+        if self.device == "cuda":
+            import torch
+
+            torch.cuda.synchronize()
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        import torch
+
+        with torch.inference_mode():
+            return self.run(self.prepare(x)).float().to(x.device)
+
+
+class OrtRunner:
+    """ONNX Runtime inference session on CPU (or CUDA with onnxruntime-gpu)."""
+
+    def __init__(
+        self, onnx_path: str | os.PathLike[str], *, device: str = "cpu", threads: int | None = None
+    ) -> None:
+        import onnxruntime as ort
+
+        check_device(device, runtime="ort")
+        path = Path(onnx_path)
+        if not path.is_file():
+            raise CompressError(f"ONNX file {path} does not exist")
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.inter_op_num_threads = 1
+        if threads is not None:
+            options.intra_op_num_threads = threads
+        options.log_severity_level = 3  # errors only; failures still raise below
+        providers = ["CPUExecutionProvider"]
+        if device == "cuda":
+            providers.insert(0, "CUDAExecutionProvider")
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=providers)
+        except Exception as error:  # ORT raises Fail / InvalidProtobuf / InvalidGraph
+            reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+            raise CompressError(
+                f"ONNX file {path} cannot be loaded by ONNX Runtime ({reason or type(error)}); "
+                "expected a model written by `compress export`"
+            ) from None
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        if len(inputs) != 1:
+            raise CompressError(f"ONNX file {path} has {len(inputs)} inputs; expected one image")
+        self.path = path
+        self.device = device
+        self.input_name = inputs[0].name
+        self.output_name = outputs[0].name
+        self.threads = threads if threads is not None else _default_ort_threads()
+        self.key = f"ort-{device}"
+        self.device_name = device_name(device)
+        self.metadata: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
+
+    def prepare(self, x: torch.Tensor) -> np.ndarray:
+        import numpy as np
+
+        return np.ascontiguousarray(x.detach().float().cpu().numpy())
+
+    def run(self, native: np.ndarray) -> np.ndarray:
+        return self.session.run([self.output_name], {self.input_name: native})[0]
+
+    def sync(self) -> None:
+        return None  # session.run returns host arrays: it has already waited
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        import torch
+
+        return torch.from_numpy(self.run(self.prepare(x))).float().to(x.device)
+
+
+def _ort_providers() -> list[str]:
+    import onnxruntime as ort
+
+    return list(ort.get_available_providers())
+
+
+def _default_ort_threads() -> int:
+    # ONNX Runtime's default intra-op pool has one thread per physical core.
+    return cpu_info().physical_cores

@@ -1,0 +1,138 @@
+"""``apply_quantize``: the last step of a variant, an int8 QDQ ONNX file for ONNX Runtime.
+
+The current model is exported to fp32 ONNX (parity-checked on calibration images), then
+quantized post-training (static, calibrated on real train images) or trained with
+fake-quant ops and exported (QAT). A variant starting from an ONNX file copies it as
+the fp32 model and quantizes it (PTQ only).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from compress.core.step_details import QuantizeDetails
+from compress.pipeline.context import StepContext, StepOutcome
+from compress.pipeline.steps import QuantizeStep
+
+FP32_FILE = "model.onnx"
+INT8_FILE = "model.int8.onnx"
+PARITY_IMAGES = 2  # images on which the fp32 export is checked against PyTorch
+
+
+def apply_quantize(
+    model: nn.Module | None, step: QuantizeStep, context: StepContext
+) -> StepOutcome:
+    """Write ``model.onnx`` (fp32) and ``model.int8.onnx`` into the step's folder."""
+    from compress.core.onnx_files import read_metadata
+    from compress.deploy.export import check_parity, export_onnx
+    from compress.quantization.calibration import (
+        ImageCalibrationReader,
+        calibration_dataset,
+        calibration_images,
+    )
+    from compress.quantization.cpu_features import choose_int8_format
+
+    calib_set = calibration_dataset(context.data, step.calib_split)
+    fmt = choose_int8_format(reduce_range=step.reduce_range)
+    fp32_path, int8_path = context.folder / FP32_FILE, context.folder / INT8_FILE
+    calib = ImageCalibrationReader(calib_set, step.calib_images, size=step.calib_size)
+    parity_images = [
+        x for _, x in calibration_images(calib_set, PARITY_IMAGES, size=step.calib_size)
+    ]
+    details = QuantizeDetails(method=step.method, int8_format=fmt.to_dict(),
+                              calibration=calib.describe())  # fmt: skip
+    if model is not None:
+        metadata = _metadata(context)
+        export_onnx(model, fp32_path, input_size=tuple(parity_images[0].shape[-2:]),
+                    opset=step.opset, metadata=metadata)  # fmt: skip
+        details.fp32_parity = check_parity(
+            model, fp32_path, parity_images, source="calibration images"
+        ).agreement
+    else:
+        assert context.onnx is not None
+        shutil.copyfile(context.onnx, fp32_path)
+        metadata = read_metadata(fp32_path)
+    training = None
+    if step.method == "ptq":
+        from compress.quantization.ptq import quantize_onnx
+
+        outcome = quantize_onnx(
+            fp32_path, int8_path, calib, calibration=step.calibration,
+            per_channel=step.per_channel, reduce_range=fmt.reduce_range,
+            activations=fmt.activation_type, keep_fp32=step.keep_fp32,
+            percentile=step.percentile,
+        )  # fmt: skip
+        details.excluded_nodes = list(outcome.excluded_nodes)
+        details.ort_options = dict(outcome.options)
+    else:
+        assert model is not None
+        training = _qat(model, step, context, calib_set, int8_path, metadata, parity_images,
+                        fmt, details)  # fmt: skip
+    if step.gpu:
+        from compress.quantization.gpu import gpu_report
+
+        details.gpu = gpu_report(
+            model, fp32_path, int8_path, input_size=context.bench.input_size,
+            runs=context.bench.runs, warmup=context.bench.warmup,
+        )  # fmt: skip
+    used = int(details.calibration.get("images", step.calib_images))
+    return StepOutcome(
+        model=model, record=step.record(reduce_range=fmt.reduce_range, calib_images=used),
+        details=[details], artifacts={"onnx_fp32": fp32_path, "onnx_int8": int8_path},
+        onnx=int8_path, fp32_onnx=fp32_path, training=training,
+    )  # fmt: skip
+
+
+def _metadata(context: StepContext) -> dict[str, Any]:
+    """What the ONNX files record about the model they hold (as ``compress export`` does)."""
+    from compress.deploy.export import LoadedModel
+
+    assert context.model_spec is not None
+    carrier = LoadedModel(nn.Identity(), context.model_spec, list(context.structure),
+                          context.own_dataset)  # fmt: skip
+    return carrier.metadata()
+
+
+def _qat(
+    model: nn.Module, step: QuantizeStep, context: StepContext, calib_set: Any, int8_path: Path,
+    metadata: dict[str, Any], parity_images: list[Any], fmt: Any, details: QuantizeDetails,
+) -> dict[str, Any]:  # fmt: skip
+    from compress.data import SegmentationFolder
+    from compress.deploy.export import check_parity
+    from compress.quantization.calibration import calibration_images
+    from compress.quantization.qat import calibrate_qat, export_qat, prepare_qat, train_qat
+
+    began = time.perf_counter()
+    qmodel, fold = prepare_qat(
+        model, parity_images[0], per_channel=step.per_channel,
+        reduce_range=fmt.reduce_range, activations=fmt.activation_type,
+    )  # fmt: skip
+    seen = calibrate_qat(
+        qmodel,
+        (x for _, x in calibration_images(calib_set, step.calib_images, size=step.calib_size)),
+    )
+    losses = train_qat(
+        qmodel, calib_set.root, epochs=step.epochs, lr=step.lr, batch_size=step.batch_size,
+        crop=step.crop, seed=context.seed,
+    )  # fmt: skip
+    export_qat(qmodel, int8_path, input_size=tuple(parity_images[0].shape[-2:]),
+               opset=step.opset, metadata=metadata)  # fmt: skip
+    split = context.eval_split or "val"
+    evaluation = SegmentationFolder(context.data, split)
+    images = [evaluation[i][0] for i in range(min(step.agreement_images, len(evaluation)))]
+    parity = check_parity(
+        qmodel, int8_path, images + parity_images, min_agreement=step.qat_min_agreement,
+        source=f"{split} and calibration images (fake-quant PyTorch vs ORT int8)",
+    )  # fmt: skip
+    details.qat = {
+        "folded_batchnorms": len(fold.folded), "unfolded_batchnorms": fold.unfolded_batchnorms,
+        "calibration_images": seen, "torch_ort_agreement": parity.agreement,
+        "min_agreement": step.qat_min_agreement, "max_abs_diff": parity.max_abs_diff,
+    }  # fmt: skip
+    return {"epochs": step.epochs, "losses": losses, "seconds": time.perf_counter() - began,
+            "lr": step.lr, "batch_size": step.batch_size, "crop": step.crop}  # fmt: skip

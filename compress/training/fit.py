@@ -1,0 +1,370 @@
+"""The training loop ``fit(model, spec, run_dir)``: trains any segmentation module.
+
+``fit`` trains whatever ``nn.Module`` it is given (a baseline, a pruned or a factorized
+model with its ``structure`` steps): Adam with the spec's schedule (the study's
+MultiStepLR, or cosine), cross-entropy (skipping the data set's ignore index and the
+augmentation's fill label), validation on the *val* split, best-mIoU checkpoint. Every
+epoch ends with an atomic ``checkpoints/last.pt`` holding everything an exact resume
+needs. Each epoch's randomness (shuffling, augmentation, dropout) is seeded from
+``(seed, epoch)`` alone, so an interrupted run resumed from ``last.pt`` ends
+bit-identical to an uninterrupted one on CPU. Run folders and the model a spec names
+are :mod:`compress.training.train`'s business.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import nn
+
+from compress.core.checkpoint import read_payload, save_checkpoint
+from compress.core.errors import CompressError
+from compress.core.results import Metrics, RunResult, write_result
+from compress.core.runs import SPEC_FILE, same_spec
+from compress.measure.size import state_dict_bytes
+from compress.training.history import (
+    HISTORY_CSV,
+    HISTORY_JSON,
+    EpochRecord,
+    EpochReporter,
+    History,
+)
+from compress.training.losses import Loss, training_loss
+from compress.training.seeding import rng_state, seed_epoch, seed_worker, set_rng_state
+from compress.training.train_spec import TrainSpec
+
+if TYPE_CHECKING:
+    from compress.data import DatasetInfo
+
+BEST_FILE = "best.pt"
+LAST_FILE = "checkpoints/last.pt"
+CURVES_FILE = "curves.png"
+
+
+@dataclass
+class TrainResult:
+    """What a training call produced; ``result`` is None when it stopped before the end."""
+
+    run_dir: Path
+    history: History
+    result: RunResult | None = None
+    finished: bool = True
+    reused: bool = False  # a finished run of the same spec was found; nothing was trained
+    start_epoch: int = 0  # epochs already done when this call began (> 0 after --resume)
+
+    @property
+    def best_checkpoint(self) -> Path:
+        return self.run_dir / BEST_FILE
+
+    @property
+    def last_checkpoint(self) -> Path:
+        return self.run_dir / LAST_FILE
+
+    @property
+    def best_epoch(self) -> int | None:
+        best = self.history.best()
+        return best.epoch if best is not None else None
+
+    @property
+    def best_miou(self) -> float | None:
+        best = self.history.best()
+        return best.miou if best is not None else None
+
+
+def resolve_spec(spec: TrainSpec) -> tuple[TrainSpec, DatasetInfo]:
+    """Fill in what the data set decides: canonical model name, num_classes, absolute data path."""
+    from baselines.registry import canonical_name
+    from compress.data import load_dataset_info
+
+    data = Path(spec.data).expanduser()
+    if not data.is_dir():
+        raise CompressError(
+            f"--data {spec.data} does not exist or is not a folder; expected a data set folder "
+            "with train/ and val/ splits (e.g. from `compress data synth`)"
+        )
+    info = load_dataset_info(data)
+    if spec.num_classes is not None and spec.num_classes != info.num_classes:
+        raise CompressError(
+            f"--num-classes {spec.num_classes} does not match data set {data}, which has "
+            f"{info.num_classes} classes ({', '.join(info.class_names)}); leave it out"
+        )
+    resolved = spec.model_copy(
+        update={
+            "model": canonical_name(spec.model),
+            "num_classes": info.num_classes,
+            "data": str(data.resolve()),
+        }
+    )
+    return resolved, info
+
+
+def fit(
+    model: nn.Module,
+    spec: TrainSpec,
+    run_dir: str | Path,
+    *,
+    structure: list[dict[str, Any]] | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    stop_after_epoch: int | None = None,
+    restore_best: bool = True,
+    teacher: nn.Module | None = None,
+) -> TrainResult:
+    """Train ``model`` as ``spec`` says, writing checkpoints, history, curves and result.json.
+
+    Args:
+        model: any segmentation module returning logits at the input size; trained in place.
+        spec: hyper-parameters; ``spec.model``/``model_options`` name the *base* architecture
+            that checkpoints record, and ``structure`` the steps that turn it into ``model``.
+        structure: e.g. pruning steps; stored in every checkpoint so it reloads.
+        resume: continue from ``run_dir/checkpoints/last.pt`` (same spec and structure).
+        stop_after_epoch: test hook, return (unfinished) after this absolute epoch.
+        restore_best: on return, ``model`` holds the best-validated weights (else the last).
+        teacher: the model ``spec.distill`` distils from (frozen, eval mode); needed exactly
+            when ``spec.distill`` is set.
+    """
+    from compress.core.device import resolve_device
+    from compress.data import SegmentationFolder, eval_transform, train_transform
+    from compress.data.transforms import loss_ignore_index
+    from compress.measure.macs import count_macs_params
+    from compress.training.curves import plot_training_curves
+
+    spec, info = resolve_spec(spec)
+    run_dir = Path(run_dir)
+    structure = list(structure or [])
+    device = resolve_device(spec.device)
+    model_spec = spec.model_spec()
+    dataset_dump = info.model_dump(mode="json")
+    spec_dump = spec.model_dump(mode="json")
+    last_path = run_dir / LAST_FILE
+    state = _resume_state(last_path, spec_dump, structure) if resume else None
+    if state is None and last_path.is_file():
+        raise CompressError(
+            f"{last_path} already exists; pass --resume to continue that run or use another folder"
+        )
+
+    train_set = SegmentationFolder(
+        spec.data, "train", info=info,
+        transform=train_transform(spec.crop, augment=spec.augment, ignore_index=info.ignore_index),
+    )
+    val_set = SegmentationFolder(spec.data, "val", info=info, transform=eval_transform())
+    model.to(device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed crop size: pick the fastest kernels once
+    macs, params = count_macs_params(model, (spec.crop, spec.crop))
+
+    optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay)
+    scheduler = _scheduler(optimizer, spec)
+    amp_dtype = _amp_dtype(spec.amp, device)
+    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype is torch.float16)
+    if (spec.distill is None) != (teacher is None):
+        raise ValueError("give a teacher exactly when the spec asks for distillation")
+    criterion = training_loss(
+        nn.CrossEntropyLoss(ignore_index=loss_ignore_index(info.ignore_index)),
+        teacher.to(device).eval().requires_grad_(False) if teacher is not None else None,
+        spec.distill,
+    )  # fmt: skip
+    history, best, start = History(), None, 0
+    if state is not None:
+        try:
+            model.load_state_dict(state["state_dict"], strict=True)
+        except RuntimeError as error:
+            first = str(error).strip().splitlines()[0][:200]
+            raise CompressError(
+                f"{last_path}: weights do not fit the given model ({first})"
+            ) from None
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        history = History.from_dicts(state["history"], source=f"{last_path} history")
+        best, start = state.get("best"), int(state["epoch"])
+        set_rng_state(state["rng"])
+
+    generator = torch.Generator()
+    loader = torch.utils.data.DataLoader(
+        train_set, batch_size=spec.batch_size, shuffle=True, generator=generator,
+        drop_last=len(train_set) > spec.batch_size,  # a batch of 1 breaks BatchNorm
+        num_workers=spec.workers, worker_init_fn=seed_worker if spec.workers else None,
+        pin_memory=device.type == "cuda",
+    )
+    reporter = EpochReporter(enabled=progress, total_epochs=spec.epochs)
+    if start:
+        reporter.note(f"resuming {run_dir} after epoch {start}/{spec.epochs}")
+    with reporter:
+        for epoch in range(start + 1, spec.epochs + 1):
+            began = time.perf_counter()
+            seed_epoch(spec.seed, epoch, generator)
+            lr = float(optimizer.param_groups[0]["lr"])
+            reporter.start_epoch(epoch, len(loader))
+            loss = _train_epoch(model, loader, optimizer, scaler, criterion, device, amp_dtype,
+                                reporter)
+            scheduler.step()
+            metrics = None
+            if epoch % spec.val_every == 0 or epoch == spec.epochs:
+                metrics = _validate(model, val_set, info, device)
+            record = EpochRecord(
+                epoch=epoch, loss=loss, lr=lr, seconds=time.perf_counter() - began,
+                **({k: metrics[k] for k in ("miou", "class_acc", "pixel_acc")} if metrics else {}),
+            )
+            history.append(record)
+            improved = metrics is not None and (best is None or metrics["miou"] > best["miou"])
+            if improved:
+                best = {"epoch": epoch, "miou": metrics["miou"], "metrics": metrics}
+                save_checkpoint(
+                    run_dir / BEST_FILE, model, model_spec, structure=structure,
+                    dataset=dataset_dump,
+                    meta={"kind": "train", "epoch": epoch, "split": "val", "metrics": metrics},
+                )
+            save_checkpoint(
+                last_path, model, model_spec, structure=structure, dataset=dataset_dump,
+                meta={"kind": "train", "epoch": epoch},
+                extra={
+                    "train_spec": spec_dump, "epoch": epoch, "best": best,
+                    "history": history.to_dicts(), "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
+                    "rng": rng_state(),
+                },
+            )
+            history.write(run_dir)
+            reporter.end_epoch(record, improved)
+            if stop_after_epoch is not None and stop_after_epoch <= epoch < spec.epochs:
+                return TrainResult(run_dir, history, finished=False, start_epoch=start)
+
+    if best is None:  # only when resuming a run whose last.pt lacks it: a bug, not user input
+        raise RuntimeError(f"{last_path} records no validated epoch")
+    best_payload = read_payload(run_dir / BEST_FILE)
+    if restore_best:
+        model.load_state_dict(best_payload["state_dict"])
+    title = f"{run_dir.name} ({model_spec.name})"
+    plot_training_curves(history, run_dir / CURVES_FILE, title=title)
+    artifacts = {
+        "best": BEST_FILE, "last": LAST_FILE, "history": HISTORY_JSON,
+        "history_csv": HISTORY_CSV, "curves": CURVES_FILE,
+    }
+    if (run_dir / SPEC_FILE).is_file():
+        artifacts["spec"] = SPEC_FILE
+    result = RunResult(
+        name=run_dir.name, kind="train", model=model_spec.name, steps=structure,
+        params=params, macs=macs, macs_input_size=(spec.crop, spec.crop),
+        size_bytes=state_dict_bytes(best_payload["state_dict"]), size_artifact=BEST_FILE,
+        metrics=Metrics.model_validate(best["metrics"]),
+        training={
+            "epochs": spec.epochs, "seconds": round(history.total_seconds(), 3),
+            "best_epoch": best["epoch"], "batch_size": spec.batch_size, "crop": spec.crop,
+            "lr": spec.lr, "schedule": spec.schedule, "init": spec.init, "device": str(device),
+            "seed": spec.seed, "augment": spec.augment,
+            "amp": str(amp_dtype).removeprefix("torch.") if amp_dtype is not None else None,
+        },
+        artifacts=artifacts,
+        env={
+            "torch": torch.__version__, "python": platform.python_version(),
+            "device": str(device), "threads": torch.get_num_threads(),
+        },
+    )
+    write_result(run_dir, result)
+    reporter.note(f"best val mIoU {best['miou']:.4f} at epoch {best['epoch']}; wrote {run_dir}")
+    return TrainResult(run_dir, history, result=result, start_epoch=start)
+
+
+def _train_epoch(
+    model: nn.Module,
+    loader: torch.utils.data.DataLoader,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    criterion: Loss,
+    device: torch.device,
+    amp_dtype: torch.dtype | None,
+    reporter: EpochReporter,
+) -> float:
+    """One pass over the training set; returns the mean loss per image."""
+    model.train()
+    total, seen = 0.0, 0
+    for images, masks in loader:
+        images = images.to(device, non_blocking=True)
+        masks = masks.to(device, non_blocking=True)
+        optimizer.zero_grad(set_to_none=True)
+        autocast = (
+            torch.autocast(device.type, dtype=amp_dtype)
+            if amp_dtype is not None
+            else contextlib.nullcontext()
+        )
+        with autocast:
+            loss = criterion(model(images), masks, images)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        total += float(loss.item()) * images.shape[0]
+        seen += images.shape[0]
+        reporter.advance(total / seen)
+    return total / max(seen, 1)
+
+
+def _validate(
+    model: nn.Module, dataset: Any, info: DatasetInfo, device: torch.device
+) -> dict[str, Any]:
+    """Val-split metrics as a plain dict (valid as :class:`compress.core.results.Metrics`)."""
+    from compress.measure.evaluate import evaluate
+
+    result = evaluate(
+        model, dataset, num_classes=info.num_classes, ignore_index=info.ignore_index,
+        device=str(device),
+    )
+    metrics = result.metrics
+    study = float(result.study_miou)
+    return {
+        "miou": float(metrics.miou),
+        "class_acc": float(metrics.class_acc),
+        "pixel_acc": float(metrics.pixel_acc),
+        "per_class_iou": [None if v is None else float(v) for v in metrics.per_class_iou],
+        "class_names": list(info.class_names),
+        "study_miou": None if math.isnan(study) else study,
+        "split": "val",
+        "num_images": int(result.num_images),
+    }
+
+
+def _resume_state(last_path: Path, spec_dump: dict[str, Any], structure: list) -> dict[str, Any]:
+    """Read ``last.pt`` and check that it belongs to this spec and structure."""
+    if not last_path.is_file():
+        raise CompressError(
+            f"--resume: there is no checkpoint {last_path} to resume from; "
+            "run without --resume to start this run"
+        )
+    state = read_payload(last_path)
+    stored_spec = state.get("train_spec")
+    if not isinstance(stored_spec, dict) or not same_spec(stored_spec, spec_dump):
+        raise CompressError(
+            f"{last_path} was written by a different training configuration; "
+            "resume with the same options or choose another --out"
+        )
+    if _canonical(state.get("structure") or []) != _canonical(structure):
+        raise CompressError(f"{last_path} was written for a model with a different structure")
+    return state
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _scheduler(
+    optimizer: torch.optim.Optimizer, spec: TrainSpec
+) -> torch.optim.lr_scheduler.LRScheduler:
+    """MultiStepLR at ``milestones`` (the study's), or cosine decay over all epochs."""
+    if spec.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=spec.epochs)
+    return torch.optim.lr_scheduler.MultiStepLR(optimizer, spec.milestones, spec.gamma)
+
+
+def _amp_dtype(enabled: bool, device: torch.device) -> torch.dtype | None:
+    """bf16 where the GPU supports it, else fp16 (with GradScaler); never on CPU."""
+    if not enabled or device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16

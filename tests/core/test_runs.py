@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from compress.core.errors import CompressError
+from compress.core.runs import prepare_run_dir, spec_digest
+
+
+def test_digest_ignores_key_order() -> None:
+    assert spec_digest({"a": 1, "b": [1, 2]}) == spec_digest({"b": [1, 2], "a": 1})
+    assert spec_digest({"a": 1}) != spec_digest({"a": 2})
+
+
+def test_same_spec_reuses_folder_and_sees_finished(tmp_path: Path) -> None:
+    run = prepare_run_dir(tmp_path / "run", {"epochs": 3}, kind="train")
+    assert not run.existing and not run.finished
+    (run.path / "result.json").write_text("{}")
+    again = prepare_run_dir(tmp_path / "run", {"epochs": 3}, kind="train")
+    assert again.existing and again.finished
+
+
+def test_different_spec_is_refused(tmp_path: Path) -> None:
+    prepare_run_dir(tmp_path / "run", {"epochs": 3}, kind="train")
+    with pytest.raises(CompressError, match="different train configuration"):
+        prepare_run_dir(tmp_path / "run", {"epochs": 4}, kind="train")
+
+
+def test_foreign_folder_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(CompressError, match="not empty"):
+        prepare_run_dir(tmp_path, {"epochs": 3}, kind="train")
+    with pytest.raises(CompressError, match="is a file"):
+        prepare_run_dir(tmp_path / "notes.txt", {}, kind="train")
+
+
+def test_a_folder_written_before_a_field_existed_is_the_same_run(tmp_path: Path) -> None:
+    """Upgrading must not orphan finished runs: a later field at its old-behaviour value
+    (runs.ADDED_FIELDS) matches a stored spec without it; any other value is another run."""
+    prepare_run_dir(tmp_path / "run", {"epochs": 3}, kind="train")
+    (tmp_path / "run" / "result.json").write_text("{}")
+    upgraded = {"epochs": 3, "schedule": "step", "init": None, "init_sha256": None}
+    assert prepare_run_dir(tmp_path / "run", upgraded, kind="train").finished
+    with pytest.raises(CompressError, match="different train configuration"):
+        prepare_run_dir(tmp_path / "run", {**upgraded, "schedule": "cosine"}, kind="train")
+    with pytest.raises(CompressError, match="different train configuration"):
+        prepare_run_dir(tmp_path / "run", {"epochs": 3, "unknown_new": 1}, kind="train")
+    with pytest.raises(CompressError, match="different train configuration"):
+        prepare_run_dir(tmp_path / "run", {**upgraded, "epochs": 4}, kind="train")
+
+
+def test_an_existing_train_spec_yaml_still_matches(tmp_path: Path) -> None:
+    """A real spec.yaml from before `schedule`/`init` were added is reused by today's spec."""
+    import yaml
+
+    from compress.training.train_spec import TrainSpec
+
+    today = TrainSpec(model="unet", data="/d", num_classes=8).model_dump(mode="json")
+    before = {k: v for k, v in today.items() if k not in ("schedule", "init", "init_sha256")}
+    run = tmp_path / "run"
+    run.mkdir()
+    document = {"kind": "train", "digest": spec_digest(before), "spec": before}
+    (run / "spec.yaml").write_text(yaml.safe_dump(document))
+    assert prepare_run_dir(run, today, kind="train").existing

@@ -1,0 +1,39 @@
+"""Old module paths answer with the moved module, once, with a deprecation warning."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+
+import pytest
+
+from compress.moved import MOVED
+
+
+@pytest.mark.parametrize(("old", "new"), sorted(MOVED.items()))
+def test_an_old_path_is_the_new_module(old: str, new: str) -> None:
+    sys.modules.pop(old, None)
+    with pytest.warns(DeprecationWarning, match=new.replace(".", r"\.")):
+        module = importlib.import_module(old)
+    assert module is importlib.import_module(new)
+
+
+def test_names_imported_from_an_old_path_are_the_same_objects() -> None:
+    code = (
+        "import warnings; warnings.simplefilter('error', DeprecationWarning)\n"
+        "try:\n    from compress.results import RunResult\nexcept DeprecationWarning as w:\n"
+        "    print('warned:', w)\n"
+        "warnings.simplefilter('ignore')\n"
+        "from compress.results import RunResult\nfrom compress.core.results import RunResult as R\n"
+        "print(RunResult is R)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "warned: compress.results moved to compress.core.results" in out.stdout
+    assert out.stdout.strip().endswith("True")
+
+
+def test_importing_the_packages_loads_no_torch() -> None:
+    code = "import sys, compress, baselines, compress.core.errors; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
