@@ -33,7 +33,6 @@ Version-1 files still read: :func:`load_result` lifts their ``extra["baseline"]`
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import datetime, timezone
 from pathlib import Path
@@ -43,6 +42,7 @@ from pydantic import Field, PrivateAttr, ValidationError
 
 from compress.core import atomic
 from compress.core.errors import CompressError
+from compress.core.json_files import read_json
 from compress.core.measurements import LatencyStats, Metrics
 from compress.core.specs import Spec, validation_message
 from compress.core.step_details import StepDetails
@@ -119,15 +119,8 @@ def write_result(run_dir: str | os.PathLike[str], result: RunResult) -> Path:
 
 def load_result(path: str | os.PathLike[str]) -> RunResult:
     """Read a ``result.json`` (or a run folder holding one); CompressError if unusable."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / RESULT_FILE
-    if not path.is_file():
-        raise CompressError(f"{path} does not exist; expected a run folder with {RESULT_FILE}")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CompressError(f"{path} is not valid JSON ({error})") from None
+    path, data = read_json(path, default_name=RESULT_FILE,
+                           what=f"a run folder with {RESULT_FILE}")  # fmt: skip
     if isinstance(data, dict) and data.get("schema_version") not in (None, *READABLE_VERSIONS):
         raise CompressError(
             f"{path}: schema_version {data.get('schema_version')!r} is not supported; "

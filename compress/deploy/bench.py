@@ -10,7 +10,6 @@ ships: ONNX Runtime for an ONNX file, else PyTorch (ONNX Runtime if it is the on
 
 from __future__ import annotations
 
-import math
 import os
 import tempfile
 from pathlib import Path
@@ -303,17 +302,7 @@ def _accuracy(spec: BenchSpec, predict: Any, num_classes: int) -> Metrics:
         predict, dataset, num_classes=num_classes, ignore_index=info.ignore_index,
         device=spec.device,
     )  # fmt: skip
-    study = result.study_miou
-    return Metrics(
-        miou=result.metrics.miou,
-        class_acc=result.metrics.class_acc,
-        pixel_acc=result.metrics.pixel_acc,
-        per_class_iou=result.metrics.per_class_iou,
-        class_names=list(info.class_names),
-        study_miou=None if study is None or math.isnan(study) else study,
-        split=spec.split,
-        num_images=result.num_images,
-    )
+    return result.record(split=spec.split, class_names=info.class_names)
 
 
 def architecture_from_onnx(path: str | os.PathLike[str]) -> nn.Module | None:

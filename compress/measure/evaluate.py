@@ -21,6 +21,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from compress.core.device import resolve_device
 from compress.core.errors import CompressError
+from compress.core.measurements import Metrics
 from compress.measure.inference import Predictor, inference_context, logits_of
 from compress.measure.metrics import ConfusionMatrix, SegmentationMetrics
 
@@ -53,6 +54,17 @@ class EvalResult:
         if self.per_image_iou is not None:
             out["per_image_iou"] = self.per_image_iou
         return out
+
+    def record(self, *, split: str, class_names: Sequence[str]) -> Metrics:
+        """The typed :class:`~compress.core.measurements.Metrics` a ``result.json`` holds."""
+        study = self.study_miou
+        return Metrics(
+            miou=self.metrics.miou, class_acc=self.metrics.class_acc,
+            pixel_acc=self.metrics.pixel_acc, per_class_iou=self.metrics.per_class_iou,
+            class_names=list(class_names),
+            study_miou=None if study is None or math.isnan(study) else study,
+            split=split, num_images=self.num_images,
+        )  # fmt: skip
 
     def extremes(self, class_index: int, k: int = 3) -> tuple[list[int], list[int]]:
         """Indices of the ``k`` best and ``k`` worst images for a class (where it is present).

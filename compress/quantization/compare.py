@@ -10,7 +10,6 @@ not (see docs/quantization.md).
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,14 +161,4 @@ def _score(runner: OrtRunner, dataset: SegmentationFolder, classes: int, split: 
             f"{info.num_classes}; score it on a data set with {classes} classes"
         )
     result = evaluate(runner, dataset, num_classes=classes, ignore_index=info.ignore_index)
-    study = result.study_miou
-    return Metrics(
-        miou=result.metrics.miou,
-        class_acc=result.metrics.class_acc,
-        pixel_acc=result.metrics.pixel_acc,
-        per_class_iou=result.metrics.per_class_iou,
-        class_names=list(info.class_names),
-        study_miou=None if study is None or math.isnan(study) else study,
-        split=split,
-        num_images=result.num_images,
-    )
+    return result.record(split=split, class_names=info.class_names)

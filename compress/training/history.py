@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import os
 from collections.abc import Iterable, Iterator, Mapping
@@ -21,6 +20,7 @@ from pydantic import Field, ValidationError
 
 from compress.core import atomic
 from compress.core.errors import CompressError
+from compress.core.json_files import read_json
 from compress.core.specs import Spec, validation_message
 
 HISTORY_JSON = "history.json"
@@ -115,15 +115,8 @@ class History:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> History:
         """Read ``history.json`` (or the one inside a run folder)."""
-        path = Path(path)
-        if path.is_dir():
-            path = path / HISTORY_JSON
-        if not path.is_file():
-            raise CompressError(f"{path} does not exist; expected a {HISTORY_JSON} of a train run")
-        try:
-            rows = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise CompressError(f"{path} is not valid JSON ({error})") from None
+        path, rows = read_json(path, default_name=HISTORY_JSON,
+                               what=f"a {HISTORY_JSON} of a train run")  # fmt: skip
         if not isinstance(rows, list):
             raise CompressError(f"{path}: expected a list of epoch records")
         return cls.from_dicts(rows, source=str(path))

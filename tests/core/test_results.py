@@ -88,3 +88,9 @@ def test_artifacts_must_exist(tmp_path: Path) -> None:
         write_result(tmp_path, _result(artifacts={"onnx": "model.onnx"}))
     (tmp_path / "model.onnx").write_bytes(b"x")
     write_result(tmp_path, _result(artifacts={"onnx": "model.onnx"}))
+
+
+def test_a_deeply_nested_file_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "result.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(CompressError, match="nested too deeply"):
+        load_result(tmp_path)
