@@ -58,7 +58,8 @@ def write_text(destination: str | os.PathLike[str], text: str) -> None:
 
 def write_json(destination: str | os.PathLike[str], obj: Any, *, indent: int = 2) -> None:
     """Atomically write ``obj`` as pretty JSON (keys in insertion order)."""
-    write_text(destination, json.dumps(obj, indent=indent, default=_json_default) + "\n")
+    text = json.dumps(obj, indent=indent, default=_json_default, allow_nan=False)  # strict JSON
+    write_text(destination, text + "\n")
 
 
 def write_with(destination: str | os.PathLike[str], writer: Callable[[Path], None]) -> None:

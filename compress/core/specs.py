@@ -26,14 +26,17 @@ if TYPE_CHECKING:
 
 
 class Spec(BaseModel):
-    """Base for every spec: unknown fields are errors, values are validated on assignment.
+    """Base for every spec: unknown fields are errors, values are validated on assignment,
+    and no float is infinite or NaN (``--lr inf`` is refused, not trained into NaN weights).
 
     ``ADDED_FIELDS`` names optional fields added after run folders were keyed by this
     spec: they are left out of the spec's document while unset (``None``), so a spec that
     does not use them keeps the digest, and the run folders, it had before they existed.
     """
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, frozen=False, allow_inf_nan=False
+    )
     ADDED_FIELDS: ClassVar[frozenset[str]] = frozenset()
 
     @model_serializer(mode="wrap")

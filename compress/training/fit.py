@@ -206,6 +206,12 @@ def fit(
             reporter.start_epoch(epoch, len(loader))
             loss = _train_epoch(model, loader, optimizer, scaler, criterion, device, amp_dtype,
                                 reporter)
+            if not math.isfinite(loss):
+                raise CompressError(
+                    f"{run_dir}: epoch {epoch}: the training loss became {loss} (not finite); "
+                    f"the learning rate {lr:g} is likely too high for this model: use a lower "
+                    "--lr (the last finished epoch is kept in checkpoints/last.pt)"
+                )
             scheduler.step()
             metrics = None
             if epoch % spec.val_every == 0 or epoch == spec.epochs:

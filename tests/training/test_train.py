@@ -190,3 +190,10 @@ def test_bad_data_and_class_count_are_user_errors(tiny_data: Path, tmp_path: Pat
     with pytest.raises(USER_ERRORS, match="base_chanels"):
         train(tiny_spec(tiny_data, model_options={"base_chanels": 8}), tmp_path / "e")
     assert not (tmp_path / "e").exists()  # a typo leaves no folder that would refuse the fix
+
+
+def test_a_loss_that_diverges_stops_with_one_line(tiny_data: Path, tmp_path: Path) -> None:
+    from compress.training.train import train
+
+    with pytest.raises(CompressError, match=r"epoch 1: the training loss became nan.*--lr"):
+        train(tiny_spec(tiny_data, lr=1e30, epochs=2), tmp_path / "nan", progress=False)
