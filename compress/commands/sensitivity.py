@@ -42,6 +42,9 @@ def run_sensitivity(
 
     if not Path(spec.data).is_dir():
         raise CompressError(f"--data {spec.data} does not exist or is not a folder")
+    from compress.core.device import resolve_device
+
+    resolve_device(spec.device)  # refused before the run folder is claimed
     model, model_spec, _, _, fresh, info, update = resolved_base(spec)
     canonical = model_spec.name
     spec = spec.model_copy(update=update)

@@ -191,7 +191,10 @@ def run_variant(
     ``kind`` names the command in ``spec.yaml`` and ``result.json``. A folder holding
     this finished run is returned as it is; one holding another configuration is refused.
     """
+    from compress.core.device import resolve_device
+
     base, spec = opened if opened is not None else open_baseline(spec)
+    resolve_device(spec.device)  # refused before the run folder is claimed
     folder = prepare_run_dir(out, document or spec.model_dump(mode="json"), kind=kind)
     if folder.finished:
         result = load_result(folder.path)

@@ -41,6 +41,7 @@ def train(
     test hook that simulates an interruption after that (absolute) epoch.
     """
     from baselines.registry import get_model, model_options
+    from compress.core.device import resolve_device
 
     spec, _ = resolve_spec(spec)
     structure: list[dict[str, Any]] = []
@@ -58,6 +59,7 @@ def train(
             options["pretrained"] = True
         torch.manual_seed(spec.seed)  # weight initialisation
         model = get_model(spec.model, num_classes=spec.num_classes, **options)
+    resolve_device(spec.device)  # no CUDA, an unknown name: refused before the folder
     folder = prepare_run_dir(out, spec.model_dump(mode="json"), kind="train")
     if folder.finished:
         EpochReporter(enabled=progress, total_epochs=spec.epochs).note(

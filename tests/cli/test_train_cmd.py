@@ -96,3 +96,31 @@ def test_tiny_training_run_exits_0_and_rerun_is_reused(
     assert "already finished" in capsys.readouterr().out
     assert main(args[:-2] + ["-o", "base_channels=16"]) == 2  # another spec, same folder
     assert "different train configuration" in capsys.readouterr().err
+
+
+def _devices_refused_here() -> list[str]:
+    import torch
+
+    return ["tpu", "cuda:7"] + ([] if torch.cuda.is_available() else ["cuda"])
+
+
+@pytest.mark.parametrize("device", _devices_refused_here())
+def test_a_refused_device_claims_no_folder(
+    device: str, tiny_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    args = base_args(tiny_data, out) + ["-o", "base_channels=8", "--device", device]
+    assert main(args) == 2
+    assert device in capsys.readouterr().err and not out.exists()
+
+
+@pytest.mark.parametrize("command", ["prune", "factorize"])
+def test_a_refused_device_claims_no_variant_folder(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    step = ["--ratio", "0.5"] if command == "prune" else ["--method", "tucker"]
+    args = [command, "--model", "unet", "-o", "base_channels=8", *step, "--device", "tpu",
+            "--input-size", "64x64", "--out", str(out)]  # fmt: skip
+    assert main(args) == 2
+    assert "tpu" in capsys.readouterr().err and not out.exists()
