@@ -17,7 +17,8 @@ as the backbone (that is what reproduces its MACs and checkpoint sizes):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -130,133 +131,65 @@ def build_deeplab(
     return DeepLab(backbone, num_classes, aspp=aspp, head_channels=width)
 
 
-@register_model("deeplab-resnet18")
-def deeplab_resnet18(
-    *,
-    num_classes: int,
-    output_stride: int = 16,
-    head_channels: int | None = 256,
-    pretrained: bool = False,
-) -> DeepLab:
-    """DeepLab on ResNet-18 without ASPP."""
-    return build_deeplab(
-        "resnet18",
-        num_classes=num_classes,
-        output_stride=output_stride,
-        head_channels=head_channels,
-        pretrained=pretrained,
-        use_aspp=False,
-    )
+@dataclass(frozen=True)
+class Family:
+    """One DeepLab family: a torchvision backbone under a name stem, and its aliases.
+
+    Each family registers two models: ``<stem>`` (head on the backbone) and
+    ``<stem>-aspp`` (ASPP first); ``alias`` names the ASPP one, the study's model.
+    """
+
+    stem: str
+    backbone: str
+    title: str
+    alias: str
 
 
-@register_model("deeplab-resnet18-aspp", aliases=("resnet18",))
-def deeplab_resnet18_aspp(
-    *,
-    num_classes: int,
-    output_stride: int = 16,
-    aspp_rates: Sequence[int] | None = None,
-    aspp_channels: int = 256,
-    head_channels: int | None = 256,
-    dropout: float = 0.5,
-    pretrained: bool = False,
-) -> DeepLab:
-    """DeepLab on ResNet-18 with ASPP."""
-    return build_deeplab(
-        "resnet18",
-        num_classes=num_classes,
-        output_stride=output_stride,
-        head_channels=head_channels,
-        pretrained=pretrained,
-        use_aspp=True,
-        aspp_rates=aspp_rates,
-        aspp_channels=aspp_channels,
-        dropout=dropout,
-    )
+FAMILIES: tuple[Family, ...] = (
+    Family("deeplab-resnet18", "resnet18", "ResNet-18", "resnet18"),
+    Family("deeplab-vgg11", "vgg11_bn", "VGG-11 (batch-norm)", "vgg"),
+    Family("deeplab-mobilenetv3", "mobilenet_v3_small", "MobileNetV3-small", "mobilenet"),
+)
 
 
-@register_model("deeplab-vgg11")
-def deeplab_vgg11(
-    *,
-    num_classes: int,
-    output_stride: int = 16,
-    head_channels: int | None = 256,
-    pretrained: bool = False,
-) -> DeepLab:
-    """DeepLab on VGG-11 (batch-norm) without ASPP."""
-    return build_deeplab(
-        "vgg11_bn",
-        num_classes=num_classes,
-        output_stride=output_stride,
-        head_channels=head_channels,
-        pretrained=pretrained,
-        use_aspp=False,
-    )
+def _plain_builder(family: Family) -> Callable[..., DeepLab]:
+    def build(
+        *,
+        num_classes: int,
+        output_stride: int = 16,
+        head_channels: int | None = 256,
+        pretrained: bool = False,
+    ) -> DeepLab:
+        return build_deeplab(
+            family.backbone, num_classes=num_classes, output_stride=output_stride,
+            head_channels=head_channels, pretrained=pretrained, use_aspp=False,
+        )  # fmt: skip
+
+    build.__doc__ = f"DeepLab on {family.title} without ASPP."
+    return build
 
 
-@register_model("deeplab-vgg11-aspp", aliases=("vgg",))
-def deeplab_vgg11_aspp(
-    *,
-    num_classes: int,
-    output_stride: int = 16,
-    aspp_rates: Sequence[int] | None = None,
-    aspp_channels: int = 256,
-    head_channels: int | None = 256,
-    dropout: float = 0.5,
-    pretrained: bool = False,
-) -> DeepLab:
-    """DeepLab on VGG-11 (batch-norm) with ASPP."""
-    return build_deeplab(
-        "vgg11_bn",
-        num_classes=num_classes,
-        output_stride=output_stride,
-        head_channels=head_channels,
-        pretrained=pretrained,
-        use_aspp=True,
-        aspp_rates=aspp_rates,
-        aspp_channels=aspp_channels,
-        dropout=dropout,
-    )
+def _aspp_builder(family: Family) -> Callable[..., DeepLab]:
+    def build(
+        *,
+        num_classes: int,
+        output_stride: int = 16,
+        aspp_rates: Sequence[int] | None = None,
+        aspp_channels: int = 256,
+        head_channels: int | None = 256,
+        dropout: float = 0.5,
+        pretrained: bool = False,
+    ) -> DeepLab:
+        return build_deeplab(
+            family.backbone, num_classes=num_classes, output_stride=output_stride,
+            head_channels=head_channels, pretrained=pretrained, use_aspp=True,
+            aspp_rates=aspp_rates, aspp_channels=aspp_channels, dropout=dropout,
+        )  # fmt: skip
+
+    build.__doc__ = f"DeepLab on {family.title} with ASPP."
+    return build
 
 
-@register_model("deeplab-mobilenetv3")
-def deeplab_mobilenetv3(
-    *,
-    num_classes: int,
-    output_stride: int = 16,
-    head_channels: int | None = 256,
-    pretrained: bool = False,
-) -> DeepLab:
-    """DeepLab on MobileNetV3-small without ASPP (output stride 16 or 32)."""
-    return build_deeplab(
-        "mobilenet_v3_small",
-        num_classes=num_classes,
-        output_stride=output_stride,
-        head_channels=head_channels,
-        pretrained=pretrained,
-        use_aspp=False,
-    )
-
-
-@register_model("deeplab-mobilenetv3-aspp", aliases=("mobilenet",))
-def deeplab_mobilenetv3_aspp(
-    *,
-    num_classes: int,
-    output_stride: int = 16,
-    aspp_rates: Sequence[int] | None = None,
-    aspp_channels: int = 256,
-    head_channels: int | None = 256,
-    dropout: float = 0.5,
-    pretrained: bool = False,
-) -> DeepLab:
-    """DeepLab on MobileNetV3-small with ASPP (output stride 16 or 32)."""
-    return build_deeplab(
-        "mobilenet_v3_small",
-        num_classes=num_classes,
-        output_stride=output_stride,
-        head_channels=head_channels,
-        pretrained=pretrained,
-        use_aspp=True,
-        aspp_rates=aspp_rates,
-        aspp_channels=aspp_channels,
-        dropout=dropout,
-    )
+for _family in FAMILIES:
+    register_model(_family.stem)(_plain_builder(_family))
+    register_model(f"{_family.stem}-aspp", aliases=(_family.alias,))(_aspp_builder(_family))
