@@ -75,8 +75,20 @@ def validation_message(error: ValidationError, *, source: str) -> str:
     first = error.errors()[0]
     field = ".".join(str(part) for part in first.get("loc", ())) or "(root)"
     value = first.get("input")
-    shown = f" (got {value!r})" if value is not None and not isinstance(value, dict) else ""
-    return f"{source}: field {field!r}: {first.get('msg', 'invalid')}{shown}"
+    shown = f" (got {shorten(repr(value))})" if value is not None and not isinstance(
+        value, dict) else ""  # fmt: skip
+    return f"{source}: field {field!r}: {shorten(str(first.get('msg', 'invalid')))}{shown}"
+
+
+MAX_ECHO = 120  # characters of a user's value echoed in a message
+
+
+def shorten(text: str, limit: int = MAX_ECHO) -> str:
+    """``text`` cut to ``limit`` characters (``...`` and the full length after a cut), so a
+    huge value (a YAML alias bomb) never makes a huge error line."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text)} characters)"
 
 
 def parse_spec(spec_type: type[Spec], data: Any, *, source: str) -> Any:
