@@ -20,6 +20,7 @@ from pydantic import Field, field_validator, model_validator
 from compress.core.errors import CompressError
 from compress.core.results import LatencyStats, Metrics, RunResult
 from compress.core.specs import ModelSpec, Spec
+from compress.measure.runtimes import RuntimeName
 
 if TYPE_CHECKING:
     from torch import nn
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
     from compress.deploy.export import LoadedModel
     from compress.measure.roof import Roof
 
-Runtime = Literal["torch", "ort"]
 
 
 class BenchSpec(Spec):
@@ -38,7 +38,7 @@ class BenchSpec(Spec):
     onnx: Path | None = None
     num_classes: int = Field(default=8, ge=1)
     options: dict[str, Any] = Field(default_factory=dict)
-    runtimes: list[Runtime] | None = None  # None: torch and ort (ort only for an ONNX file)
+    runtimes: list[RuntimeName] | None = None  # None: torch and ort (ort only for an ONNX file)
     device: Literal["cpu", "cuda"] = "cpu"
     input_size: tuple[int, int] = (750, 1000)
     batch: int = Field(default=1, ge=1)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, get_args
 
 from compress.core.errors import CompressError
 from compress.measure.environment import cpu_info, gpu_name
@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-RUNTIMES = ("torch", "ort")
+# The one list of inference runtimes: specs type their runtime fields with RuntimeName.
+RuntimeName = Literal["torch", "ort"]
+RUNTIMES: tuple[str, ...] = get_args(RuntimeName)
 DEVICES = ("cpu", "cuda")
 
 

@@ -7,15 +7,14 @@ an ONNX baseline admits only post-training quantization.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
 from compress.core.specs import Spec
+from compress.measure.runtimes import RuntimeName
 from compress.pipeline.steps import Step
 from compress.pipeline.techniques import technique
-
-RuntimeName = Literal["ort", "torch"]
 
 
 class BaselineRef(Spec):

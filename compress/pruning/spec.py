@@ -11,11 +11,11 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from compress.core.specs import Spec
+from compress.measure.runtimes import RuntimeName
 from compress.pruning.criteria import CRITERIA, IMPORTANCES
 from compress.training.train_spec import FinetuneFields
 
 Scope = Literal["global", "uniform"]
-Runtime = Literal["ort", "torch"]
 SCOPES: tuple[str, ...] = ("global", "uniform")
 def check_importance(name: str) -> str:
     """``name`` if it is a criterion of :data:`compress.pruning.criteria.CRITERIA`."""
@@ -163,7 +163,7 @@ class PruneRunSpec(FinetuneFields):
     )
     max_images: int = Field(default=20, ge=1)
     bench: bool = True
-    runtime: Runtime = "ort"
+    runtime: RuntimeName = "ort"
     runs: int = Field(default=10, ge=1)
     warmup: int = Field(default=3, ge=0)
     threads: int | None = Field(default=None, ge=1)
