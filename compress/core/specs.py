@@ -77,10 +77,12 @@ def validation_message(error: ValidationError, *, source: str) -> str:
     value = first.get("input")
     shown = f" (got {shorten(repr(value))})" if value is not None and not isinstance(
         value, dict) else ""  # fmt: skip
-    return f"{source}: field {field!r}: {shorten(str(first.get('msg', 'invalid')))}{shown}"
+    message = shorten(str(first.get("msg", "invalid")), MAX_MESSAGE)
+    return f"{source}: field {field!r}: {message}{shown}"
 
 
 MAX_ECHO = 120  # characters of a user's value echoed in a message
+MAX_MESSAGE = 600  # characters of a validator's own message (which may quote the value)
 
 
 def shorten(text: str, limit: int = MAX_ECHO) -> str:
