@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import importlib.abc
 import importlib.machinery
+import importlib.util
 import sys
 import warnings
 from types import ModuleType
@@ -83,8 +84,9 @@ class MovedModuleFinder(importlib.abc.MetaPathFinder):
         new = MOVED.get(fullname)
         if new is None:
             return None
-        return importlib.machinery.ModuleSpec(fullname, _Alias(new), is_package=new.endswith(
-            ".plots"))  # fmt: skip
+        found = importlib.util.find_spec(new)
+        package = found is not None and found.submodule_search_locations is not None
+        return importlib.machinery.ModuleSpec(fullname, _Alias(new), is_package=package)
 
 
 def install() -> None:
