@@ -34,6 +34,7 @@ from compress.cli.variant_options import (
     base_fields,
     finetune_fields,
 )
+from compress.lowrank.catalog import method_help
 
 if TYPE_CHECKING:
     from compress.commands.factorize import FactorizeRun
@@ -42,9 +43,7 @@ if TYPE_CHECKING:
 @app.command("factorize")
 def factorize_command(
     model: ModelName,
-    method: Annotated[
-        str, typer.Option(help="tucker (k x k convs), cp, svd (1 x 1 convs, linear), spatial-svd.")
-    ],
+    method: Annotated[str, typer.Option(help=method_help() + ".")],
     checkpoint: BaseCheckpoint = None,
     rank: Annotated[
         str, typer.Option(help="auto (per --rank-rule), a fraction in (0, 1], or an integer.")

@@ -9,6 +9,8 @@ import typer
 
 from compress.cli.app import app
 from compress.core.parsing import check_positive, parse_size
+from compress.quantization.calibrators import calibration_help
+from compress.quantization.methods import method_help
 
 if TYPE_CHECKING:
     from compress.commands.quantize import QuantizeOutcome
@@ -28,12 +30,12 @@ def quantize_command(
     onnx: Annotated[
         Path | None, typer.Option(help="fp32 ONNX file from `compress export` (PTQ only).")
     ] = None,
-    method: Annotated[str, typer.Option(help="ptq (post-training) or qat (fine-tune).")] = "ptq",
+    method: Annotated[str, typer.Option(help=method_help() + ".")] = "ptq",
     calib_images: Annotated[
         int, typer.Option(help="Train images for calibration (evenly spaced).")
     ] = 64,
     calibration: Annotated[
-        str, typer.Option(help="Range estimator: minmax, entropy or percentile.")
+        str, typer.Option(help="Range estimator: " + calibration_help() + ".")
     ] = "minmax",
     calib_size: Annotated[
         str | None, typer.Option(help="Resize calibration images to HxW (default: their own size).")

@@ -75,9 +75,11 @@ def validation_message(error: ValidationError, *, source: str) -> str:
     first = error.errors()[0]
     field = ".".join(str(part) for part in first.get("loc", ())) or "(root)"
     value = first.get("input")
-    shown = f" (got {shorten(repr(value))})" if value is not None and not isinstance(
-        value, dict) else ""  # fmt: skip
-    message = shorten(str(first.get("msg", "invalid")), MAX_MESSAGE)
+    message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+    message = shorten(message, MAX_MESSAGE)
+    echo = shorten(repr(value))
+    shown = f" (got {echo})" if value is not None and not isinstance(value, dict) and (
+        echo not in message) else ""  # fmt: skip
     return f"{source}: field {field!r}: {message}{shown}"
 
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from compress.lowrank.spec import METHOD_NAMES, RANK_RULES, FactorizeRunSpec, FactorizeSpec
+from compress.lowrank.catalog import FACTORIZATION_METHODS, MethodEntry, register_method
+from compress.lowrank.spec import RANK_RULES, FactorizeRunSpec, FactorizeSpec
 
 _LAZY: dict[str, str] = {
     "FactorizeOutcome": "compress.lowrank.apply",
@@ -27,10 +28,15 @@ _LAZY: dict[str, str] = {
     "FactorizeRun": "compress.commands.factorize",
 }
 
-__all__ = ["METHOD_NAMES", "RANK_RULES", "FactorizeRunSpec", "FactorizeSpec", *_LAZY]
+__all__ = [
+    "FACTORIZATION_METHODS", "METHOD_NAMES", "RANK_RULES", "FactorizeRunSpec", "FactorizeSpec",
+    "MethodEntry", "register_method", *_LAZY,
+]  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:
+    if name == "METHOD_NAMES":  # deprecated (one release): the names of FACTORIZATION_METHODS
+        return tuple(FACTORIZATION_METHODS)
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'compress.lowrank' has no attribute {name!r}")

@@ -20,8 +20,9 @@ from torch import nn
 
 from compress.core.errors import CompressError
 from compress.lowrank import ranks as rank_rules
+from compress.lowrank.catalog import load_method
 from compress.lowrank.cp import CPLimits
-from compress.lowrank.methods import METHODS, Method, skip_reason
+from compress.lowrank.methods import Method, skip_reason
 from compress.lowrank.modules import pair
 from compress.lowrank.spec import FactorizeSpec
 
@@ -180,7 +181,7 @@ def factorize_model(
         CompressError: a ``layers`` pattern matches nothing, an integer rank is larger
             than a chosen layer allows, or a MACs target cannot be met.
     """
-    method = METHODS[spec.method]
+    method = load_method(spec.method)
     sites = [_Site(name, layer) for name, layer in select_layers(model, spec.layers)]
     _measure(model, sites, (1, in_channels, *input_size))
     picker = _RankPicker(spec)
@@ -206,11 +207,11 @@ def factorize_model(
             )
             rows[site.name] = _unchanged(site, note)
             continue
-        if spec.method == "cp":
-            options["fallback_ranks"] = _tucker_ranks(picker, site, fraction)
+        if method.fallback is not None:
+            options["fallback_ranks"] = _fallback_ranks(picker, site, fraction, method.fallback)
         module, error, note = method.factorize(site.layer, ranks, options)
         module.train(site.layer.training)
-        used = METHODS[module.method]
+        used = load_method(module.method)
         macs = used.macs(site.layer, module.ranks, site.in_hw, site.out_hw)
         model.set_submodule(site.name, module)
         rows[site.name] = LayerReport(
@@ -265,12 +266,15 @@ def _weight_shape(layer: nn.Module) -> list[int]:
     return [int(v) for v in layer.weight.shape]
 
 
-def _tucker_ranks(picker: _RankPicker, site: _Site, fraction: float | None) -> list[int]:
-    """Tucker-2 ranks for a CP layer that falls back (an integer rank capped per mode)."""
-    tucker = METHODS["tucker"]
+def _fallback_ranks(
+    picker: _RankPicker, site: _Site, fraction: float | None, fallback: str
+) -> list[int]:
+    """Ranks of the method a layer falls back to (CP -> Tucker-2): an integer rank is
+    capped per mode, other ranks are chosen by the same rule."""
+    method = load_method(fallback)
     if isinstance(picker.spec.rank, int):
-        return [min(picker.spec.rank, limit) for limit in tucker.limits(site.layer)]
-    return picker.ranks(tucker, site, fraction)
+        return [min(picker.spec.rank, limit) for limit in method.limits(site.layer)]
+    return picker.ranks(method, site, fraction)
 
 
 def _budget_fraction(

@@ -1,7 +1,8 @@
-"""One table of what each method can factorize, its ranks, structure, weights and MACs.
+"""What each factorization method does: its ranks, structure, weights and MACs.
 
 :mod:`compress.lowrank.apply` and :mod:`compress.lowrank.replay` only talk to a
-:class:`Method`, so a new method is one entry in :data:`METHODS`.
+:class:`Method`, found by name through :func:`compress.lowrank.catalog.load_method`;
+the four built-in ones are defined here and named in the catalog's table.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import torch
 from torch import nn
 
 from compress.lowrank import cp, spatial_svd, svd, tucker
+from compress.lowrank.catalog import FACTORIZATION_METHODS, methods_for
 from compress.lowrank.modules import LowRankSequential, is_plain_conv2d, pair
 
 Layer = nn.Conv2d | nn.Linear
@@ -29,19 +31,25 @@ def skip_reason(layer: nn.Module, method: str) -> str | None:
     """Why ``method`` leaves ``layer`` alone, or None when it can factorize it."""
     if isinstance(layer, nn.modules.conv._ConvTransposeNd):
         return "transposed conv: not factorized"
+    handles_pointwise = FACTORIZATION_METHODS[method].pointwise
     if isinstance(layer, nn.Linear):
-        return None if method == "svd" else "linear layer: use --method svd"
+        return None if handles_pointwise else f"linear layer: use --method {_names(True)}"
     if not is_plain_conv2d(layer):
         return f"{type(layer).__name__}: not a 2-D conv"
     if layer.groups > 1:
         kind = "depthwise" if layer.groups == layer.in_channels else "grouped"
         return f"{kind} conv (groups={layer.groups}): skipped"
     pointwise = pair(layer.kernel_size) == (1, 1)
-    if method == "svd" and not pointwise:
-        return "k x k conv: use tucker, cp or spatial-svd"
-    if method != "svd" and pointwise:
-        return "1 x 1 conv: use --method svd"
+    if handles_pointwise and not pointwise:
+        return f"k x k conv: use {_names(False)}"
+    if pointwise and not handles_pointwise:
+        return f"1 x 1 conv: use --method {_names(True)}"
     return None
+
+
+def _names(pointwise: bool) -> str:
+    names = methods_for(pointwise=pointwise)
+    return ", ".join(names[:-1]) + (" or " if len(names) > 1 else "") + names[-1]
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,7 @@ class Method:
     factorize: Callable[[Layer, list[int], dict[str, Any]], Factorized]
     macs: Callable[[Layer, list[int], tuple[int, int], tuple[int, int]], int]
     combine_matrices: bool = False  # one rank from several spectra (max), as CP needs
+    fallback: str | None = None  # method a layer falls back to (gets its ranks in options)
 
 
 def _tucker_factorize(layer: Layer, ranks: list[int], _: dict[str, Any]) -> Factorized:
@@ -85,42 +94,41 @@ def _spatial_factorize(layer: Layer, ranks: list[int], _: dict[str, Any]) -> Fac
     return module, error, None
 
 
-METHODS: dict[str, Method] = {
-    "tucker": Method(
-        name="tucker",
-        limits=tucker.full_ranks,
-        reference=tucker.full_ranks,
-        matrices=lambda layer: [unfold(layer.weight, 0), unfold(layer.weight, 1)],
-        build=tucker.build_tucker,
-        factorize=_tucker_factorize,
-        macs=tucker.tucker_macs,
-    ),
-    "cp": Method(
-        name="cp",
-        limits=lambda layer: [cp.max_rank(layer)],
-        reference=lambda layer: [cp.reference_rank(layer)],
-        matrices=lambda layer: [unfold(layer.weight, 0), unfold(layer.weight, 1)],
-        build=lambda layer, ranks: cp.build_cp(layer, ranks[0]),
-        factorize=_cp_factorize,
-        macs=lambda layer, ranks, i, o: cp.cp_macs(layer, ranks[0], i, o),
-        combine_matrices=True,
-    ),
-    "svd": Method(
-        name="svd",
-        limits=lambda layer: [svd.full_rank(layer)],
-        reference=lambda layer: [svd.full_rank(layer)],
-        matrices=lambda layer: [svd.weight_matrix(layer)],
-        build=lambda layer, ranks: svd.build_svd(layer, ranks[0]),
-        factorize=_svd_factorize,
-        macs=lambda layer, ranks, i, o: svd.svd_macs(layer, ranks[0], i, o),
-    ),
-    "spatial-svd": Method(
-        name="spatial-svd",
-        limits=lambda layer: [spatial_svd.full_rank(layer)],
-        reference=lambda layer: [spatial_svd.reference_rank(layer)],
-        matrices=lambda layer: [spatial_svd.spatial_matrix(layer.weight.detach())],
-        build=lambda layer, ranks: spatial_svd.build_spatial_svd(layer, ranks[0]),
-        factorize=_spatial_factorize,
-        macs=lambda layer, ranks, i, o: spatial_svd.spatial_svd_macs(layer, ranks[0], i, o),
-    ),
-}
+TUCKER = Method(
+    name="tucker",
+    limits=tucker.full_ranks,
+    reference=tucker.full_ranks,
+    matrices=lambda layer: [unfold(layer.weight, 0), unfold(layer.weight, 1)],
+    build=tucker.build_tucker,
+    factorize=_tucker_factorize,
+    macs=tucker.tucker_macs,
+)
+CP = Method(
+    name="cp",
+    limits=lambda layer: [cp.max_rank(layer)],
+    reference=lambda layer: [cp.reference_rank(layer)],
+    matrices=lambda layer: [unfold(layer.weight, 0), unfold(layer.weight, 1)],
+    build=lambda layer, ranks: cp.build_cp(layer, ranks[0]),
+    factorize=_cp_factorize,
+    macs=lambda layer, ranks, i, o: cp.cp_macs(layer, ranks[0], i, o),
+    combine_matrices=True,
+    fallback="tucker",
+)
+SVD = Method(
+    name="svd",
+    limits=lambda layer: [svd.full_rank(layer)],
+    reference=lambda layer: [svd.full_rank(layer)],
+    matrices=lambda layer: [svd.weight_matrix(layer)],
+    build=lambda layer, ranks: svd.build_svd(layer, ranks[0]),
+    factorize=_svd_factorize,
+    macs=lambda layer, ranks, i, o: svd.svd_macs(layer, ranks[0], i, o),
+)
+SPATIAL_SVD = Method(
+    name="spatial-svd",
+    limits=lambda layer: [spatial_svd.full_rank(layer)],
+    reference=lambda layer: [spatial_svd.reference_rank(layer)],
+    matrices=lambda layer: [spatial_svd.spatial_matrix(layer.weight.detach())],
+    build=lambda layer, ranks: spatial_svd.build_spatial_svd(layer, ranks[0]),
+    factorize=_spatial_factorize,
+    macs=lambda layer, ranks, i, o: spatial_svd.spatial_svd_macs(layer, ranks[0], i, o),
+)

@@ -16,7 +16,7 @@ from torch import nn
 
 from compress.core.checkpoint import require_step_format
 from compress.core.errors import CompressError
-from compress.lowrank.methods import METHODS
+from compress.lowrank.catalog import FACTORIZATION_METHODS, load_method
 
 SOURCE = "factorize step"
 
@@ -42,7 +42,7 @@ def replay_factorize(model: nn.Module, step: dict[str, Any]) -> nn.Module:
                 f"{SOURCE}: layer {name!r} has weight shape {actual}, but the factorized model "
                 f"was made from shape {shape}; was the checkpoint written for another model?"
             )
-        module = METHODS[method].build(layer, ranks)
+        module = load_method(method).build(layer, ranks)
         module.train(layer.training)
         model.set_submodule(name, module)
     return model
@@ -56,9 +56,9 @@ def _entry(entry: Any, index: int) -> tuple[str, str, list[int], list[int]]:
     ranks, shape = entry.get("ranks"), entry.get("weight_shape")
     if not isinstance(name, str) or not name:
         raise CompressError(f"{where}: name {name!r} is not a module name")
-    if method not in METHODS:
+    if method not in FACTORIZATION_METHODS:
         raise CompressError(
-            f"{where}: method {method!r} is unknown; valid: {', '.join(sorted(METHODS))}"
+            f"{where}: method {method!r} is unknown; valid: {', '.join(FACTORIZATION_METHODS)}"
         )
     for field, value in (("ranks", ranks), ("weight_shape", shape)):
         if (

@@ -15,11 +15,10 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from compress.core.specs import Spec
+from compress.lowrank.catalog import check_method
 from compress.training.train_spec import FinetuneFields
 
-MethodName = Literal["tucker", "cp", "svd", "spatial-svd"]
 RankRule = Literal["vbmf", "energy", "macs"]
-METHOD_NAMES: tuple[str, ...] = ("tucker", "cp", "svd", "spatial-svd")
 RANK_RULES: tuple[str, ...] = ("vbmf", "energy", "macs")
 
 
@@ -59,7 +58,7 @@ class FactorizeSpec(Spec):
       beyond them falls back to Tucker-2.
     """
 
-    method: MethodName
+    method: str  # a name in compress.lowrank.catalog.FACTORIZATION_METHODS
     rank: Literal["auto"] | int | float = "auto"
     rank_rule: RankRule | None = None
     energy: float = 0.9
@@ -70,6 +69,11 @@ class FactorizeSpec(Spec):
     cp_max_error: float = Field(default=0.8, ge=0)
     cp_time_limit: float = Field(default=60.0, ge=0)
     cp_iterations: int = Field(default=300, ge=1)
+
+    @field_validator("method")
+    @classmethod
+    def _method(cls, name: str) -> str:
+        return check_method(name)
 
     @field_validator("rank", mode="before")
     @classmethod

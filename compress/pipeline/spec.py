@@ -91,8 +91,11 @@ class VariantSpec(Spec):
                 raise ValueError(f"steps[{index}] ({step.kind}) reads the data set: give data")
         if self.baseline.onnx is not None and [s.kind for s in self.steps] != ["quantize"]:
             raise ValueError("an onnx baseline can only be quantized (one quantize step)")
-        if self.baseline.onnx is not None and self.steps[0].method != "ptq":  # type: ignore[union-attr]
-            raise ValueError("quantization-aware training needs a checkpoint, not an onnx file")
+        if self.baseline.onnx is not None and self.steps[0].trains:  # type: ignore[union-attr]
+            raise ValueError(
+                f"quantize method {self.steps[0].method} trains in PyTorch: it needs a "  # type: ignore[union-attr]
+                "checkpoint, not an onnx file"
+            )
         return self
 
     @property

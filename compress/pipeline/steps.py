@@ -86,7 +86,7 @@ class QuantizeStep(QuantizeOptions):
             "reduce_range": reduce_range, "calibration": self.calibration,
             "calib_images": calib_images, "keep_fp32": list(self.keep_fp32),
         }  # fmt: skip
-        if self.method == "qat":
+        if self.trains:
             record.update(epochs=self.epochs, lr=self.lr)
         return record
 

@@ -27,12 +27,12 @@ from typing import TYPE_CHECKING, Any
 from compress.core import atomic
 from compress.core.errors import CompressError
 from compress.core.onnx_files import METADATA_PREFIX, load_onnx
+from compress.quantization.calibrators import CALIBRATORS
 
 if TYPE_CHECKING:
     import onnx
     from onnxruntime.quantization import CalibrationDataReader
 
-CALIBRATE_METHODS = {"minmax": "MinMax", "entropy": "Entropy", "percentile": "Percentile"}
 HISTOGRAM_STRIDE = 8  # images per histogram update for entropy/percentile (bounded memory)
 
 
@@ -112,10 +112,11 @@ def quantize_onnx(
     import onnx
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
-    if calibration not in CALIBRATE_METHODS:
+    if calibration not in CALIBRATORS:
         raise CompressError(
-            f"unknown calibration method {calibration!r}; valid: {', '.join(CALIBRATE_METHODS)}"
+            f"unknown calibration method {calibration!r}; valid: {', '.join(CALIBRATORS)}"
         )
+    calibrator = CALIBRATORS[calibration]
     if activations not in ACTIVATION_TYPES:
         raise CompressError(
             f"unknown activation type {activations!r}; valid: {', '.join(ACTIVATION_TYPES)}"
@@ -125,13 +126,13 @@ def quantize_onnx(
     # so they collect in strides (merged by ONNX Runtime). Not CalibMaxIntermediateOutputs:
     # in onnxruntime 1.32 it discards the images it buffered instead of reducing them.
     extra: dict[str, Any] = {}
-    if calibration != "minmax":
+    if calibrator.histogram:
         extra.update(CalibStridedMinMax=_stride(len(reader)), CalibPercentile=percentile)
     options = {
         "quant_format": "QDQ", "activation_type": ACTIVATION_TYPES[activations],
         "weight_type": "QInt8",
         "per_channel": per_channel, "reduce_range": reduce_range,
-        "calibrate_method": CALIBRATE_METHODS[calibration],
+        "calibrate_method": calibrator.ort_method,
     }  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="segcompress-ptq-") as folder:
         pre = Path(folder) / "pre.onnx"
@@ -144,7 +145,7 @@ def quantize_onnx(
             activation_type=getattr(QuantType, ACTIVATION_TYPES[activations]),
             weight_type=QuantType.QInt8,
             nodes_to_exclude=excluded or None,
-            calibrate_method=getattr(CalibrationMethod, CALIBRATE_METHODS[calibration]),
+            calibrate_method=getattr(CalibrationMethod, calibrator.ort_method),
             extra_options=extra,
         )  # fmt: skip
         proto = onnx.load(str(quantized))

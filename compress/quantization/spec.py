@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from compress.core.specs import Spec
-
-QuantizeMethod = Literal["ptq", "qat"]
-Calibration = Literal["minmax", "entropy", "percentile"]
-CALIBRATIONS: tuple[str, ...] = ("minmax", "entropy", "percentile")
+from compress.quantization.calibrators import CALIBRATORS, check_calibration
+from compress.quantization.methods import QUANTIZE_METHODS, check_method
 
 
 class QuantizeOptions(Spec):
@@ -19,12 +16,12 @@ class QuantizeOptions(Spec):
     (:class:`compress.pipeline.steps.QuantizeStep`) or ``compress quantize``
     (:class:`QuantizeSpec`)."""
 
-    method: QuantizeMethod = "ptq"
+    method: str = "ptq"  # a name in compress.quantization.methods.QUANTIZE_METHODS
     # calibration (PTQ, and the starting ranges of QAT): real images of the train split
     calib_split: str = "train"
     calib_images: int = Field(default=64, ge=1)
     calib_size: tuple[int, int] | None = None  # resize calibration images (None: own size)
-    calibration: Calibration = "minmax"
+    calibration: str = "minmax"  # a name in compress.quantization.calibrators.CALIBRATORS
     percentile: float = Field(default=99.999, gt=90, le=100)
     per_channel: bool = True
     reduce_range: bool | None = None  # None: decided from the CPU's flags
@@ -39,6 +36,26 @@ class QuantizeOptions(Spec):
     qat_min_agreement: float = Field(default=0.99, gt=0, le=1)
     agreement_images: int = Field(default=8, ge=1)
     gpu: bool = False  # also measure FP16 / TensorRT int8 on CUDA (see gpu.py)
+
+    @field_validator("method")
+    @classmethod
+    def _method(cls, name: str) -> str:
+        return check_method(name)
+
+    @field_validator("calibration")
+    @classmethod
+    def _calibration(cls, name: str) -> str:
+        return check_calibration(name)
+
+    @property
+    def trains(self) -> bool:
+        """Whether the method fine-tunes in PyTorch (QAT) before the int8 export."""
+        return QUANTIZE_METHODS[self.method].trains
+
+    @property
+    def histogram_calibration(self) -> bool:
+        """Whether calibration keeps histograms (entropy, percentile)."""
+        return CALIBRATORS[self.calibration].histogram
 
     @field_validator("keep_fp32")
     @classmethod
@@ -69,10 +86,12 @@ class QuantizeSpec(QuantizeOptions):
     def _consistent(self) -> QuantizeSpec:
         if (self.checkpoint is None) == (self.onnx is None):
             raise ValueError("give exactly one of --checkpoint or --onnx")
-        if self.method == "qat" and self.onnx is not None:
-            raise ValueError("--method qat trains in PyTorch and needs --checkpoint, not --onnx")
-        if self.method == "qat" and self.keep_fp32:
-            raise ValueError("--keep-fp32 applies to --method ptq only")
+        if self.trains and self.onnx is not None:
+            raise ValueError(
+                f"--method {self.method} trains in PyTorch and needs --checkpoint, not --onnx"
+            )
+        if self.trains and self.keep_fp32:
+            raise ValueError(f"--keep-fp32 applies to post-training methods, not {self.method}")
         for field, size in (("input_size", self.input_size), ("calib_size", self.calib_size)):
             if size is not None and min(size) < 1:
                 raise ValueError(f"{field} must be positive, got {size}")

@@ -285,7 +285,7 @@ def _state(folder: Path, done: str, partial: str) -> str:
 def _step_label(step: Any) -> str:
     keys = ("ratio", "target_macs", "method", "epochs", "lr", "rank", "rank_rule", "importance")
     fields = step.model_dump()
-    if fields.get("method") == "ptq":  # training options do not apply
+    if getattr(step, "trains", True) is False:  # a post-training method: no epochs or lr
         fields = {k: v for k, v in fields.items() if k not in ("epochs", "lr")}
     shown = [f"{k}={fields[k]}" for k in keys if fields.get(k) not in (None, "auto")]
     return f"{step.kind}({', '.join(shown)})"

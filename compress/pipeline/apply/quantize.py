@@ -58,7 +58,7 @@ def apply_quantize(
         shutil.copyfile(context.onnx, fp32_path)
         metadata = read_metadata(fp32_path)
     training = None
-    if step.method == "ptq":
+    if not step.trains:
         from compress.quantization.ptq import quantize_onnx
 
         outcome = quantize_onnx(

@@ -1,0 +1,44 @@
+"""The one table of quantization methods behind ``method`` / ``--method``.
+
+``ptq`` quantizes a finished fp32 ONNX file with ONNX Runtime's calibrated static
+quantizer; ``qat`` trains the PyTorch model with fake-quant ops first. What the rest
+needs to know about a method is whether it trains: a training method needs a PyTorch
+checkpoint (not an ONNX file), reads the training options (epochs, lr, ...) and has no
+node-level ``keep_fp32``. The spec's allowed values, its validation, the CLI help and
+the recipe summary derive from this table (docs/extending.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class QuantizeMethod:
+    """One int8 method; ``trains``: fine-tunes in PyTorch before the int8 export."""
+
+    name: str
+    help: str
+    trains: bool
+
+
+QUANTIZE_METHODS: dict[str, QuantizeMethod] = {
+    method.name: method
+    for method in (
+        QuantizeMethod("ptq", "post-training, calibrated on real images", trains=False),
+        QuantizeMethod("qat", "quantization-aware fine-tuning with fake-quant ops", trains=True),
+    )
+}  # fmt: skip
+
+
+def check_method(name: str) -> str:
+    """``name`` if it is a method of :data:`QUANTIZE_METHODS`, else ValueError."""
+    if name not in QUANTIZE_METHODS:
+        raise ValueError(f"method {name!r} is unknown; valid: {', '.join(QUANTIZE_METHODS)}")
+    return name
+
+
+def method_help() -> str:
+    """CLI help: ``ptq (post-training, ...) or qat (...)``."""
+    names = [f"{m.name} ({m.help})" for m in QUANTIZE_METHODS.values()]
+    return ", ".join(names[:-1]) + f" or {names[-1]}"
