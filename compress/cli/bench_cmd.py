@@ -9,6 +9,7 @@ import typer
 
 from compress.cli.app import app
 from compress.core.parsing import check_positive, parse_choices, parse_key_values, parse_size
+from compress.measure.runtimes import runtime_help
 
 if TYPE_CHECKING:
     from compress.core.results import RunResult
@@ -30,7 +31,9 @@ def bench_command(
     ] = None,
     runtime: Annotated[
         str | None,
-        typer.Option(help="torch, ort or torch,ort [default: both; ort for --onnx]."),
+        typer.Option(
+            help=f"Comma-separated: {runtime_help()}. Default: torch,ort (ort for --onnx)."
+        ),
     ] = None,
     device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
     input_size: Annotated[str, typer.Option(help="Input H x W, e.g. 750x1000 or 512.")] = (
@@ -67,7 +70,8 @@ def bench_command(
     check_positive(batch, option="--batch")
     check_positive(runs, option="--runs")
     check_positive(warmup, option="--warmup", minimum=0)
-    runtimes = parse_choices(runtime, option="--runtime", valid=RUNTIMES) if runtime else None
+    valid = tuple(RUNTIMES)
+    runtimes = parse_choices(runtime, option="--runtime", valid=valid) if runtime else None
     spec = parse_spec(
         BenchSpec,
         {

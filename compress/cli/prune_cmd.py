@@ -35,6 +35,7 @@ from compress.cli.variant_options import (
     base_fields,
     finetune_fields,
 )
+from compress.measure.runtimes import runtime_help
 from compress.pruning.criteria import importance_help
 
 if TYPE_CHECKING:
@@ -50,9 +51,7 @@ def prune_command(
         float | None, typer.Option(help="Fraction of channels to remove, in (0, 1).")
     ] = None,
     checkpoint: BaseCheckpoint = None,
-    importance: Annotated[
-        str, typer.Option(help=importance_help() + ".")
-    ] = "l2",
+    importance: Annotated[str, typer.Option(help=importance_help() + ".")] = "l2",
     scope: Annotated[
         str, typer.Option(help="uniform (same ratio per layer) or global (ranked together).")
     ] = "uniform",
@@ -96,9 +95,7 @@ def prune_command(
     bench: Annotated[
         bool, typer.Option("--bench/--no-bench", help="Time baseline and pruned, same process.")
     ] = True,
-    runtime: Annotated[str, typer.Option(help="Latency runtime: ort (ONNX Runtime) or torch.")] = (
-        "ort"
-    ),
+    runtime: Annotated[str, typer.Option(help=f"Latency runtime: {runtime_help()}.")] = "ort",
     runs: Annotated[int, typer.Option(help="Timed runs per latency measurement.")] = 10,
     warmup: Annotated[int, typer.Option(help="Untimed warm-up runs before timing.")] = 3,
     threads: Annotated[

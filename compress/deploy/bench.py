@@ -20,14 +20,13 @@ from pydantic import Field, field_validator, model_validator
 from compress.core.errors import CompressError
 from compress.core.results import LatencyStats, Metrics, RunResult
 from compress.core.specs import ModelSpec, Spec
-from compress.measure.runtimes import RuntimeName
+from compress.measure.runtimes import RUNTIMES, RuntimeName
 
 if TYPE_CHECKING:
     from torch import nn
 
     from compress.deploy.export import LoadedModel
     from compress.measure.roof import Roof
-
 
 
 class BenchSpec(Spec):
@@ -67,8 +66,9 @@ class BenchSpec(Spec):
             raise ValueError("give exactly one of --model, --checkpoint or --onnx")
         if min(self.input_size) < 1:
             raise ValueError(f"input_size must be positive, got {self.input_size}")
-        if self.onnx is not None and "torch" in (self.runtimes or []):
-            raise ValueError("--runtime torch needs --model or --checkpoint, not --onnx")
+        for runtime in self.runtimes or []:
+            if self.onnx is not None and not RUNTIMES[runtime].reads_onnx:
+                raise ValueError(f"--runtime {runtime} needs --model or --checkpoint, not --onnx")
         return self
 
     def resolved_runtimes(self) -> list[str]:
@@ -135,7 +135,7 @@ def _measure(
     from compress.measure.environment import environment
     from compress.measure.latency import measure_latency
     from compress.measure.macs import count_macs_params
-    from compress.measure.runtimes import OrtRunner, TorchRunner
+    from compress.measure.runtimes import open_runner
     from compress.measure.size import onnx_size, state_dict_bytes
 
     extra: dict[str, Any] = {"runtimes": runtimes}
@@ -158,7 +158,7 @@ def _measure(
     macs = params = None
     if architecture is not None:
         macs, params = count_macs_params(architecture, spec.input_size)
-    if loaded is not None and "ort" in runtimes:
+    if loaded is not None and any(RUNTIMES[runtime].reads_onnx for runtime in runtimes):
         onnx_path = export_onnx(
             loaded.model, workdir / "model.onnx", input_size=spec.input_size,
             opset=spec.opset, metadata=loaded.metadata(),
@@ -182,15 +182,15 @@ def _measure(
     memory: dict[str, int | None] = {}
     rss: dict[str, int | None] = {}
     for runtime in runtimes:
-        if runtime == "torch":
+        if RUNTIMES[runtime].reads_onnx:
+            assert onnx_path is not None
+            runner: Any = open_runner(runtime, onnx_path, device=spec.device, threads=threads)
+        else:
             assert loaded is not None
-            runner: Any = TorchRunner(
-                loaded.model, device=spec.device, threads=threads, fp16=spec.fp16,
+            runner = open_runner(
+                runtime, loaded.model, device=spec.device, threads=threads, fp16=spec.fp16,
                 channels_last=spec.channels_last,
             )  # fmt: skip
-        else:
-            assert onnx_path is not None
-            runner = OrtRunner(onnx_path, device=spec.device, threads=threads)
         runners[runtime] = runner
         timing = measure_latency(
             runner.run, [runner.prepare(x)], warmup=spec.warmup, runs=spec.runs,
@@ -207,7 +207,8 @@ def _measure(
     extra.update(samples_ms=samples, peak_memory_bytes=memory, max_rss_bytes=rss)
     metrics = None
     if spec.data is not None:
-        chosen = "ort" if spec.onnx is not None or "torch" not in runtimes else "torch"
+        # score the PyTorch model where one is timed, else the first (ONNX) runtime
+        chosen = next((r for r in runtimes if not RUNTIMES[r].reads_onnx), runtimes[0])
         classes = model_spec.num_classes if model_spec else _onnx_classes(runners[chosen])
         metrics = _accuracy(spec, runners[chosen], classes)
         extra["metrics_runtime"] = runners[chosen].key

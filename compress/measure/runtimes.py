@@ -12,8 +12,12 @@ Both share one small protocol so that latency, parity and accuracy treat them al
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import AfterValidator
 
 from compress.core.errors import CompressError
 from compress.measure.environment import cpu_info, gpu_name
@@ -23,10 +27,49 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-# The one list of inference runtimes: specs type their runtime fields with RuntimeName.
-RuntimeName = Literal["torch", "ort"]
-RUNTIMES: tuple[str, ...] = get_args(RuntimeName)
 DEVICES = ("cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """One inference runtime: ``runner(subject, device=, threads=, **options)`` opens it on
+    a PyTorch module, or on an ONNX file path when ``reads_onnx``; ``check(device)``
+    raises CompressError unless it can run on ``device`` on this machine."""
+
+    name: str
+    help: str
+    reads_onnx: bool
+    runner: Callable[..., Any]
+    check: Callable[[str], None]
+
+
+def _check_torch(device: str) -> None:
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise CompressError(
+                "--device cuda: no CUDA device is visible to PyTorch; use --device cpu"
+            )
+
+
+def _check_ort(device: str) -> None:
+    if device == "cuda" and "CUDAExecutionProvider" not in _ort_providers():
+        raise CompressError(
+            "--device cuda with --runtime ort needs onnxruntime-gpu (CUDAExecutionProvider); "
+            f"available providers: {', '.join(_ort_providers())}"
+        )
+
+
+def check_runtime(name: str) -> str:
+    """``name`` if it is a runtime of :data:`RUNTIMES`, else ValueError (spec fields)."""
+    if name not in RUNTIMES:
+        raise ValueError(f"runtime {name!r} is unknown; valid: {', '.join(RUNTIMES)}")
+    return name
+
+
+# A spec field holding a runtime name, validated against the table.
+RuntimeName = Annotated[str, AfterValidator(check_runtime)]
 
 
 def check_device(device: str, *, runtime: str) -> None:
@@ -35,20 +78,21 @@ def check_device(device: str, *, runtime: str) -> None:
         raise CompressError(f"unknown runtime {runtime!r}; valid runtimes: {', '.join(RUNTIMES)}")
     if device not in DEVICES:
         raise CompressError(f"unknown device {device!r}; valid devices: {', '.join(DEVICES)}")
-    if device != "cuda":
-        return
-    if runtime == "torch":
-        import torch
+    RUNTIMES[runtime].check(device)
 
-        if not torch.cuda.is_available():
-            raise CompressError(
-                "--device cuda: no CUDA device is visible to PyTorch; use --device cpu"
-            )
-    elif "CUDAExecutionProvider" not in _ort_providers():
-        raise CompressError(
-            "--device cuda with --runtime ort needs onnxruntime-gpu (CUDAExecutionProvider); "
-            f"available providers: {', '.join(_ort_providers())}"
-        )
+
+def runtime_help() -> str:
+    """CLI help: ``torch (PyTorch eager ...), ort (ONNX Runtime ...)``."""
+    return ", ".join(f"{r.name} ({r.help})" for r in RUNTIMES.values())
+
+
+def open_runner(
+    runtime: str, subject: Any, *, device: str = "cpu", threads: int | None = None,
+    **options: Any,
+) -> Any:  # fmt: skip
+    """A runner of ``runtime`` on ``subject`` (a module, or an ONNX path for ``reads_onnx``)."""
+    check_device(device, runtime=runtime)
+    return RUNTIMES[runtime].runner(subject, device=device, threads=threads, **options)
 
 
 def device_name(device: str) -> str:
@@ -174,3 +218,16 @@ def _ort_providers() -> list[str]:
 def _default_ort_threads() -> int:
     # ONNX Runtime's default intra-op pool has one thread per physical core.
     return cpu_info().physical_cores
+
+
+# The one table of inference runtimes: spec fields, CLI choices and every place that
+# opens a runner read it, so a new runtime is one runner class and one entry here.
+RUNTIMES: dict[str, Runtime] = {
+    runtime.name: runtime
+    for runtime in (
+        Runtime("torch", "PyTorch eager; fp16, channels-last on CUDA", reads_onnx=False,
+                runner=TorchRunner, check=_check_torch),
+        Runtime("ort", "ONNX Runtime on the exported file", reads_onnx=True,
+                runner=OrtRunner, check=_check_ort),
+    )
+}  # fmt: skip

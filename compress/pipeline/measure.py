@@ -37,7 +37,7 @@ def time_subjects(
     """Latency per subject, keyed ``<runtime>-cpu``; all runners interleaved round-robin."""
     from compress.deploy.export import export_onnx
     from compress.measure.latency import measure_interleaved
-    from compress.measure.runtimes import OrtRunner, TorchRunner
+    from compress.measure.runtimes import RUNTIMES, open_runner
 
     previous = torch.get_num_threads()
     threads = bench.threads or previous
@@ -48,17 +48,15 @@ def time_subjects(
             runners: list[tuple[int, Any]] = []
             for index, subject in enumerate(subjects):
                 for runtime in bench.runtimes:
-                    if runtime == "torch" and subject.model is not None:
-                        runners.append((index, TorchRunner(subject.model.eval(), device="cpu",
-                                                           threads=threads)))  # fmt: skip
-                    elif runtime == "ort":
-                        path = subject.onnx
-                        if path is None and subject.model is not None:
-                            path = export_onnx(subject.model.cpu().eval(),
-                                               Path(scratch) / f"subject-{index}.onnx",
-                                               input_size=bench.input_size)  # fmt: skip
-                        if path is not None:
-                            runners.append((index, OrtRunner(path, device="cpu", threads=threads)))
+                    target: Any = subject.model.eval() if subject.model is not None else None
+                    if RUNTIMES[runtime].reads_onnx:
+                        target = subject.onnx
+                        if target is None and subject.model is not None:
+                            target = export_onnx(subject.model.cpu().eval(),
+                                                 Path(scratch) / f"subject-{index}.onnx",
+                                                 input_size=bench.input_size)  # fmt: skip
+                    if target is not None:  # an ONNX-only subject has no PyTorch timing
+                        runners.append((index, open_runner(runtime, target, threads=threads)))
             timings = measure_interleaved(
                 [(runner.run, runner.prepare(x)) for _, runner in runners],
                 warmup=bench.warmup, runs=bench.runs,
@@ -74,9 +72,7 @@ def time_subjects(
         torch.set_num_threads(previous)
 
 
-def score(
-    subject: Subject, data: str, split: str, info: Any, *, device: str = "cpu"
-) -> Metrics:
+def score(subject: Subject, data: str, split: str, info: Any, *, device: str = "cpu") -> Metrics:
     """Accuracy of a model (PyTorch) or an ONNX file (ONNX Runtime) on ``split``."""
     from compress.data import SegmentationFolder
     from compress.measure.evaluate import evaluate

@@ -12,6 +12,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -43,7 +44,7 @@ def measure_model(
     """
     from compress.deploy.export import export_onnx
     from compress.measure.latency import measure_latency
-    from compress.measure.runtimes import OrtRunner, TorchRunner
+    from compress.measure.runtimes import RUNTIMES, open_runner
 
     previous = torch.get_num_threads()
     threads = setup.threads or previous
@@ -53,12 +54,11 @@ def measure_model(
     torch.set_num_threads(threads)
     try:
         with tempfile.TemporaryDirectory(prefix="segcompress-prune-bench-") as folder:
-            if setup.runtime == "ort":
-                path = export_onnx(model.cpu(), Path(folder) / "model.onnx",
-                                   input_size=setup.input_size)  # fmt: skip
-                runner: OrtRunner | TorchRunner = OrtRunner(path, device="cpu", threads=threads)
-            else:
-                runner = TorchRunner(model, device="cpu", threads=threads)
+            target: Any = model
+            if RUNTIMES[setup.runtime].reads_onnx:
+                target = export_onnx(model.cpu(), Path(folder) / "model.onnx",
+                                     input_size=setup.input_size)  # fmt: skip
+            runner = open_runner(setup.runtime, target, threads=threads)
             timing = measure_latency(
                 runner.run, [runner.prepare(x)], warmup=setup.warmup, runs=setup.runs
             )
