@@ -16,9 +16,10 @@ from typing import Any
 from compress.commands.prune import one_step_variant, resolved_fields
 from compress.core.runs import spec_digest
 from compress.lowrank.spec import FactorizeRunSpec
+from compress.pipeline.baseline import open_baseline
 from compress.pipeline.spec import BenchSettings, VariantSpec
 from compress.pipeline.steps import FactorizeStep
-from compress.pipeline.variant import VariantOutcome, open_baseline, run_variant
+from compress.pipeline.variant import VariantOutcome, run_variant
 
 FACTORIZED_FILE = "factorized.pt"
 FINETUNE_DIR = "finetune"

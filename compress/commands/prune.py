@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from compress.core.runs import spec_digest
+from compress.pipeline.baseline import open_baseline
 from compress.pipeline.spec import BaselineRef, BenchSettings, VariantSpec
 from compress.pipeline.steps import FinetuneStep, PruneStep
-from compress.pipeline.variant import VariantOutcome, open_baseline, run_variant
+from compress.pipeline.variant import VariantOutcome, run_variant
 from compress.pruning.spec import PruneRunSpec
 
 PRUNED_FILE = "pruned.pt"

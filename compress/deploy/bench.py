@@ -25,7 +25,7 @@ from compress.measure.runtimes import RUNTIMES, RuntimeName
 if TYPE_CHECKING:
     from torch import nn
 
-    from compress.deploy.export import LoadedModel
+    from compress.deploy.loaded import LoadedModel
     from compress.measure.roof import Roof
 
 
@@ -131,7 +131,8 @@ def _measure(
     import torch
 
     from compress.core.onnx_files import read_metadata
-    from compress.deploy.export import export_onnx, load_model
+    from compress.deploy.export import export_onnx
+    from compress.deploy.loaded import load_model
     from compress.measure.environment import environment
     from compress.measure.latency import measure_latency
     from compress.measure.macs import count_macs_params

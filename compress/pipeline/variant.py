@@ -26,30 +26,15 @@ import torch
 from torch import nn
 
 from compress.core.checkpoint import save_checkpoint
-from compress.core.results import RESULT_FILE, Measurement, RunResult, load_result, write_result
+from compress.core.results import Measurement, RunResult, load_result, write_result
 from compress.core.runs import SPEC_FILE, prepare_run_dir
-from compress.core.specs import ModelSpec
+from compress.pipeline.baseline import OpenedBaseline, open_baseline
 from compress.pipeline.context import StepContext, StepOutcome
 from compress.pipeline.measure import Subject, score, time_subjects
 from compress.pipeline.spec import VariantSpec
 from compress.pipeline.techniques import technique
 
 BASELINE_ONNX = "baseline.onnx"  # the baseline as fp32 ONNX, beside a quantized variant
-
-
-@dataclass
-class OpenedBaseline:
-    """The baseline a variant starts from, opened: model (None for an ONNX file), spec, data."""
-
-    model: nn.Module | None
-    model_spec: ModelSpec | None
-    structure: list[dict[str, Any]]
-    dataset: dict[str, Any] | None
-    fresh: bool
-    info: Any
-    onnx: Path | None = None
-    name: str | None = None  # the run folder name of a checkpoint's training run
-    own_dataset: dict[str, Any] | None = None  # what the checkpoint itself recorded
 
 
 @dataclass
@@ -111,67 +96,6 @@ class InlineStore:
 
     def save(self, index: int, applied: Applied, base: OpenedBaseline) -> None:
         return None
-
-
-def open_baseline(spec: VariantSpec) -> tuple[OpenedBaseline, VariantSpec]:
-    """Open the spec's baseline and data; also the spec with its baseline resolved.
-
-    Resolved: canonical model name, class count, absolute paths, and the checkpoint's
-    SHA-256 (a retrained file at the same path is another run).
-    """
-    from compress.core.runs import file_sha256
-    from compress.deploy.base_model import BaseModelSource, data_info, load_base
-
-    ref = spec.baseline
-    data = str(Path(spec.data).resolve()) if spec.data else None
-    if ref.onnx is not None:
-        from compress.core.onnx_files import load_onnx, read_metadata
-
-        load_onnx(ref.onnx)  # CompressError if absent or corrupt, before any folder exists
-        info = None
-        if data is not None:
-            from compress.data import load_dataset_info
-
-            info = load_dataset_info(data)
-        meta = read_metadata(ref.onnx)
-        onnx_path = Path(ref.onnx).resolve()
-        resolved = spec.model_copy(update={
-            "data": data,
-            "baseline": ref.model_copy(update={"onnx": str(onnx_path),
-                                               "checkpoint_sha256": file_sha256(ref.onnx)}),
-        })  # fmt: skip
-        opened = OpenedBaseline(None, None, list(meta.get("structure") or []),
-                                meta.get("dataset"), False, info, onnx=onnx_path,
-                                name=onnx_path.parent.name or None)  # fmt: skip
-        return opened, resolved
-    from baselines.registry import canonical_name
-
-    checkpoint_model = None
-    if ref.model is None:  # a checkpoint names its own model
-        from compress.core.checkpoint import read_payload
-
-        checkpoint_model = (read_payload(ref.checkpoint).get("model") or {}).get("name")
-    canonical = canonical_name(ref.model or checkpoint_model or "")
-    fields = BaseModelSource(ref.model or canonical, ref.checkpoint, ref.num_classes,
-                         ref.model_options, data, spec.seed)  # fmt: skip
-    model, model_spec, structure, dataset, fresh = load_base(fields, canonical)
-    own_dataset = dataset
-    info = data_info(data, model_spec)
-    if info is not None and dataset is None:
-        dataset = info.model_dump(mode="json")
-    resolved_ref = ref.model_copy(update={
-        "model": canonical, "num_classes": model_spec.num_classes,
-        "model_options": {} if ref.checkpoint else dict(model_spec.options),
-        "checkpoint": str(Path(ref.checkpoint).resolve()) if ref.checkpoint else None,
-        "checkpoint_sha256": file_sha256(ref.checkpoint) if ref.checkpoint else None,
-    })  # fmt: skip
-    name = None
-    if ref.checkpoint is not None:
-        folder = Path(ref.checkpoint).parent
-        name = folder.name if (folder / RESULT_FILE).is_file() else None
-    opened = OpenedBaseline(model, model_spec, structure, dataset, fresh, info, name=name,
-                            own_dataset=own_dataset)  # fmt: skip
-    return opened, spec.model_copy(update={"baseline": resolved_ref, "data": data})
 
 
 def run_variant(
@@ -381,7 +305,8 @@ def _measure(
 
 def _export_reference(reference: nn.Module | None, run_dir: Path, base: OpenedBaseline) -> Path:
     """The baseline as fp32 ONNX (parity is the exporter's job), kept beside the variant."""
-    from compress.deploy.export import LoadedModel, export_onnx
+    from compress.deploy.export import export_onnx
+    from compress.deploy.loaded import LoadedModel
 
     assert reference is not None and base.model_spec is not None
     path = run_dir / BASELINE_ONNX

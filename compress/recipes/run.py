@@ -117,7 +117,8 @@ def run_recipe(
     console: Any = None,
 ) -> RecipeOutcome:
     """Run ``recipe`` into ``out``: baselines, then the selected variants, then the report."""
-    from compress.pipeline.variant import open_baseline, run_variant
+    from compress.pipeline.baseline import open_baseline
+    from compress.pipeline.variant import run_variant
     from compress.recipes.store import KeyedStore
     from compress.training.train import LAST_FILE, train
 
@@ -255,7 +256,7 @@ def plan_recipe(
         checkpoint = str(checkpoints[entry.baseline])
         spec = recipe.variant_spec(entry, data=data_path, checkpoint=checkpoint)
         if Path(str(spec.baseline.checkpoint)).is_file():
-            from compress.pipeline.variant import open_baseline
+            from compress.pipeline.baseline import open_baseline
 
             resolved = open_baseline(spec)[1]
             folder = variant_folder(out, entry, resolved)

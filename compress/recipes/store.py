@@ -18,8 +18,9 @@ from typing import Any
 from compress.core import atomic
 from compress.core.runs import spec_digest
 from compress.core.step_details import StepDetails
+from compress.pipeline.baseline import OpenedBaseline
 from compress.pipeline.spec import VariantSpec
-from compress.pipeline.variant import Applied, OpenedBaseline
+from compress.pipeline.variant import Applied
 
 STEP_FILE = "step.json"
 MODEL_FILE = "model.pt"

@@ -29,7 +29,8 @@ def apply_quantize(
 ) -> StepOutcome:
     """Write ``model.onnx`` (fp32) and ``model.int8.onnx`` into the step's folder."""
     from compress.core.onnx_files import read_metadata
-    from compress.deploy.export import check_parity, export_onnx
+    from compress.deploy.export import export_onnx
+    from compress.deploy.parity import check_parity
     from compress.quantization.calibration import (
         ImageCalibrationReader,
         calibration_dataset,
@@ -90,7 +91,7 @@ def apply_quantize(
 
 def _metadata(context: StepContext) -> dict[str, Any]:
     """What the ONNX files record about the model they hold (as ``compress export`` does)."""
-    from compress.deploy.export import LoadedModel
+    from compress.deploy.loaded import LoadedModel
 
     assert context.model_spec is not None
     carrier = LoadedModel(nn.Identity(), context.model_spec, list(context.structure),
@@ -103,7 +104,7 @@ def _qat(
     metadata: dict[str, Any], parity_images: list[Any], fmt: Any, details: QuantizeDetails,
 ) -> dict[str, Any]:  # fmt: skip
     from compress.data import SegmentationFolder
-    from compress.deploy.export import check_parity
+    from compress.deploy.parity import check_parity
     from compress.quantization.calibration import calibration_images
     from compress.quantization.qat import calibrate_qat, export_qat, prepare_qat, train_qat
 
