@@ -13,8 +13,6 @@ are :mod:`compress.training.train`'s business.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import math
 import platform
 import time
@@ -28,8 +26,9 @@ from torch import nn
 from compress.core.checkpoint import read_payload, save_checkpoint
 from compress.core.errors import CompressError
 from compress.core.results import Metrics, RunResult, write_result
-from compress.core.runs import SPEC_FILE, same_spec
+from compress.core.runs import SPEC_FILE
 from compress.measure.size import state_dict_bytes
+from compress.training.epoch import train_epoch, validate
 from compress.training.history import (
     HISTORY_CSV,
     HISTORY_JSON,
@@ -37,8 +36,9 @@ from compress.training.history import (
     EpochReporter,
     History,
 )
-from compress.training.losses import Loss, training_loss
-from compress.training.seeding import rng_state, seed_epoch, seed_worker, set_rng_state
+from compress.training.losses import training_loss
+from compress.training.resume import restore, resume_state
+from compress.training.seeding import rng_state, seed_epoch, seed_worker
 from compress.training.train_spec import TrainSpec
 
 if TYPE_CHECKING:
@@ -145,7 +145,7 @@ def fit(
     dataset_dump = info.model_dump(mode="json")
     spec_dump = spec.model_dump(mode="json")
     last_path = run_dir / LAST_FILE
-    state = _resume_state(last_path, spec_dump, structure) if resume else None
+    state = resume_state(last_path, spec_dump, structure) if resume else None
     if state is None and last_path.is_file():
         raise CompressError(
             f"{last_path} already exists; pass --resume to continue that run or use another folder"
@@ -174,19 +174,7 @@ def fit(
     )  # fmt: skip
     history, best, start = History(), None, 0
     if state is not None:
-        try:
-            model.load_state_dict(state["state_dict"], strict=True)
-        except RuntimeError as error:
-            first = str(error).strip().splitlines()[0][:200]
-            raise CompressError(
-                f"{last_path}: weights do not fit the given model ({first})"
-            ) from None
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        scaler.load_state_dict(state["scaler"])
-        history = History.from_dicts(state["history"], source=f"{last_path} history")
-        best, start = state.get("best"), int(state["epoch"])
-        set_rng_state(state["rng"])
+        history, best, start = restore(state, last_path, model, optimizer, scheduler, scaler)
 
     generator = torch.Generator()
     loader = torch.utils.data.DataLoader(
@@ -204,7 +192,7 @@ def fit(
             seed_epoch(spec.seed, epoch, generator)
             lr = float(optimizer.param_groups[0]["lr"])
             reporter.start_epoch(epoch, len(loader))
-            loss = _train_epoch(model, loader, optimizer, scaler, criterion, device, amp_dtype,
+            loss = train_epoch(model, loader, optimizer, scaler, criterion, device, amp_dtype,
                                 reporter)
             if not math.isfinite(loss):
                 raise CompressError(
@@ -215,7 +203,7 @@ def fit(
             scheduler.step()
             metrics = None
             if epoch % spec.val_every == 0 or epoch == spec.epochs:
-                metrics = _validate(model, val_set, info, device)
+                metrics = validate(model, val_set, info, device)
             record = EpochRecord(
                 epoch=epoch, loss=loss, lr=lr, seconds=time.perf_counter() - began,
                 **({k: metrics[k] for k in ("miou", "class_acc", "pixel_acc")} if metrics else {}),
@@ -278,86 +266,6 @@ def fit(
     write_result(run_dir, result)
     reporter.note(f"best val mIoU {best['miou']:.4f} at epoch {best['epoch']}; wrote {run_dir}")
     return TrainResult(run_dir, history, result=result, start_epoch=start)
-
-
-def _train_epoch(
-    model: nn.Module,
-    loader: torch.utils.data.DataLoader,
-    optimizer: torch.optim.Optimizer,
-    scaler: torch.amp.GradScaler,
-    criterion: Loss,
-    device: torch.device,
-    amp_dtype: torch.dtype | None,
-    reporter: EpochReporter,
-) -> float:
-    """One pass over the training set; returns the mean loss per image."""
-    model.train()
-    total, seen = 0.0, 0
-    for images, masks in loader:
-        images = images.to(device, non_blocking=True)
-        masks = masks.to(device, non_blocking=True)
-        optimizer.zero_grad(set_to_none=True)
-        autocast = (
-            torch.autocast(device.type, dtype=amp_dtype)
-            if amp_dtype is not None
-            else contextlib.nullcontext()
-        )
-        with autocast:
-            loss = criterion(model(images), masks, images)
-        scaler.scale(loss).backward()
-        scaler.step(optimizer)
-        scaler.update()
-        total += float(loss.item()) * images.shape[0]
-        seen += images.shape[0]
-        reporter.advance(total / seen)
-    return total / max(seen, 1)
-
-
-def _validate(
-    model: nn.Module, dataset: Any, info: DatasetInfo, device: torch.device
-) -> dict[str, Any]:
-    """Val-split metrics as a plain dict (valid as :class:`compress.core.results.Metrics`)."""
-    from compress.measure.evaluate import evaluate
-
-    result = evaluate(
-        model, dataset, num_classes=info.num_classes, ignore_index=info.ignore_index,
-        device=str(device),
-    )
-    metrics = result.metrics
-    study = float(result.study_miou)
-    return {
-        "miou": float(metrics.miou),
-        "class_acc": float(metrics.class_acc),
-        "pixel_acc": float(metrics.pixel_acc),
-        "per_class_iou": [None if v is None else float(v) for v in metrics.per_class_iou],
-        "class_names": list(info.class_names),
-        "study_miou": None if math.isnan(study) else study,
-        "split": "val",
-        "num_images": int(result.num_images),
-    }
-
-
-def _resume_state(last_path: Path, spec_dump: dict[str, Any], structure: list) -> dict[str, Any]:
-    """Read ``last.pt`` and check that it belongs to this spec and structure."""
-    if not last_path.is_file():
-        raise CompressError(
-            f"--resume: there is no checkpoint {last_path} to resume from; "
-            "run without --resume to start this run"
-        )
-    state = read_payload(last_path)
-    stored_spec = state.get("train_spec")
-    if not isinstance(stored_spec, dict) or not same_spec(stored_spec, spec_dump):
-        raise CompressError(
-            f"{last_path} was written by a different training configuration; "
-            "resume with the same options or choose another --out"
-        )
-    if _canonical(state.get("structure") or []) != _canonical(structure):
-        raise CompressError(f"{last_path} was written for a model with a different structure")
-    return state
-
-
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
 
 
 def _scheduler(
