@@ -50,8 +50,8 @@ def prepare(
     artifact: Path, size: tuple[int, int], scratch: Path, runtime: str = "ort"
 ) -> dict[str, Any]:
     """Model (or ONNX path), MACs, params and deployable size of one artifact."""
-    from compress.deploy.bench import architecture_from_onnx
     from compress.deploy.export import export_onnx, load_model
+    from compress.deploy.onnx_model import architecture_from_onnx
     from compress.measure.macs import count_macs_params
     from compress.measure.size import onnx_size, state_dict_bytes
 

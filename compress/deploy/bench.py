@@ -19,11 +19,11 @@ from pydantic import Field, field_validator, model_validator
 
 from compress.core.errors import CompressError
 from compress.core.results import LatencyStats, Metrics, RunResult
-from compress.core.specs import ModelSpec, Spec
+from compress.core.specs import Spec
+from compress.deploy.onnx_model import architecture_of, onnx_classes, spec_from_metadata
 from compress.measure.runtimes import RUNTIMES, RuntimeName
 
 if TYPE_CHECKING:
-    from torch import nn
 
     from compress.deploy.loaded import LoadedModel
     from compress.measure.roof import Roof
@@ -145,8 +145,8 @@ def _measure(
     loaded: LoadedModel | None = None
     if spec.onnx is not None:
         metadata = read_metadata(spec.onnx)
-        model_spec, structure = _spec_from_metadata(metadata, source=str(spec.onnx))
-        architecture = _architecture(model_spec, structure, seed=spec.seed)
+        model_spec, structure = spec_from_metadata(metadata, source=str(spec.onnx))
+        architecture = architecture_of(model_spec, structure, seed=spec.seed)
         extra["source"] = str(spec.onnx)
     else:
         loaded = load_model(
@@ -210,7 +210,7 @@ def _measure(
     if spec.data is not None:
         # score the PyTorch model where one is timed, else the first (ONNX) runtime
         chosen = next((r for r in runtimes if not RUNTIMES[r].reads_onnx), runtimes[0])
-        classes = model_spec.num_classes if model_spec else _onnx_classes(runners[chosen])
+        classes = model_spec.num_classes if model_spec else onnx_classes(runners[chosen])
         metrics = _accuracy(spec, runners[chosen], classes)
         extra["metrics_runtime"] = runners[chosen].key
     env = environment(threads=threads)
@@ -243,50 +243,6 @@ def _roof(spec: BenchSpec, threads: int) -> Roof | None:
     return get_roof(threads, measure=spec.roof)
 
 
-def _spec_from_metadata(
-    metadata: dict[str, Any], *, source: str
-) -> tuple[ModelSpec | None, list[dict[str, Any]]]:
-    """The model spec and structure an ONNX file carries (None for a foreign file)."""
-    from compress.core.specs import parse_spec
-
-    if not isinstance(metadata.get("model"), dict):
-        return None, []
-    spec = parse_spec(ModelSpec, metadata["model"], source=f"{source} metadata 'model'")
-    structure = metadata.get("structure")
-    return spec, list(structure) if isinstance(structure, list) else []
-
-
-def _architecture(
-    spec: ModelSpec | None, structure: list[dict[str, Any]], *, seed: int
-) -> nn.Module | None:
-    """The architecture behind an ONNX file (random weights), to count its MACs and params."""
-    import torch
-
-    from compress.core.checkpoint import replay_structure
-
-    if spec is None:
-        return None
-    torch.manual_seed(seed)
-    model = replay_structure(spec.build(), structure, source="ONNX metadata")
-    return model.eval()
-
-
-def _onnx_classes(runner: Any) -> int:
-    """Class count of a foreign ONNX file: its metadata, else a static output dimension."""
-    from compress.core.onnx_files import decode_metadata
-
-    declared = decode_metadata(runner.metadata).get("num_classes")
-    if isinstance(declared, int):
-        return declared
-    dims = runner.session.get_outputs()[0].shape
-    if len(dims) == 4 and isinstance(dims[1], int):
-        return dims[1]
-    raise CompressError(
-        f"ONNX file {runner.path} does not say how many classes it predicts (no segcompress "
-        "metadata, dynamic class axis); export it with `compress export`"
-    )
-
-
 def _accuracy(spec: BenchSpec, predict: Any, num_classes: int) -> Metrics:
     """Accuracy of ``predict`` on ``spec.split`` of ``spec.data``."""
     from compress.data import SegmentationFolder
@@ -305,17 +261,6 @@ def _accuracy(spec: BenchSpec, predict: Any, num_classes: int) -> Metrics:
         device=spec.device,
     )  # fmt: skip
     return result.record(split=spec.split, class_names=info.class_names)
-
-
-def architecture_from_onnx(path: str | os.PathLike[str]) -> nn.Module | None:
-    """The architecture an ONNX file was exported from (random weights), from its metadata.
-
-    Used to count MACs and parameters of an ONNX artifact; None for a foreign file.
-    """
-    from compress.core.onnx_files import read_metadata
-
-    spec, structure = _spec_from_metadata(read_metadata(Path(path)), source=str(path))
-    return _architecture(spec, structure, seed=0)
 
 
 def _source_sha256(spec: BenchSpec) -> str | None:

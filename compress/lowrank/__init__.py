@@ -21,7 +21,7 @@ _LAZY: dict[str, str] = {
     "FactorizeOutcome": "compress.lowrank.apply",
     "LayerReport": "compress.lowrank.apply",
     "factorize_model": "compress.lowrank.apply",
-    "select_layers": "compress.lowrank.apply",
+    "select_layers": "compress.lowrank.sites",
     "replay_factorize": "compress.lowrank.replay",
     "LowRankSequential": "compress.lowrank.modules",
     "run_factorize": "compress.commands.factorize",

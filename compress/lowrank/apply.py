@@ -11,11 +11,9 @@ alone and say so in the per-layer report. The structure step it returns lets
 
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import torch
 from torch import nn
 
 from compress.core.errors import CompressError
@@ -23,12 +21,11 @@ from compress.lowrank import ranks as rank_rules
 from compress.lowrank.catalog import load_method
 from compress.lowrank.cp import CPLimits
 from compress.lowrank.methods import Method, skip_reason
-from compress.lowrank.modules import pair
+from compress.lowrank.sites import Site, describe, measure_sites, select_layers
 from compress.lowrank.spec import FactorizeSpec
 
 STEP_KIND = "factorize"
 STEP_FORMAT = 1
-_CANDIDATES = (nn.Conv2d, nn.Linear, nn.modules.conv._ConvTransposeNd)
 
 
 @dataclass
@@ -63,83 +60,13 @@ class FactorizeOutcome:
         return [row for row in self.layers if row.method is not None]
 
 
-@dataclass
-class _Site:
-    """A candidate layer and where it runs: resolutions and original MACs."""
-
-    name: str
-    layer: nn.Module
-    in_hw: tuple[int, int] = (0, 0)
-    out_hw: tuple[int, int] = (0, 0)
-    macs: int = 0
-    used: bool = False
-
-
-def select_layers(model: nn.Module, patterns: list[str]) -> list[tuple[str, nn.Module]]:
-    """Conv2d / Linear / transposed-conv modules whose names match any glob pattern."""
-    layers = [(n, m) for n, m in model.named_modules() if n and isinstance(m, _CANDIDATES)]
-    for pattern in patterns:
-        if not any(fnmatch.fnmatchcase(name, pattern) for name, _ in layers):
-            examples = ", ".join(name for name, _ in layers[:6])
-            raise CompressError(
-                f"--layers pattern {pattern!r} matches no conv or linear layer of "
-                f"{type(model).__name__}; names look like: {examples}"
-            )
-    return [(n, m) for n, m in layers if any(fnmatch.fnmatchcase(n, p) for p in patterns)]
-
-
-def describe(layer: nn.Module) -> str:
-    """``conv 3x3 512->256 s1 d6`` / ``linear 512->10`` / ``convT 3x3 64->32 s2``."""
-    if isinstance(layer, nn.Linear):
-        return f"linear {layer.in_features}->{layer.out_features}"
-    kh, kw = pair(layer.kernel_size)
-    sh, _ = pair(layer.stride)
-    dh, _ = pair(layer.dilation)
-    kind = "convT" if isinstance(layer, nn.modules.conv._ConvTransposeNd) else "conv"
-    text = f"{kind} {kh}x{kw} {layer.in_channels}->{layer.out_channels} s{sh}"
-    text += f" d{dh}" if dh != 1 else ""
-    return text + (f" g{layer.groups}" if layer.groups != 1 else "")
-
-
-def _measure(model: nn.Module, sites: list[_Site], shape: tuple[int, ...]) -> None:
-    """Fill each site's resolutions and MACs from one forward pass on zeros."""
-    from compress.measure.macs import _module_macs  # the project's one MACs convention
-
-    by_module = {id(site.layer): site for site in sites}
-
-    def hook(module: nn.Module, inputs: tuple[Any, ...], output: Any) -> None:
-        site = by_module[id(module)]
-        site.used = True
-        site.macs += _module_macs(module, inputs, output)
-        if isinstance(module, nn.Linear):
-            tokens = output.numel() // module.out_features
-            site.in_hw = site.out_hw = (1, tokens)
-        else:
-            site.in_hw = tuple(inputs[0].shape[-2:])  # type: ignore[assignment]
-            site.out_hw = tuple(output.shape[-2:])  # type: ignore[assignment]
-
-    handles = [site.layer.register_forward_hook(hook) for site in sites]
-    modes = {m: m.training for m in model.modules()}
-    first = next(model.parameters(), None)
-    device = first.device if first is not None else torch.device("cpu")
-    try:
-        model.eval()
-        with torch.no_grad():
-            model(torch.zeros(shape, device=device))
-    finally:
-        for handle in handles:
-            handle.remove()
-        for module, training in modes.items():
-            module.training = training
-
-
 class _RankPicker:
     """Ranks of one layer for a method as the spec says (fraction ``override`` for macs)."""
 
     def __init__(self, spec: FactorizeSpec) -> None:
         self.spec = spec
 
-    def ranks(self, method: Method, site: _Site, fraction: float | None = None) -> list[int]:
+    def ranks(self, method: Method, site: Site, fraction: float | None = None) -> list[int]:
         spec, layer = self.spec, site.layer
         limits = method.limits(layer)
         if isinstance(spec.rank, int):
@@ -182,11 +109,11 @@ def factorize_model(
             than a chosen layer allows, or a MACs target cannot be met.
     """
     method = load_method(spec.method)
-    sites = [_Site(name, layer) for name, layer in select_layers(model, spec.layers)]
-    _measure(model, sites, (1, in_channels, *input_size))
+    sites = [Site(name, layer) for name, layer in select_layers(model, spec.layers)]
+    measure_sites(model, sites, (1, in_channels, *input_size))
     picker = _RankPicker(spec)
     rows: dict[str, LayerReport] = {}
-    usable: list[_Site] = []
+    usable: list[Site] = []
     for site in sites:
         reason = skip_reason(site.layer, spec.method)
         if reason is None and not site.used:
@@ -258,7 +185,7 @@ def _check_budget(
         )
 
 
-def _unchanged(site: _Site, note: str) -> LayerReport:
+def _unchanged(site: Site, note: str) -> LayerReport:
     return LayerReport(site.name, describe(site.layer), None, [], site.macs, site.macs, None, note)
 
 
@@ -267,7 +194,7 @@ def _weight_shape(layer: nn.Module) -> list[int]:
 
 
 def _fallback_ranks(
-    picker: _RankPicker, site: _Site, fraction: float | None, fallback: str
+    picker: _RankPicker, site: Site, fraction: float | None, fallback: str
 ) -> list[int]:
     """Ranks of the method a layer falls back to (CP -> Tucker-2): an integer rank is
     capped per mode, other ranks are chosen by the same rule."""
@@ -280,7 +207,7 @@ def _fallback_ranks(
 def _budget_fraction(
     model: nn.Module,
     method: Method,
-    sites: list[_Site],
+    sites: list[Site],
     picker: _RankPicker,
     spec: FactorizeSpec,
     input_size: tuple[int, int],

@@ -14,8 +14,8 @@ from compress.reporting.compare import (
     load_results,
     ratio,
     resolve_baselines,
-    steps_label,
 )
+from compress.reporting.step_labels import steps_label
 
 
 def latency(p50: float) -> LatencyStats:
