@@ -106,7 +106,7 @@ def quantize_command(
             "crop": crop,
             "gpu": gpu,
         },
-        source="options",
+        source="compress quantize",
     )
     outcome = quantize(spec, out)
     if as_json:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AfterValidator
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,10 @@ def check_method(name: str) -> str:
     if name not in FACTORIZATION_METHODS:
         raise ValueError(f"method {name!r} is unknown; valid: {', '.join(FACTORIZATION_METHODS)}")
     return name
+
+
+# A spec field holding a factorization method's name, validated against the table.
+FactorizationMethodName = Annotated[str, AfterValidator(check_method)]
 
 
 def method_help() -> str:

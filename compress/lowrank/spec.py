@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from compress.core.specs import Spec
-from compress.lowrank.catalog import check_method
+from compress.lowrank.catalog import FactorizationMethodName
 from compress.training.train_spec import FinetuneFields
 
 RankRule = Literal["vbmf", "energy", "macs"]
@@ -58,7 +58,7 @@ class FactorizeSpec(Spec):
       beyond them falls back to Tucker-2.
     """
 
-    method: str  # a name in compress.lowrank.catalog.FACTORIZATION_METHODS
+    method: FactorizationMethodName
     rank: Literal["auto"] | int | float = "auto"
     rank_rule: RankRule | None = None
     energy: float = 0.9
@@ -69,11 +69,6 @@ class FactorizeSpec(Spec):
     cp_max_error: float = Field(default=0.8, ge=0)
     cp_time_limit: float = Field(default=60.0, ge=0)
     cp_iterations: int = Field(default=300, ge=1)
-
-    @field_validator("method")
-    @classmethod
-    def _method(cls, name: str) -> str:
-        return check_method(name)
 
     @field_validator("rank", mode="before")
     @classmethod

@@ -14,7 +14,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from compress.pruning.spec import IMPORTANCES, SCOPES, PruneRunSpec, PruneSpec
+from compress.pruning.criteria import IMPORTANCES
+from compress.pruning.spec import SCOPES, PruneRunSpec, PruneSpec
 
 _LAZY: dict[str, str] = {
     "PruningSession": "compress.pruning.session",

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AfterValidator
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,18 @@ CRITERIA: dict[str, Criterion] = {
     )
 }  # fmt: skip
 
-IMPORTANCES: tuple[str, ...] = tuple(CRITERIA)
+IMPORTANCES: tuple[str, ...] = tuple(CRITERIA)  # the built-in names (a snapshot)
+
+
+def check_importance(name: str) -> str:
+    """``name`` if it is a criterion of :data:`CRITERIA`, else ValueError."""
+    if name not in CRITERIA:
+        raise ValueError(f"importance {name!r} is unknown; valid: {', '.join(CRITERIA)}")
+    return name
+
+
+# A spec field holding a criterion name, validated against the table.
+ImportanceName = Annotated[str, AfterValidator(check_importance)]
 
 
 def importance_help() -> str:

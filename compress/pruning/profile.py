@@ -16,7 +16,8 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from compress.core.errors import CompressError
 from compress.core.specs import Spec, validation_message
-from compress.pruning.spec import DEFAULT_SENSITIVITY_RATIOS, check_importance, check_ratios
+from compress.pruning.criteria import ImportanceName
+from compress.pruning.spec import DEFAULT_SENSITIVITY_RATIOS, check_ratios
 
 SENSITIVITY_KIND = "sensitivity"
 PLOT_FILE = "sensitivity.png"
@@ -31,7 +32,7 @@ class SensitivitySpec(Spec):
     ratios: list[float] = Field(default_factory=lambda: list(DEFAULT_SENSITIVITY_RATIOS))
     split: str = "val"
     max_images: int = Field(default=20, ge=1)
-    importance: str = "l2"  # a name in compress.pruning.criteria.CRITERIA
+    importance: ImportanceName = "l2"
     round_to: int | None = Field(default=8, ge=1)
     ignored_layers: list[str] = Field(default_factory=list)
     input_size: tuple[int, int] = (256, 256)
@@ -40,11 +41,6 @@ class SensitivitySpec(Spec):
     device: str = "auto"
     seed: int = Field(default=0, ge=0)
     checkpoint_sha256: str | None = None  # filled when resolved
-
-    @field_validator("importance")
-    @classmethod
-    def _known_importance(cls, value: str) -> str:
-        return check_importance(value)
 
     @field_validator("ratios")
     @classmethod

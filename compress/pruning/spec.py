@@ -12,18 +12,11 @@ from pydantic import Field, field_validator, model_validator
 
 from compress.core.specs import Spec
 from compress.measure.runtimes import RuntimeName
-from compress.pruning.criteria import CRITERIA, IMPORTANCES
+from compress.pruning.criteria import CRITERIA, ImportanceName
 from compress.training.train_spec import FinetuneFields
 
 Scope = Literal["global", "uniform"]
 SCOPES: tuple[str, ...] = ("global", "uniform")
-def check_importance(name: str) -> str:
-    """``name`` if it is a criterion of :data:`compress.pruning.criteria.CRITERIA`."""
-    if name not in CRITERIA:
-        raise ValueError(f"importance {name!r} is unknown; valid: {', '.join(IMPORTANCES)}")
-    return name
-
-
 DEFAULT_SENSITIVITY_RATIOS: tuple[float, ...] = (0.1, 0.3, 0.5, 0.7)
 STEP_KIND = "prune"  # the structure step this package writes and replays
 STEP_FORMAT = 1
@@ -64,17 +57,12 @@ class PruneSpec(Spec):
     target_macs: float | None = None
     target_latency_ms: float | None = None
     layer_ratios: dict[str, float] = Field(default_factory=dict)
-    importance: str = "l2"  # a name in compress.pruning.criteria.CRITERIA
+    importance: ImportanceName = "l2"
     scope: Scope = "uniform"
     iterative_steps: int = Field(default=1, ge=1, le=100)
     round_to: int | None = Field(default=8, ge=1)
     ignored_layers: list[str] = Field(default_factory=list)
     importance_batches: int = Field(default=4, ge=1)
-
-    @field_validator("importance")
-    @classmethod
-    def _known_importance(cls, value: str) -> str:
-        return check_importance(value)
 
     @field_validator("ratio")
     @classmethod

@@ -10,6 +10,9 @@ Importing this module stays cheap: ONNX Runtime is imported by the quantizer.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,10 @@ def check_calibration(name: str) -> str:
     if name not in CALIBRATORS:
         raise ValueError(f"calibration {name!r} is unknown; valid: {', '.join(CALIBRATORS)}")
     return name
+
+
+# A spec field holding a calibration method's name, validated against the table.
+CalibrationName = Annotated[str, AfterValidator(check_calibration)]
 
 
 def calibration_help() -> str:

@@ -11,6 +11,9 @@ the recipe summary derive from this table (docs/extending.md).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,10 @@ def check_method(name: str) -> str:
     if name not in QUANTIZE_METHODS:
         raise ValueError(f"method {name!r} is unknown; valid: {', '.join(QUANTIZE_METHODS)}")
     return name
+
+
+# A spec field holding a quantization method's name, validated against the table.
+QuantizeMethodName = Annotated[str, AfterValidator(check_method)]
 
 
 def method_help() -> str:

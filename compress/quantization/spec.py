@@ -7,8 +7,8 @@ from pathlib import Path
 from pydantic import Field, field_validator, model_validator
 
 from compress.core.specs import Spec
-from compress.quantization.calibrators import CALIBRATORS, check_calibration
-from compress.quantization.methods import QUANTIZE_METHODS, check_method
+from compress.quantization.calibrators import CALIBRATORS, CalibrationName
+from compress.quantization.methods import QUANTIZE_METHODS, QuantizeMethodName
 
 
 class QuantizeOptions(Spec):
@@ -16,12 +16,12 @@ class QuantizeOptions(Spec):
     (:class:`compress.pipeline.steps.QuantizeStep`) or ``compress quantize``
     (:class:`QuantizeSpec`)."""
 
-    method: str = "ptq"  # a name in compress.quantization.methods.QUANTIZE_METHODS
+    method: QuantizeMethodName = "ptq"
     # calibration (PTQ, and the starting ranges of QAT): real images of the train split
     calib_split: str = "train"
     calib_images: int = Field(default=64, ge=1)
     calib_size: tuple[int, int] | None = None  # resize calibration images (None: own size)
-    calibration: str = "minmax"  # a name in compress.quantization.calibrators.CALIBRATORS
+    calibration: CalibrationName = "minmax"
     percentile: float = Field(default=99.999, gt=90, le=100)
     per_channel: bool = True
     reduce_range: bool | None = None  # None: decided from the CPU's flags
@@ -36,16 +36,6 @@ class QuantizeOptions(Spec):
     qat_min_agreement: float = Field(default=0.99, gt=0, le=1)
     agreement_images: int = Field(default=8, ge=1)
     gpu: bool = False  # also measure FP16 / TensorRT int8 on CUDA (see gpu.py)
-
-    @field_validator("method")
-    @classmethod
-    def _method(cls, name: str) -> str:
-        return check_method(name)
-
-    @field_validator("calibration")
-    @classmethod
-    def _calibration(cls, name: str) -> str:
-        return check_calibration(name)
 
     @property
     def trains(self) -> bool:

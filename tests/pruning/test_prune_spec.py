@@ -7,7 +7,8 @@ import yaml
 
 from compress.core.errors import CompressError
 from compress.core.specs import parse_spec
-from compress.pruning.spec import IMPORTANCES, PruneRunSpec, PruneSpec
+from compress.pruning.criteria import IMPORTANCES
+from compress.pruning.spec import PruneRunSpec, PruneSpec
 
 
 @pytest.mark.parametrize("ratio", [0, 1, 1.5, -0.1])
