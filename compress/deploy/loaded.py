@@ -29,17 +29,23 @@ class LoadedModel:
 
     def metadata(self) -> dict[str, Any]:
         """What :func:`export_onnx` stores so that an ONNX file describes itself."""
-        from compress import __version__
+        return onnx_metadata(self.spec, self.structure, self.dataset)
 
-        names = (self.dataset or {}).get("class_names")
-        return {
-            "model": self.spec.model_dump(mode="json"),
-            "num_classes": self.spec.num_classes,
-            "class_names": names,
-            "structure": self.structure,
-            "dataset": self.dataset,
-            "version": __version__,
-        }
+
+def onnx_metadata(
+    spec: ModelSpec, structure: list[dict[str, Any]], dataset: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The metadata an exported ONNX file carries: model spec, structure, data set, version."""
+    from compress import __version__
+
+    return {
+        "model": spec.model_dump(mode="json"),
+        "num_classes": spec.num_classes,
+        "class_names": (dataset or {}).get("class_names"),
+        "structure": structure,
+        "dataset": dataset,
+        "version": __version__,
+    }
 
 
 def load_model(

@@ -306,11 +306,11 @@ def _measure(
 def _export_reference(reference: nn.Module | None, run_dir: Path, base: OpenedBaseline) -> Path:
     """The baseline as fp32 ONNX (parity is the exporter's job), kept beside the variant."""
     from compress.deploy.export import export_onnx
-    from compress.deploy.loaded import LoadedModel
+    from compress.deploy.loaded import onnx_metadata
 
     assert reference is not None and base.model_spec is not None
     path = run_dir / BASELINE_ONNX
     if not path.is_file():
-        carrier = LoadedModel(reference, base.model_spec, list(base.structure), base.dataset)
-        export_onnx(reference, path, input_size=(64, 64), metadata=carrier.metadata())
+        metadata = onnx_metadata(base.model_spec, list(base.structure), base.dataset)
+        export_onnx(reference, path, input_size=(64, 64), metadata=metadata)
     return path

@@ -91,12 +91,10 @@ def apply_quantize(
 
 def _metadata(context: StepContext) -> dict[str, Any]:
     """What the ONNX files record about the model they hold (as ``compress export`` does)."""
-    from compress.deploy.loaded import LoadedModel
+    from compress.deploy.loaded import onnx_metadata
 
     assert context.model_spec is not None
-    carrier = LoadedModel(nn.Identity(), context.model_spec, list(context.structure),
-                          context.own_dataset)  # fmt: skip
-    return carrier.metadata()
+    return onnx_metadata(context.model_spec, list(context.structure), context.own_dataset)
 
 
 def _qat(

@@ -94,29 +94,13 @@ def plot_pareto(
     fig = Figure(figsize=(7.5, 5.0), dpi=120)  # Agg canvas; no pyplot global state
     ax = fig.subplots()
     others = [p for p in points if p.name not in on_front]
-    ax.scatter(
-        [p.latency_ms for p in others],
-        [100 * p.miou for p in others],
-        color="tab:gray",
-        label="dominated",
-        zorder=3,
-    )
-    ax.scatter(
-        [p.latency_ms for p in front],
-        [100 * p.miou for p in front],
-        color="tab:red",
-        marker="D",
-        label="Pareto front",
-        zorder=4,
-    )
-    ax.step(
-        [p.latency_ms for p in front],
-        [100 * p.miou for p in front],
-        where="post",
-        color="tab:red",
-        alpha=0.6,
-        zorder=2,
-    )
+
+    def xy(chosen: list[ParetoPoint]) -> tuple[list[float], list[float]]:
+        return [p.latency_ms for p in chosen], [100 * p.miou for p in chosen]
+
+    ax.scatter(*xy(others), color="tab:gray", label="dominated", zorder=3)
+    ax.scatter(*xy(front), color="tab:red", marker="D", label="Pareto front", zorder=4)
+    ax.step(*xy(front), where="post", color="tab:red", alpha=0.6, zorder=2)
     for p in points:
         ax.annotate(
             p.name,
