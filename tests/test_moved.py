@@ -37,3 +37,18 @@ def test_importing_the_packages_loads_no_torch() -> None:
     code = "import sys, compress, baselines, compress.core.errors; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_renamed_tables_keep_their_old_names_for_one_release() -> None:
+    import warnings
+
+    import compress.lowrank as lowrank
+    import compress.lowrank.methods as methods
+    from compress.lowrank.catalog import FACTORIZATION_METHODS
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        old = methods.METHODS
+    assert set(old) == set(FACTORIZATION_METHODS)
+    assert any(issubclass(w.category, DeprecationWarning) for w in caught)
+    assert lowrank.METHOD_NAMES == tuple(FACTORIZATION_METHODS)
