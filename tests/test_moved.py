@@ -51,4 +51,4 @@ def test_renamed_tables_keep_their_old_names_for_one_release() -> None:
         old = methods.METHODS
     assert set(old) == set(FACTORIZATION_METHODS)
     assert any(issubclass(w.category, DeprecationWarning) for w in caught)
-    assert lowrank.METHOD_NAMES == tuple(FACTORIZATION_METHODS)
+    assert tuple(FACTORIZATION_METHODS) == lowrank.METHOD_NAMES
