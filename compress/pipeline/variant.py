@@ -11,6 +11,9 @@ Where the steps' intermediate models live is the :class:`StepStore`'s business: 
 technique command keeps every step inside its run folder (:class:`InlineStore`); a recipe
 gives every step prefix its own folder keyed by digest, so variants sharing a prefix
 share its work and a rerun skips what is finished (:mod:`compress.recipes.store`).
+
+(A little over 300 lines: the run, its step loop and its final measurement share the
+run folder's state; opening the baseline lives in :mod:`compress.pipeline.baseline`.)
 """
 
 from __future__ import annotations
