@@ -6,6 +6,7 @@ one line on stderr and exit code 2; anything else is a bug and keeps its traceba
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 
@@ -34,10 +35,21 @@ def main(argv: list[str] | None = None) -> int:
         # rich wraps to 80 columns when piped; long paths and tables then break mid-word in
         # logs. A wide default keeps lines whole (an explicit COLUMNS still wins).
         os.environ.setdefault("COLUMNS", "200")
+    from compress.core.runs import forget_claims
+
+    forget_claims()
     try:
         outcome = app(args=argv, prog_name="compress", standalone_mode=False)
     except USER_ERRORS as error:
+        _release_claims()
         print(f"error: {error}", file=sys.stderr)
+        return CompressError.exit_code
+    except OSError as error:
+        message = _os_fault(error)
+        if message is None:
+            raise
+        _release_claims()
+        print(f"error: {message}", file=sys.stderr)
         return CompressError.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -49,10 +61,33 @@ def main(argv: list[str] | None = None) -> int:
         message = _user_error_message(error)
         if message is None:
             raise
+        _release_claims()
         print(f"error: {message}", file=sys.stderr)
         return CompressError.exit_code
     # click returns the exit code of `ctx.exit(n)` (e.g. --help) when not standalone
     return outcome if isinstance(outcome, int) else 0
+
+
+# OS faults that are the machine's or the user's, not bugs: one line, exit 2.
+_OS_FAULTS = frozenset({
+    errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT, errno.ENOTDIR,
+    errno.EISDIR, errno.ENAMETOOLONG, errno.EFBIG, errno.EMFILE, errno.ENFILE,
+})  # fmt: skip
+
+
+def _os_fault(error: OSError) -> str | None:
+    """``PATH: reason`` for an OS fault (read-only, disk full, permissions), else None."""
+    if error.errno not in _OS_FAULTS:
+        return None
+    path = error.filename if error.filename is not None else "(unknown path)"
+    return f"{path}: {error.strerror or os.strerror(error.errno)}"
+
+
+def _release_claims() -> None:
+    """Remove run folders this refused command claimed but never used."""
+    from compress.core.runs import release_unused_claims
+
+    release_unused_claims()
 
 
 def _usage_exit_code(error: Exception) -> int | None:
@@ -64,10 +99,18 @@ def _usage_exit_code(error: Exception) -> int | None:
     # Usage errors: click's ClickException. typer >= 0.2x vendors click privately, so
     # recognise it by its interface rather than importing either click.
     show, code = getattr(error, "show", None), getattr(error, "exit_code", None)
-    if callable(show) and isinstance(code, int):
+    if not (callable(show) and isinstance(code, int)):
+        return None
+    format_message = getattr(error, "format_message", None)
+    if code == 2 and callable(format_message):  # a usage error: one line, with where to look
+        ctx = getattr(error, "ctx", None)
+        path = ctx.command_path if ctx is not None else "compress"
+        message = " ".join(str(format_message()).split())
+        if message:  # empty when the command's help was shown instead (no subcommand)
+            print(f"error: {path}: {message} (see '{path} --help')", file=sys.stderr)
+    else:
         show()
-        return code
-    return None
+    return code
 
 
 def _user_error_message(error: Exception) -> str | None:

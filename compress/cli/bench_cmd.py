@@ -27,7 +27,8 @@ def bench_command(
     num_classes: Annotated[int, typer.Option(help="Classes, with --model.")] = 8,
     option: Annotated[
         list[str] | None,
-        typer.Option(help="Model builder option KEY=VALUE, with --model (repeatable)."),
+        typer.Option("--model-option", "-o", "--option",
+                     help="Model builder option KEY=VALUE, with --model (repeatable)."),
     ] = None,
     runtime: Annotated[
         str | None,

@@ -26,7 +26,8 @@ def export_command(
     num_classes: Annotated[int, typer.Option(help="Classes, with --model.")] = 8,
     option: Annotated[
         list[str] | None,
-        typer.Option(help="Model builder option KEY=VALUE, with --model (repeatable)."),
+        typer.Option("--model-option", "-o", "--option",
+                     help="Model builder option KEY=VALUE, with --model (repeatable)."),
     ] = None,
     opset: Annotated[int, typer.Option(help="ONNX opset version.")] = 17,
     input_size: Annotated[

@@ -39,6 +39,23 @@ def atomic_path(destination: str | os.PathLike[str]) -> Iterator[Path]:
             tmp.unlink()
 
 
+def is_temporary(path: Path) -> bool:
+    """Whether ``path`` is the temporary file of an atomic write (``.NAME.XXXX.tmp.EXT``)."""
+    name = path.name
+    return name.startswith(".") and ".tmp" in name and path.is_file()
+
+
+def remove_temporaries(folder: str | os.PathLike[str]) -> list[Path]:
+    """Delete what interrupted atomic writes left in ``folder`` and its sub-folders
+    (a kill -9 between writing and renaming); return what was removed."""
+    removed = []
+    for path in Path(folder).rglob(".*.tmp*"):
+        if is_temporary(path):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
 def _current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

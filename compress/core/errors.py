@@ -20,3 +20,18 @@ class CompressError(Exception):
 # Every user error the CLI turns into one line: the toolkit's own and the model zoo's
 # (``baselines`` depends on nothing in ``compress``, so it has its own type).
 USER_ERRORS: tuple[type[Exception], ...] = (CompressError, BaselineError)
+
+
+def out_of_memory(error: BaseException) -> bool:
+    """Whether ``error`` is an allocation failure (CPU or CUDA), not a bug."""
+    if isinstance(error, MemoryError):
+        return True
+    text = str(error)
+    return isinstance(error, RuntimeError) and (
+        "can't allocate memory" in text or "out of memory" in text.lower()
+    )
+
+
+def first_line(error: BaseException, limit: int = 160) -> str:
+    """The first line of an exception's message, cut to ``limit`` characters."""
+    return (str(error).strip().splitlines() or [""])[0][:limit]

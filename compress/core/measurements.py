@@ -6,9 +6,14 @@ The lowest layer of the result schema: :mod:`compress.core.results` and
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field
 
 from compress.core.specs import Spec
+
+# A share in [0, 1] (mIoU, accuracies): a file claiming 500% mIoU is refused on read.
+Fraction = Annotated[float, Field(ge=0, le=1)]
 
 
 class LatencyStats(Spec):
@@ -31,11 +36,11 @@ class LatencyStats(Spec):
 class Metrics(Spec):
     """Accuracy on one split, from a dataset-level confusion matrix."""
 
-    miou: float
-    class_acc: float
-    pixel_acc: float
-    per_class_iou: list[float | None]
+    miou: Fraction
+    class_acc: Fraction
+    pixel_acc: Fraction
+    per_class_iou: list[Fraction | None]
     class_names: list[str] | None = None
-    study_miou: float | None = None
+    study_miou: Fraction | None = None
     split: str | None = None
     num_images: int | None = None

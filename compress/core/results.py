@@ -55,10 +55,10 @@ RESULT_FILE = "result.json"
 class Measured(Spec):
     """The figures every measured artifact has: costs and, with data, accuracy."""
 
-    params: int | None = None
-    macs: int | None = None
+    params: int | None = Field(default=None, ge=0)
+    macs: int | None = Field(default=None, ge=0)
     macs_input_size: tuple[int, int] | None = None
-    size_bytes: int | None = None
+    size_bytes: int | None = Field(default=None, ge=0)
     size_artifact: str | None = None
     latency_ms: dict[str, LatencyStats] = Field(default_factory=dict)
     metrics: Metrics | None = None

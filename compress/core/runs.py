@@ -77,14 +77,61 @@ def prepare_run_dir(
                 f"configuration (spec {stored.get('digest')}, this one {document['digest']}); "
                 "choose another --out or delete that folder"
             )
+        atomic.remove_temporaries(path)  # left by a write that a kill -9 interrupted
         return RunFolder(path=path, finished=(path / RESULT_FILE).is_file(), existing=True)
     if path.is_dir() and any(path.iterdir()):
         raise CompressError(
             f"--out {path} is not empty and holds no {SPEC_FILE}; choose an empty or new folder"
         )
+    top = path  # the highest folder this call creates
+    while not top.parent.exists() and top.parent != top:
+        top = top.parent
+    created = not path.exists()
     path.mkdir(parents=True, exist_ok=True)
     atomic.write_text(spec_path, yaml.safe_dump(document, sort_keys=False))
+    _NEW_CLAIMS.append((path, top if created else None))
     return RunFolder(path=path, finished=False, existing=False)
+
+
+# Folders claimed in this process: (run folder, highest folder created for it or None).
+_NEW_CLAIMS: list[tuple[Path, Path | None]] = []
+
+
+def forget_claims() -> None:
+    """Start a new command: earlier commands' folders are theirs to keep."""
+    _NEW_CLAIMS.clear()
+
+
+def release_unused_claims() -> list[Path]:
+    """Undo the claims of run folders that hold nothing but their ``spec.yaml``.
+
+    Called when a command is refused (a user error or an OS fault): a folder it claimed
+    before finding the problem is removed again (with the parents it created), so the
+    corrected command is not refused as "a different configuration". A folder with any
+    other file (a checkpoint, a history: work to resume) is left as it is.
+    """
+    released = []
+    while _NEW_CLAIMS:
+        path, top = _NEW_CLAIMS.pop()
+        try:
+            entries = list(path.iterdir())
+        except OSError:
+            continue
+        if any(entry.name != SPEC_FILE and not atomic.is_temporary(entry) for entry in entries):
+            continue
+        for entry in entries:
+            entry.unlink(missing_ok=True)
+        folder = path
+        while True:
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+            if top is None or folder == top:
+                break
+            folder = folder.parent
+        released.append(path)
+    return released
 
 
 def _same_spec(stored: dict[str, Any], spec: dict[str, Any], digest: str) -> bool:

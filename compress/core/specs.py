@@ -19,7 +19,7 @@ from pydantic import (
     model_serializer,
 )
 
-from compress.core.errors import CompressError
+from compress.core.errors import CompressError, first_line, out_of_memory
 
 if TYPE_CHECKING:
     from torch import nn
@@ -67,7 +67,15 @@ class ModelSpec(Spec):
         """A freshly initialised model of this spec."""
         from baselines import get_model
 
-        return get_model(self.name, num_classes=self.num_classes, **self.options)
+        try:
+            return get_model(self.name, num_classes=self.num_classes, **self.options)
+        except (RuntimeError, MemoryError) as error:
+            if not out_of_memory(error):
+                raise
+            raise CompressError(
+                f"model {self.name} with options {shorten(repr(self.options))} does not fit in "
+                f"memory ({first_line(error)}); use smaller options"
+            ) from None
 
 
 def validation_message(error: ValidationError, *, source: str) -> str:

@@ -73,6 +73,9 @@ def export_onnx(
             "the dynamo exporter needs the onnxscript package (pip install onnxscript); "
             "or use the default --exporter torchscript"
         )
+    from compress.measure.macs import count_macs_params
+
+    count_macs_params(model, input_size)  # one line if the model cannot run at this size
     was_training = model.training
     model.eval()
     example = torch.randn(1, 3, *input_size, generator=torch.Generator().manual_seed(0))
@@ -185,6 +188,9 @@ def export_model(spec: ExportSpec) -> ExportOutcome:
         model=spec.model, checkpoint=spec.checkpoint, num_classes=spec.num_classes,
         options=spec.options, seed=spec.seed,
     )  # fmt: skip
+    from compress.measure.macs import count_macs_params
+
+    count_macs_params(loaded.model, spec.input_size)  # one line if it cannot run at this size
     metadata = loaded.metadata()
     images, source = parity_images(
         spec.parity_images, spec.input_size, data=spec.data, split=spec.split, seed=spec.seed

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from compress.core.errors import CompressError
+from compress.core.errors import CompressError, first_line, out_of_memory
 from compress.core.units import format_count  # one count format project-wide
 
 __all__ = ["count_macs_params", "format_count", "registered_model_costs"]
@@ -76,11 +76,11 @@ def count_macs_params(
         model.eval()
         with torch.no_grad():
             model(torch.zeros(1, in_channels, height, width, device=device, dtype=dtype))
-    except RuntimeError as error:
-        first_line = (str(error).strip().splitlines() or [""])[0][:160]
+    except (RuntimeError, MemoryError) as error:
+        shape = f"1x{in_channels}x{height}x{width}"
+        advice = "use a smaller input size" if out_of_memory(error) else "try a larger input size"
         raise CompressError(
-            f"{type(model).__name__} cannot run on a 1x{in_channels}x{height}x{width} input "
-            f"({first_line}); try a larger input size"
+            f"{type(model).__name__} cannot run on a {shape} input ({first_line(error)}); {advice}"
         ) from None
     finally:
         for handle in handles:

@@ -127,6 +127,10 @@ class FinetuneFields(Spec):
     def _finetune_needs_data(self) -> FinetuneFields:
         if self.finetune_epochs > 0 and self.data is None:
             raise ValueError("fine-tuning (--finetune-epochs N) needs --data DIR")
+        if self.distill is not None and self.finetune_epochs == 0:
+            raise ValueError(
+                "--distill teaches the fine-tune: it needs --finetune-epochs N (N >= 1)"
+            )
         return self
 
 
