@@ -80,9 +80,15 @@ def study_preset(name: str) -> dict[str, Any]:
     return preset
 
 
-def _positive_int(name: str, value: object) -> int:
-    if type(value) is not int or value < 1:
-        raise BaselineError(f"DeepLab option {name} must be a positive integer, got {value!r}")
+MAX_CHANNELS = 4096  # head/ASPP width bound: a typo must not allocate tens of GB
+MAX_RATE = 64  # largest ASPP dilation accepted
+
+
+def _positive_int(name: str, value: object, limit: int = MAX_CHANNELS) -> int:
+    if type(value) is not int or not 1 <= value <= limit:
+        raise BaselineError(
+            f"DeepLab option {name} must be an integer in 1..{limit}, got {value!r}"
+        )
     return value
 
 
@@ -93,10 +99,11 @@ def resolve_aspp_rates(
     if aspp_rates is None:
         return DEFAULT_ASPP_RATES[output_stride]
     rates = tuple(aspp_rates) if isinstance(aspp_rates, list | tuple) else ()
-    if len(rates) != 3 or any(type(rate) is not int or rate < 1 for rate in rates):
+    if len(rates) != 3 or any(type(rate) is not int or not 1 <= rate <= MAX_RATE
+                              for rate in rates):  # fmt: skip
         raise BaselineError(
-            f"DeepLab option aspp_rates must be three positive integers (e.g. [6, 12, 18]), "
-            f"got {aspp_rates!r}"
+            f"DeepLab option aspp_rates must be three integers in 1..{MAX_RATE} "
+            f"(e.g. [6, 12, 18]), got {aspp_rates!r}"
         )
     return rates  # type: ignore[return-value]
 

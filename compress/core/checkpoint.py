@@ -43,7 +43,8 @@ STRUCTURE_REPLAYERS: dict[str, str] = {
 }
 
 _CORE_KEYS = frozenset(
-    {"format", "format_version", "model", "structure", "state_dict", "dataset", "meta"}
+    {"format", "format_version", "model", "structure", "state_dict", "tensor_sha256", "dataset",
+     "meta"}
 )
 _PLAIN = (str, int, float, bool, type(None))
 
@@ -94,7 +95,8 @@ def make_payload(
         "format_version": FORMAT_VERSION,
         "model": spec.model_dump(mode="json"),
         "structure": list(structure or []),
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "state_dict": (state := {k: v.detach().cpu() for k, v in model.state_dict().items()}),
+        "tensor_sha256": tensors_sha256(state),
         "dataset": dataset,
         "meta": dict(meta or {}),
     }
@@ -128,6 +130,8 @@ def read_payload(path: str | os.PathLike[str]) -> dict[str, Any]:
     import torch
 
     path = Path(path)
+    if path.is_dir():
+        raise CompressError(f"checkpoint {path} is a folder; expected a .pt file")
     if not path.is_file():
         raise CompressError(f"checkpoint {path} does not exist")
     try:
@@ -150,7 +154,31 @@ def read_payload(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"checkpoint {path} has format_version {version!r}; this segcompress reads "
             f"version {FORMAT_VERSION}"
         )
+    stored = payload.get("tensor_sha256")  # absent in checkpoints written before 0.3
+    state = payload.get("state_dict")
+    if stored is not None and isinstance(state, dict) and tensors_sha256(state) != stored:
+        raise CompressError(
+            f"checkpoint {path} is corrupted: its weights do not match the checksum stored "
+            "when it was written (a damaged copy or disk); use another copy"
+        )
     return payload
+
+
+def tensors_sha256(state: dict[str, Any]) -> str:
+    """SHA-256 over every tensor's name, dtype, shape and bytes, in name order."""
+    import hashlib
+
+    import torch
+
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        tensor = state[name]
+        if not isinstance(tensor, torch.Tensor):
+            continue
+        tensor = tensor.detach().cpu().contiguous()
+        digest.update(f"{name}|{tensor.dtype}|{list(tensor.shape)}|".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
 
 
 def build_from_payload(payload: dict[str, Any], *, source: str = "checkpoint") -> Checkpoint:

@@ -49,11 +49,14 @@ class Spec(BaseModel):
         return document
 
 
+MAX_CLASSES = 1024  # more than any segmentation data set (ADE20K: 150, COCO-Stuff: 182)
+
+
 class ModelSpec(Spec):
     """A registered model, identified by canonical name, class count and builder options."""
 
     name: str
-    num_classes: int = Field(ge=1)
+    num_classes: int = Field(ge=1, le=MAX_CLASSES)
     options: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("name")

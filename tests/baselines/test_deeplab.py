@@ -91,7 +91,7 @@ def test_explicit_aspp_rates_and_widths_are_used() -> None:
 
 @pytest.mark.parametrize("bad", [(6, 12), (6, 12, 0), "6,12,18", (6, 12, 18.5)])
 def test_invalid_aspp_rates_are_user_errors(bad: object) -> None:
-    with pytest.raises(BaselineError, match="aspp_rates must be three positive integers"):
+    with pytest.raises(BaselineError, match="aspp_rates must be three integers in 1..64"):
         get_model("vgg", num_classes=3, aspp_rates=bad)
 
 
@@ -123,3 +123,16 @@ def test_upsampling_is_bilinear_to_the_input_size() -> None:
     with torch.no_grad():
         logits = model(torch.randn(1, 3, 65, 97))
     assert logits.shape == (1, 2, 65, 97)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"head_channels": 100_000}, "head_channels must be an integer in 1..4096"),
+     ({"aspp_channels": 0}, "aspp_channels must be an integer in 1..4096"),
+     ({"aspp_rates": [6, 12, 1000]}, "aspp_rates must be three integers in 1..64")],
+)  # fmt: skip
+def test_option_bounds_refuse_before_anything_is_allocated(options: dict, message: str) -> None:
+    from baselines import get_model
+
+    with pytest.raises(BaselineError, match=message):
+        get_model("deeplab-resnet18-aspp", num_classes=3, **options)

@@ -75,8 +75,8 @@ def test_payload_layout() -> None:
 def test_missing_file_and_folder(tmp_path: Path) -> None:
     with pytest.raises(CompressError, match="does not exist"):
         load_checkpoint(tmp_path / "nope.pt")
-    with pytest.raises(CompressError, match="does not exist"):
-        load_checkpoint(tmp_path)
+    with pytest.raises(CompressError, match="is a folder; expected a .pt file"):
+        load_checkpoint(tmp_path)  # "does not exist" is said only of what does not exist
 
 
 @pytest.mark.parametrize("content", [b"", b"not a checkpoint at all", b"PK\x03\x04garbage"])
@@ -221,3 +221,28 @@ def test_non_dict_state_dict_is_a_compress_error() -> None:
 def test_extra_cannot_overwrite_core_keys() -> None:
     with pytest.raises(ValueError):
         make_payload(_model(), SPEC, extra={"state_dict": {}})
+
+
+def test_flipped_bytes_inside_a_tensor_are_detected(tmp_path: Path) -> None:
+    """A damaged copy loads silently in torch (no CRC check): the stored checksum catches it."""
+    import torch
+
+    from compress.core.checkpoint import load_checkpoint, save_checkpoint
+    from compress.core.errors import CompressError
+    from compress.core.specs import ModelSpec
+
+    spec = ModelSpec(name="unet", num_classes=3, options={"base_channels": 4})
+    model = spec.build()
+    path = save_checkpoint(tmp_path / "m.pt", model, spec)
+    load_checkpoint(path)  # intact: loads
+    weight = model.state_dict()["encoders.1.0.0.weight"].numpy().tobytes()
+    data = bytearray(path.read_bytes())
+    at = data.find(weight[:256])
+    assert at > 0
+    data[at + 64 : at + 128] = bytes(b ^ 0xFF for b in data[at + 64 : at + 128])
+    damaged = tmp_path / "damaged.pt"
+    damaged.write_bytes(bytes(data))
+    assert torch.load(damaged, weights_only=True)["state_dict"] is not None  # torch is silent
+    with pytest.raises(CompressError, match="damaged.pt is corrupted: its weights do not match"):
+        load_checkpoint(damaged)
+
