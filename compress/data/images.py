@@ -38,10 +38,39 @@ def _open(path: Path, what: str) -> Image.Image:
     return image
 
 
+# Modes PIL converts to RGB faithfully (8 bits per channel, or a palette / bilevel).
+_EIGHT_BIT_MODES = frozenset({"RGB", "RGBA", "RGBX", "RGBa", "L", "LA", "La", "P", "PA", "1",
+                              "CMYK", "YCbCr"})  # fmt: skip
+_SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I"})
+
+
 def read_image(path: str | os.PathLike[str]) -> np.ndarray:
-    """An image file as an ``H x W x 3`` uint8 RGB array (greyscale and RGBA converted)."""
-    image = _open(Path(path), "image")
-    return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
+    """An image file as an ``H x W x 3`` uint8 RGB array.
+
+    8-bit modes (greyscale, palette, RGBA, CMYK, ...) are converted by PIL; 16-bit
+    greyscale is scaled from its full 0..65535 range to 0..255 (PIL's own conversion
+    clips it to white; a 32-bit integer image holding only 0..255 is taken as 8-bit);
+    other modes (floating point, LAB, HSV) are refused by name.
+    """
+    path = Path(path)
+    image = _open(path, "image")
+    if image.mode in _EIGHT_BIT_MODES:
+        return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
+    if image.mode in _SIXTEEN_BIT_MODES:
+        values = np.asarray(image).astype(np.int64)
+        if values.size and (values.min() < 0 or values.max() > 65535):
+            raise CompressError(
+                f"image {path} has mode {image.mode} with values outside 0..65535; "
+                "expected 8-bit or 16-bit images"
+            )
+        # I;16 is 16-bit by its mode; plain 32-bit "I" (TIFF) holding 0..255 is 8-bit data
+        full = 255 if image.mode == "I" and values.size and values.max() <= 255 else 65535
+        grey = np.round(values * (255 / full)).astype(np.uint8)
+        return np.repeat(grey[..., None], 3, axis=2)
+    raise CompressError(
+        f"image {path} has image mode {image.mode!r}, which is not read as a photo; "
+        "expected 8-bit RGB/greyscale/palette or 16-bit greyscale"
+    )
 
 
 def read_mask(path: str | os.PathLike[str], info: DatasetInfo) -> np.ndarray:

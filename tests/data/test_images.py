@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -102,3 +104,38 @@ def test_labels_to_rgb_and_write_png(tmp_path) -> None:
     assert np.array_equal(np.asarray(Image.open(tmp_path / "x.png")), coloured)
     with pytest.raises(ValueError, match="uint8 or uint16"):
         write_png(tmp_path / "f.png", np.zeros((2, 2), np.float32))
+
+
+def test_sixteen_bit_greyscale_keeps_its_values(tmp_path: Path) -> None:
+    """PIL's own RGB conversion clips 16-bit grey to white; the ramp must survive."""
+    from compress.data.images import read_image
+
+    ramp = (np.arange(64 * 64).reshape(64, 64) * 16).astype(np.uint16)  # 0 .. 65520
+    Image.fromarray(ramp).save(tmp_path / "grey16.png")
+    image = read_image(tmp_path / "grey16.png")
+    assert image.shape == (64, 64, 3) and image.dtype == np.uint8
+    expected = np.round(ramp * (255 / 65535)).astype(np.uint8)
+    assert np.array_equal(image[..., 0], expected) and np.array_equal(image[..., 2], expected)
+    assert image.min() == 0 and image.max() == 255 and len(np.unique(image)) == 256
+
+
+@pytest.mark.parametrize("mode", ["L", "P", "RGBA", "LA", "1", "CMYK", "I;16", "I"])
+def test_every_readable_mode_becomes_rgb(tmp_path: Path, mode: str) -> None:
+    from compress.data.images import read_image
+
+    picture = Image.new("RGB", (8, 6), (200, 100, 50)).convert(mode)
+    suffix = ".tif" if mode in ("CMYK", "I") else ".png"
+    picture.save(tmp_path / f"x{suffix}")
+    image = read_image(tmp_path / f"x{suffix}")
+    assert image.shape == (6, 8, 3)
+    if mode in ("L", "I"):  # the grey level survives
+        assert abs(int(image[0, 0, 0]) - int(np.asarray(picture)[0, 0])) <= 1
+
+
+def test_a_floating_point_image_is_refused_by_mode(tmp_path: Path) -> None:
+    from compress.core.errors import CompressError
+    from compress.data.images import read_image
+
+    Image.new("F", (8, 6), 0.5).save(tmp_path / "float.tif")
+    with pytest.raises(CompressError, match="float.tif has image mode 'F'"):
+        read_image(tmp_path / "float.tif")
