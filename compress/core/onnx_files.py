@@ -53,3 +53,22 @@ def decode_metadata(props: dict[str, str]) -> dict[str, Any]:
             except ValueError:
                 decoded[key[len(METADATA_PREFIX) :]] = value
     return decoded
+
+
+def check_image_input(proto: onnx.ModelProto, path: str | os.PathLike[str]) -> None:
+    """CompressError unless the graph takes exactly one float N x 3 x H x W image."""
+    import onnx
+
+    initializers = {init.name for init in proto.graph.initializer}
+    inputs = [i for i in proto.graph.input if i.name not in initializers]
+    if len(inputs) != 1:
+        raise CompressError(f"ONNX file {path} has {len(inputs)} inputs; expected one image")
+    tensor = inputs[0].type.tensor_type
+    dims = [d.dim_value if d.HasField("dim_value") else d.dim_param for d in tensor.shape.dim]
+    kind = onnx.TensorProto.DataType.Name(tensor.elem_type).lower()
+    channels = dims[1] if len(dims) == 4 else None
+    if len(dims) != 4 or (isinstance(channels, int) and channels != 3) or "float" not in kind:
+        raise CompressError(
+            f"ONNX file {path}: input {inputs[0].name!r} is {kind} {dims}; expected a float "
+            "N x 3 x H x W image (as `compress export` writes)"
+        )

@@ -183,6 +183,7 @@ class OrtRunner:
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         if len(inputs) != 1:
             raise CompressError(f"ONNX file {path} has {len(inputs)} inputs; expected one image")
+        _check_image_input(path, inputs[0])
         self.path = path
         self.device = device
         self.input_name = inputs[0].name
@@ -207,6 +208,17 @@ class OrtRunner:
         import torch
 
         return torch.from_numpy(self.run(self.prepare(x))).float().to(x.device)
+
+
+def _check_image_input(path: Path, spec: Any) -> None:
+    """CompressError unless the ONNX input takes a float N x 3 x H x W image."""
+    shape, kind = list(spec.shape or []), str(spec.type)
+    channels = shape[1] if len(shape) == 4 else None
+    if len(shape) != 4 or (isinstance(channels, int) and channels != 3) or "float" not in kind:
+        raise CompressError(
+            f"ONNX file {path}: input {spec.name!r} is {kind} {shape}; expected a float "
+            "N x 3 x H x W image (as `compress export` writes)"
+        )
 
 
 def _ort_providers() -> list[str]:

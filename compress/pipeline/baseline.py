@@ -47,9 +47,10 @@ def open_baseline(spec: VariantSpec) -> tuple[OpenedBaseline, VariantSpec]:
     ref = spec.baseline
     data = str(Path(spec.data).resolve()) if spec.data else None
     if ref.onnx is not None:
-        from compress.core.onnx_files import load_onnx, read_metadata
+        from compress.core.onnx_files import check_image_input, load_onnx, read_metadata
 
-        load_onnx(ref.onnx)  # CompressError if absent or corrupt, before any folder exists
+        # CompressError if absent, corrupt or not an image model, before any folder exists
+        check_image_input(load_onnx(ref.onnx), ref.onnx)
         info = None
         if data is not None:
             from compress.data import load_dataset_info

@@ -190,6 +190,10 @@ def _cases() -> list[Case]:
     add("file", "corrupt.onnx", "quantize", "--onnx", "{corrupt_onnx}", "--data", "{data}",
         "--out", "{out}")
     add("file", "two_inputs.onnx", "bench", "--onnx", "{two_inputs_onnx}", "--out", "{out}")
+    for name in ("grey", "rank3"):
+        add("file", f"{name}.onnx", "bench", "--onnx", f"{{{name}_onnx}}", "--out", "{out}")
+        add("file", f"{name}.onnx", "quantize", "--onnx", f"{{{name}_onnx}}", "--data", "{data}",
+            "--out", "{out}")
     add("file", "absent.json", "compare", "{tmp}/absent.json")
     add("file", "corrupt.json", "compare", "{corrupt_json}")
     add("file", "nan.json", "compare", "{nan_json}")
@@ -258,6 +262,12 @@ def files(tmp_path_factory: pytest.TempPathFactory, tiny_data: Path) -> Iterator
                       str(root / "two_inputs.onnx"), dynamo=False)  # fmt: skip
     metrics = Metrics(miou=0.5, class_acc=0.5, pixel_acc=0.5, per_class_iou=[0.5])
     latency = LatencyStats(p50=1.0, p90=1.0, min=1.0, runs=1, warmup=0, input_size=(8, 8))
+    class Sum(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x.sum(1, keepdim=True)
+
+    for name, shape in (("grey", (1, 1, 8, 8)), ("rank3", (1, 3, 8))):
+        torch.onnx.export(Sum(), (torch.zeros(shape),), str(root / f"{name}.onnx"), dynamo=False)
     result = RunResult(name="base", kind="train", model="unet", metrics=metrics,
                        latency_ms={"ort-cpu": latency})  # fmt: skip
     write_result(root / "base", result)
@@ -287,7 +297,8 @@ def files(tmp_path_factory: pytest.TempPathFactory, tiny_data: Path) -> Iterator
         "dir_pt": str(root / "dir.pt"), "pickle_pt": str(root / "pickle.pt"),
         "dir_png": str(root / "x.png"), "corrupt_png": str(root / "corrupt.png"),
         "corrupt_onnx": str(root / "corrupt.onnx"),
-        "two_inputs_onnx": str(root / "two_inputs.onnx"), "file_txt": str(root / "file.txt"),
+        "two_inputs_onnx": str(root / "two_inputs.onnx"), "grey_onnx": str(root / "grey.onnx"),
+        "rank3_onnx": str(root / "rank3.onnx"), "file_txt": str(root / "file.txt"),
         "empty_data": str(root / "empty_data"), "result": str(root / "base" / "result.json"),
         "corrupt_json": str(root / "corrupt.json"), "nan_json": str(root / "nan.json"),
         "nested_json": str(root / "nested.json"), "miou_json": str(root / "percent"),
