@@ -77,9 +77,12 @@ def prepare_run_dir(
                 f"configuration (spec {stored.get('digest')}, this one {document['digest']}); "
                 "choose another --out or delete that folder"
             )
+        lock_run_dir(path)
         atomic.remove_temporaries(path)  # left by a write that a kill -9 interrupted
         return RunFolder(path=path, finished=(path / RESULT_FILE).is_file(), existing=True)
-    if path.is_dir() and any(path.iterdir()):
+    if path.is_dir() and any(
+        entry.name != LOCK_FILE and not atomic.is_temporary(entry) for entry in path.iterdir()
+    ):  # a lone .lock is what a kill -9 between locking and writing spec.yaml leaves
         raise CompressError(
             f"--out {path} is not empty and holds no {SPEC_FILE}; choose an empty or new folder"
         )
@@ -88,6 +91,9 @@ def prepare_run_dir(
         top = top.parent
     created = not path.exists()
     path.mkdir(parents=True, exist_ok=True)
+    lock_run_dir(path)
+    if spec_path.is_file():  # another process claimed it between our check and our lock
+        return prepare_run_dir(out, spec, kind=kind)
     atomic.write_text(spec_path, yaml.safe_dump(document, sort_keys=False))
     _NEW_CLAIMS.append((path, top if created else None))
     return RunFolder(path=path, finished=False, existing=False)
@@ -97,9 +103,50 @@ def prepare_run_dir(
 _NEW_CLAIMS: list[tuple[Path, Path | None]] = []
 
 
+LOCK_FILE = ".lock"
+_LOCKS: dict[Path, int] = {}  # run folder -> open descriptor holding its lock
+
+
+def lock_run_dir(path: Path) -> None:
+    """Hold an exclusive lock on run folder ``path`` for as long as this process runs.
+
+    A second command on the same folder is refused with one line instead of repeating
+    the work. The lock is the kernel's (``flock``) on ``.lock``: a process killed with -9
+    releases it, so a stale lock file never blocks a resume.
+    """
+    key = path.resolve()
+    if key in _LOCKS:
+        return
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: no locking
+        return
+    fd = os.open(path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+        os.close(fd)
+        raise CompressError(
+            f"run folder {path} is in use by another command (pid {holder}); wait for it to "
+            "finish or choose another --out"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    _LOCKS[key] = fd
+
+
+def unlock_run_dirs() -> None:
+    """Release every run-folder lock this process holds."""
+    while _LOCKS:
+        _, fd = _LOCKS.popitem()
+        os.close(fd)
+
+
 def forget_claims() -> None:
-    """Start a new command: earlier commands' folders are theirs to keep."""
+    """Start a new command: earlier commands' folders are theirs to keep (and unlocked)."""
     _NEW_CLAIMS.clear()
+    unlock_run_dirs()
 
 
 def release_unused_claims() -> list[Path]:
@@ -117,8 +164,12 @@ def release_unused_claims() -> list[Path]:
             entries = list(path.iterdir())
         except OSError:
             continue
-        if any(entry.name != SPEC_FILE and not atomic.is_temporary(entry) for entry in entries):
+        keep = (SPEC_FILE, LOCK_FILE)
+        if any(entry.name not in keep and not atomic.is_temporary(entry) for entry in entries):
             continue
+        fd = _LOCKS.pop(path.resolve(), None)
+        if fd is not None:
+            os.close(fd)
         for entry in entries:
             entry.unlink(missing_ok=True)
         folder = path

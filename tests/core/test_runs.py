@@ -63,3 +63,44 @@ def test_an_existing_train_spec_yaml_still_matches(tmp_path: Path) -> None:
     document = {"kind": "train", "digest": spec_digest(before), "spec": before}
     (run / "spec.yaml").write_text(yaml.safe_dump(document))
     assert prepare_run_dir(run, today, kind="train").existing
+
+
+def test_a_second_process_on_the_same_folder_is_refused_and_kill_9_frees_it(tmp_path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from compress.core.errors import CompressError
+    from compress.core.runs import prepare_run_dir, unlock_run_dirs
+
+    folder = tmp_path / "run"
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from compress.core.runs import prepare_run_dir; "
+         f"prepare_run_dir({str(folder)!r}, {{'a': 1}}, kind='t'); print('held', flush=True); "
+         "time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(CompressError, match=f"run folder {folder} is in use by another "
+                           f"command \\(pid {holder.pid}\\)"):  # fmt: skip
+            prepare_run_dir(folder, {"a": 1}, kind="t")
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    time.sleep(0.1)
+    assert (folder / ".lock").exists()  # the file stays; the kernel's lock went with the process
+    assert not prepare_run_dir(folder, {"a": 1}, kind="t").finished
+    unlock_run_dirs()
+
+
+def test_a_lone_lock_file_does_not_block_a_new_run(tmp_path) -> None:
+    from compress.core.runs import prepare_run_dir, unlock_run_dirs
+
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / ".lock").write_text("12345")  # killed between locking and spec.yaml
+    prepare_run_dir(tmp_path / "run", {"a": 1}, kind="t")
+    assert (tmp_path / "run" / "spec.yaml").is_file()
+    unlock_run_dirs()

@@ -53,7 +53,7 @@ def test_bench_both_runtimes_writes_a_run_folder(tmp_path: Path) -> None:
     assert result.extra["onnx_bytes"] == (out / "model.onnx").stat().st_size
     assert result.env["roof"]["measured_gmacs"] == 50.0 and result.env["threads"] == 1
     assert result.artifacts == {"onnx": "model.onnx"}
-    assert {p.name for p in out.iterdir()} == {"spec.yaml", "result.json", "model.onnx"}
+    assert {p.name for p in out.iterdir()} == {"spec.yaml", "result.json", "model.onnx", ".lock"}
     assert load_result(out) == result
     assert benchmark(BenchSpec(**TINY, **FAST), out=out) == result  # finished: not re-run
     with pytest.raises(CompressError, match="different bench configuration"):
