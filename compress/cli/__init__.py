@@ -6,7 +6,6 @@ one line on stderr and exit code 2; anything else is a bug and keeps its traceba
 
 from __future__ import annotations
 
-import errno
 import os
 import sys
 
@@ -26,7 +25,7 @@ from compress.cli import (  # noqa: F401  (each module attaches its commands to 
     train_cmd,
 )
 from compress.cli.app import app
-from compress.core.errors import USER_ERRORS, CompressError
+from compress.core.errors import OS_FAULTS, USER_ERRORS, CompressError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,16 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     return outcome if isinstance(outcome, int) else 0
 
 
-# OS faults that are the machine's or the user's, not bugs: one line, exit 2.
-_OS_FAULTS = frozenset({
-    errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT, errno.ENOTDIR,
-    errno.EISDIR, errno.ENAMETOOLONG, errno.EFBIG, errno.EMFILE, errno.ENFILE,
-})  # fmt: skip
-
-
 def _os_fault(error: OSError) -> str | None:
     """``PATH: reason`` for an OS fault (read-only, disk full, permissions), else None."""
-    if error.errno not in _OS_FAULTS:
+    if error.errno not in OS_FAULTS:
         return None
     path = error.filename if error.filename is not None else "(unknown path)"
     return f"{path}: {error.strerror or os.strerror(error.errno)}"

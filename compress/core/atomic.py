@@ -6,13 +6,19 @@ into place (``os.replace`` is atomic on POSIX when both live on one file system)
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from compress.core.errors import OS_FAULTS, CompressError
+
+FULL_DISK_BYTES = 1 << 20  # below this much free space a failed write is a full disk
 
 
 @contextmanager
@@ -34,6 +40,21 @@ def atomic_path(destination: str | os.PathLike[str]) -> Iterator[Path]:
         # mkstemp creates 0600 files; give the artifact the permissions of a normal file.
         os.chmod(tmp, 0o666 & ~_current_umask())
         os.replace(tmp, destination)
+    except OSError as error:
+        if error.errno not in OS_FAULTS or _temporary_name(destination.name):
+            raise  # a bug, or a nested write: the outer write names the real destination
+        # a write deep inside a library (torch.save, onnx.save) names no path: name ours
+        reason = error.strerror or os.strerror(error.errno or 0)
+        raise CompressError(f"cannot write {destination}: {reason}") from None
+    except RuntimeError:
+        # torch.save reports a full disk as an opaque "PytorchStreamWriter"/"unexpected pos"
+        # RuntimeError: name it when the file system is in fact (nearly) full
+        if _temporary_name(destination.name) or (
+            shutil.disk_usage(destination.parent).free >= FULL_DISK_BYTES
+        ):
+            raise
+        reason = os.strerror(errno.ENOSPC)
+        raise CompressError(f"cannot write {destination}: {reason}") from None
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -41,8 +62,11 @@ def atomic_path(destination: str | os.PathLike[str]) -> Iterator[Path]:
 
 def is_temporary(path: Path) -> bool:
     """Whether ``path`` is the temporary file of an atomic write (``.NAME.XXXX.tmp.EXT``)."""
-    name = path.name
-    return name.startswith(".") and ".tmp" in name and path.is_file()
+    return _temporary_name(path.name) and path.is_file()
+
+
+def _temporary_name(name: str) -> bool:
+    return name.startswith(".") and ".tmp" in name
 
 
 def remove_temporaries(folder: str | os.PathLike[str]) -> list[Path]:

@@ -8,6 +8,8 @@ code 2. Every other exception is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import errno
+
 from baselines.errors import BaselineError
 
 
@@ -35,3 +37,11 @@ def out_of_memory(error: BaseException) -> bool:
 def first_line(error: BaseException, limit: int = 160) -> str:
     """The first line of an exception's message, cut to ``limit`` characters."""
     return (str(error).strip().splitlines() or [""])[0][:limit]
+
+
+# OS faults that are the machine's or the user's (read-only, disk full, permissions), not
+# bugs: reported as one line naming the path, exit code 2.
+OS_FAULTS = frozenset({
+    errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT, errno.ENOTDIR,
+    errno.EISDIR, errno.ENAMETOOLONG, errno.EFBIG, errno.EMFILE, errno.ENFILE,
+})  # fmt: skip
