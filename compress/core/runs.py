@@ -20,6 +20,7 @@ import yaml
 from compress.core import atomic
 from compress.core.errors import CompressError
 from compress.core.results import RESULT_FILE
+from compress.core.specs import shorten
 
 SPEC_FILE = "spec.yaml"
 
@@ -72,10 +73,11 @@ def prepare_run_dir(
         except yaml.YAMLError as error:
             raise CompressError(f"{spec_path} is not valid YAML ({error})") from None
         if stored.get("kind") != kind or not _same_spec(stored, spec, document["digest"]):
+            same_kind = stored.get("kind") == kind
+            differ = spec_differences(stored.get("spec"), spec) if same_kind else ""
             raise CompressError(
                 f"run folder {path} holds a different {stored.get('kind', 'run')} "
-                f"configuration (spec {stored.get('digest')}, this one {document['digest']}); "
-                "choose another --out or delete that folder"
+                f"configuration{differ}; choose another --out or delete that folder"
             )
         lock_run_dir(path)
         atomic.remove_temporaries(path)  # left by a write that a kill -9 interrupted
@@ -183,6 +185,32 @@ def release_unused_claims() -> list[Path]:
             folder = folder.parent
         released.append(path)
     return released
+
+
+def spec_differences(old: Any, new: dict[str, Any], *, most: int = 3) -> str:
+    """`` (lr: 0.001 there, 0.01 here; ...)``: the first fields where two specs differ."""
+    if not isinstance(old, dict):
+        return ""
+    flat_old, flat_new = _flatten(old), _flatten(new)
+    keys = [k for k in sorted(set(flat_old) | set(flat_new)) if flat_old.get(k) != flat_new.get(k)]
+    def show(value: Any) -> str:
+        return shorten(repr(value), 60)
+
+    shown = [f"{k}: {show(flat_old.get(k))} there, {show(flat_new.get(k))} here"
+             for k in keys[:most]]  # fmt: skip
+    more = f"; {len(keys) - most} more" if len(keys) > most else ""
+    return f" ({'; '.join(shown)}{more})" if shown else ""
+
+
+def _flatten(value: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, item in value.items():
+        name = f"{prefix}{key}"
+        if isinstance(item, dict) and item:
+            flat.update(_flatten(item, f"{name}."))
+        else:
+            flat[name] = item
+    return flat
 
 
 def _same_spec(stored: dict[str, Any], spec: dict[str, Any], digest: str) -> bool:

@@ -104,3 +104,14 @@ def test_a_lone_lock_file_does_not_block_a_new_run(tmp_path) -> None:
     prepare_run_dir(tmp_path / "run", {"a": 1}, kind="t")
     assert (tmp_path / "run" / "spec.yaml").is_file()
     unlock_run_dirs()
+
+
+def test_a_refused_folder_names_the_fields_that_differ(tmp_path) -> None:
+    from compress.core.errors import CompressError
+    from compress.core.runs import prepare_run_dir, unlock_run_dirs
+
+    prepare_run_dir(tmp_path / "run", {"lr": 0.001, "model": {"name": "unet"}}, kind="train")
+    unlock_run_dirs()
+    with pytest.raises(CompressError, match=r"\(lr: 0\.001 there, 0\.01 here; model\.name: "
+                       r"'unet' there, 'vgg' here\)"):  # fmt: skip
+        prepare_run_dir(tmp_path / "run", {"lr": 0.01, "model": {"name": "vgg"}}, kind="train")
