@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from compress.core.errors import CompressError
+from compress.core.paths import require_folder
 from compress.core.results import RunResult, load_result, write_result
 from compress.core.runs import SPEC_FILE, prepare_run_dir, spec_digest
 from compress.pruning.profile import (
@@ -40,8 +40,7 @@ def run_sensitivity(
     from compress.pruning.profile import load_profile
     from compress.reporting.plots.sensitivity import plot_sensitivity
 
-    if not Path(spec.data).is_dir():
-        raise CompressError(f"--data {spec.data} does not exist or is not a folder")
+    require_folder(spec.data, "--data", "a data set folder")
     from compress.core.device import resolve_device
 
     resolve_device(spec.device)  # refused before the run folder is claimed

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from compress.core.errors import CompressError
+from compress.core.paths import require_file
 
 
 def read_json(path: str | os.PathLike[str], *, default_name: str, what: str) -> tuple[Path, Any]:
@@ -23,8 +24,7 @@ def read_json(path: str | os.PathLike[str], *, default_name: str, what: str) -> 
     path = Path(path)
     if path.is_dir():
         path = path / default_name
-    if not path.is_file():
-        raise CompressError(f"{path} does not exist; expected {what}")
+    require_file(path, "file", what)
     try:
         return path, json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from compress.core.errors import CompressError
+from compress.core.paths import require_file
 
 if TYPE_CHECKING:
     import onnx
@@ -24,9 +24,7 @@ def load_onnx(path: str | os.PathLike[str]) -> onnx.ModelProto:
     """Read and check an ONNX file; CompressError naming it if absent or corrupt."""
     import onnx
 
-    path = Path(path)
-    if not path.is_file():
-        raise CompressError(f"ONNX file {path} does not exist")
+    path = require_file(path, "ONNX file", "an .onnx file")
     try:
         proto = onnx.load(str(path))
         onnx.checker.check_model(proto)

@@ -22,6 +22,7 @@ import torch
 from torch.utils.data import Dataset
 
 from compress.core.errors import CompressError
+from compress.core.paths import require_folder
 from compress.data.images import IMAGE_SUFFIXES, read_image, read_mask
 from compress.data.info import LAYOUT_PRESETS, DatasetInfo, load_dataset_info
 
@@ -47,9 +48,7 @@ def split_layout(split_dir: Path) -> tuple[Path, Path] | None:
 
 def list_splits(root: str | os.PathLike[str]) -> list[str]:
     """Split folders under ``root`` that hold a known layout (train, val, test first)."""
-    root = Path(root)
-    if not root.is_dir():
-        raise CompressError(f"dataset folder {root} does not exist")
+    root = require_folder(root, "dataset folder")
     names = [
         p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
         and any((p / image).is_dir() for image, _ in LAYOUTS)
@@ -59,9 +58,7 @@ def list_splits(root: str | os.PathLike[str]) -> list[str]:
 
 def find_pairs(root: str | os.PathLike[str], split: str) -> list[tuple[Path, Path]]:
     """Every (image, mask) pair of ``root/split``, sorted by image file name."""
-    root = Path(root)
-    if not root.is_dir():
-        raise CompressError(f"dataset folder {root} does not exist")
+    root = require_folder(root, "dataset folder")
     split_dir = root / split
     if not split_dir.is_dir():
         available = ", ".join(list_splits(root)) or "none"

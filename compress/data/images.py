@@ -17,6 +17,7 @@ from PIL import Image
 
 from compress.core import atomic
 from compress.core.errors import CompressError
+from compress.core.paths import require_file
 from compress.data.info import DatasetInfo
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
@@ -24,8 +25,7 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 
 def _open(path: Path, what: str) -> Image.Image:
     """Open and fully decode an image so that corrupt or truncated files fail here."""
-    if not path.is_file():
-        raise CompressError(f"{what} {path} does not exist")
+    require_file(path, what, "an image file")
     try:
         image = Image.open(path)
         image.load()

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from compress.core.errors import CompressError
+from compress.core.paths import require_folder
 from compress.core.specs import Spec, parse_spec
 
 DESCRIPTOR = "dataset.yaml"
@@ -180,9 +181,7 @@ def infer_dataset_info(root: Path) -> DatasetInfo:
 
 def load_dataset_info(root: str | os.PathLike[str]) -> DatasetInfo:
     """Read ``root/dataset.yaml`` if present, else infer the preset from the layout."""
-    root = Path(root)
-    if not root.is_dir():
-        raise CompressError(f"dataset folder {root} does not exist")
+    root = require_folder(root, "dataset folder")
     descriptor = root / DESCRIPTOR
     if descriptor.is_file():
         return info_from_descriptor(descriptor)

@@ -19,6 +19,7 @@ from torch import nn
 
 from compress.core.checkpoint import load_checkpoint
 from compress.core.errors import CompressError
+from compress.core.paths import require_folder
 from compress.core.runs import file_sha256
 from compress.core.specs import ModelSpec
 
@@ -108,8 +109,7 @@ def data_info(data: str | None, model_spec: ModelSpec) -> Any:
         return None
     from compress.data import load_dataset_info
 
-    if not Path(data).is_dir():
-        raise CompressError(f"--data {data} does not exist or is not a folder")
+    require_folder(data, "--data", "a data set folder")
     info = load_dataset_info(data)
     if info.num_classes != model_spec.num_classes:
         raise CompressError(

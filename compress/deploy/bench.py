@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from compress.core.errors import CompressError
+from compress.core.paths import require_file
 from compress.core.results import LatencyStats, Metrics, RunResult
 from compress.core.specs import Spec
 from compress.deploy.onnx_model import architecture_of, onnx_classes, spec_from_metadata
@@ -91,8 +92,8 @@ def benchmark(spec: BenchSpec, *, out: str | os.PathLike[str] | None = None) -> 
     runtimes = spec.resolved_runtimes()
     _check_flags(spec, runtimes)
     for what, path in (("checkpoint", spec.checkpoint), ("ONNX file", spec.onnx)):
-        if path is not None and not path.is_file():
-            raise CompressError(f"{what} {path} does not exist")
+        if path is not None:
+            require_file(path, what)
     folder = None
     if out is not None:
         folder = prepare_run_dir(out, spec.model_dump(mode="json"), kind="bench")

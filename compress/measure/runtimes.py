@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import AfterValidator
 
 from compress.core.errors import CompressError
+from compress.core.paths import require_file
 from compress.measure.environment import cpu_info, gpu_name
 
 if TYPE_CHECKING:
@@ -160,9 +161,7 @@ class OrtRunner:
         import onnxruntime as ort
 
         check_device(device, runtime="ort")
-        path = Path(onnx_path)
-        if not path.is_file():
-            raise CompressError(f"ONNX file {path} does not exist")
+        path = require_file(onnx_path, "ONNX file", "an .onnx file")
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.inter_op_num_threads = 1

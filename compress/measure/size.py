@@ -11,10 +11,9 @@ from __future__ import annotations
 import io
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from compress.core.errors import CompressError
+from compress.core.paths import require_file
 
 if TYPE_CHECKING:
     from torch import nn
@@ -41,10 +40,7 @@ def param_count(model: nn.Module) -> int:
 
 def file_bytes(path: str | os.PathLike[str]) -> int:
     """Size of a file on disk; CompressError naming it if absent."""
-    path = Path(path)
-    if not path.is_file():
-        raise CompressError(f"{path} does not exist")
-    return path.stat().st_size
+    return require_file(path, "file").stat().st_size
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from onnxruntime.quantization import CalibrationDataReader
 
 from compress.core.errors import CompressError
+from compress.core.paths import require_folder
 
 if TYPE_CHECKING:
     import numpy as np
@@ -51,8 +51,7 @@ def calibration_dataset(
             "--data is required: calibration reads real images from the data set's "
             f"{split!r} split (random tensors would calibrate the wrong ranges)"
         )
-    if not Path(data).is_dir():
-        raise CompressError(f"--data {data} does not exist or is not a folder")
+    require_folder(data, "--data", "a data set folder")
     dataset = SegmentationFolder(data, split)
     if len(dataset) == 0:
         raise CompressError(f"--data {data}: split {split!r} holds no images to calibrate on")

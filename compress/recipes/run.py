@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from compress.core.errors import CompressError
+from compress.core.paths import require_folder
 from compress.core.runs import spec_digest
 from compress.recipes.schema import BaselineEntry, DataSource, Recipe, VariantEntry
 
@@ -74,8 +75,7 @@ def ensure_data(recipe: Recipe, data: str | None, *, log: Any = None) -> None:
         write_synthetic_dataset(scratch, n=synthetic.n, size=synthetic.size, seed=synthetic.seed,
                                 log=log)  # fmt: skip
         scratch.rename(path)
-    if not path.is_dir():
-        raise CompressError(f"data {data} does not exist or is not a folder")
+    require_folder(path, "data", "a data set folder")
 
 
 def train_spec(recipe: Recipe, entry: BaselineEntry, data: str) -> Any:

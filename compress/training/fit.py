@@ -25,6 +25,7 @@ from torch import nn
 
 from compress.core.checkpoint import read_payload, save_checkpoint
 from compress.core.errors import CompressError
+from compress.core.paths import require_folder
 from compress.core.results import Metrics, RunResult, write_result
 from compress.core.runs import SPEC_FILE
 from compress.measure.size import state_dict_bytes
@@ -84,12 +85,8 @@ def resolve_spec(spec: TrainSpec) -> tuple[TrainSpec, DatasetInfo]:
     from baselines.registry import canonical_name
     from compress.data import load_dataset_info
 
-    data = Path(spec.data).expanduser()
-    if not data.is_dir():
-        raise CompressError(
-            f"--data {spec.data} does not exist or is not a folder; expected a data set folder "
-            "with train/ and val/ splits (e.g. from `compress data synth`)"
-        )
+    expected = "a data set folder with train/ and val/ splits (e.g. `compress data synth`)"
+    data = require_folder(Path(spec.data).expanduser(), "--data", expected)
     info = load_dataset_info(data)
     if spec.num_classes is not None and spec.num_classes != info.num_classes:
         raise CompressError(

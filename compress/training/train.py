@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from compress.core.errors import CompressError
+from compress.core.paths import require_file
 from compress.core.results import load_result
 from compress.core.runs import prepare_run_dir
 from compress.training.fit import BEST_FILE, CURVES_FILE, LAST_FILE, TrainResult, fit, resolve_spec
@@ -89,9 +90,7 @@ def _initial_model(spec: TrainSpec) -> tuple[nn.Module, TrainSpec, list[dict[str
     from compress.core.runs import file_sha256
 
     assert spec.init is not None
-    path = Path(spec.init).expanduser()
-    if not path.is_file():
-        raise CompressError(f"--init {spec.init} does not exist or is not a file")
+    path = require_file(Path(spec.init).expanduser(), "--init", "a checkpoint (.pt) file")
     loaded = load_checkpoint(path)
     if loaded.spec.name != spec.model:
         raise CompressError(
