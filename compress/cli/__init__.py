@@ -39,17 +39,6 @@ def main(argv: list[str] | None = None) -> int:
     forget_claims()
     try:
         outcome = app(args=argv, prog_name="compress", standalone_mode=False)
-    except USER_ERRORS as error:
-        _release_claims()
-        print(f"error: {error}", file=sys.stderr)
-        return CompressError.exit_code
-    except OSError as error:
-        message = _os_fault(error)
-        if message is None:
-            raise
-        _release_claims()
-        print(f"error: {message}", file=sys.stderr)
-        return CompressError.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -57,14 +46,23 @@ def main(argv: list[str] | None = None) -> int:
         code = _usage_exit_code(error)
         if code is not None:
             return code
-        message = _user_error_message(error)
+        message = _refusal(error)
         if message is None:
-            raise
+            raise  # a bug: keep the traceback
         _release_claims()
         print(f"error: {message}", file=sys.stderr)
         return CompressError.exit_code
     # click returns the exit code of `ctx.exit(n)` (e.g. --help) when not standalone
     return outcome if isinstance(outcome, int) else 0
+
+
+def _refusal(error: Exception) -> str | None:
+    """The one line for a user error or an OS fault, or None for a bug."""
+    if isinstance(error, USER_ERRORS):
+        return str(error)
+    if isinstance(error, OSError):
+        return _os_fault(error)
+    return _user_error_message(error)
 
 
 def _os_fault(error: OSError) -> str | None:

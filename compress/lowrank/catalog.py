@@ -17,6 +17,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator
 
+from compress.core.tables import name_checker
+
 
 @dataclass(frozen=True)
 class MethodEntry:
@@ -65,11 +67,7 @@ for _entry in (
     register_method(_entry)  # fmt: skip
 
 
-def check_method(name: str) -> str:
-    """``name`` if it is a method of :data:`FACTORIZATION_METHODS`, else ValueError."""
-    if name not in FACTORIZATION_METHODS:
-        raise ValueError(f"method {name!r} is unknown; valid: {', '.join(FACTORIZATION_METHODS)}")
-    return name
+check_method = name_checker(FACTORIZATION_METHODS, "method")
 
 
 # A spec field holding a factorization method's name, validated against the table.

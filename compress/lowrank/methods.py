@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from compress.core.tables import or_list
 from compress.lowrank import cp, spatial_svd, svd, tucker
 from compress.lowrank.catalog import FACTORIZATION_METHODS, methods_for
 from compress.lowrank.modules import LowRankSequential, is_plain_conv2d, pair
@@ -48,8 +49,7 @@ def skip_reason(layer: nn.Module, method: str) -> str | None:
 
 
 def _names(pointwise: bool) -> str:
-    names = methods_for(pointwise=pointwise)
-    return ", ".join(names[:-1]) + (" or " if len(names) > 1 else "") + names[-1]
+    return or_list(methods_for(pointwise=pointwise))
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from pydantic import AfterValidator
 
 from compress.core.errors import CompressError
 from compress.core.paths import require_file
+from compress.core.tables import name_checker
 from compress.measure.environment import cpu_info, gpu_name
 
 if TYPE_CHECKING:
@@ -64,9 +65,7 @@ def _check_ort(device: str) -> None:
 
 def check_runtime(name: str) -> str:
     """``name`` if it is a runtime of :data:`RUNTIMES`, else ValueError (spec fields)."""
-    if name not in RUNTIMES:
-        raise ValueError(f"runtime {name!r} is unknown; valid: {', '.join(RUNTIMES)}")
-    return name
+    return name_checker(RUNTIMES, "runtime")(name)  # RUNTIMES is defined below its runners
 
 
 # A spec field holding a runtime name, validated against the table.

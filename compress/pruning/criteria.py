@@ -15,6 +15,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator
 
+from compress.core.tables import name_checker, or_list
+
 
 @dataclass(frozen=True)
 class Criterion:
@@ -53,11 +55,7 @@ CRITERIA: dict[str, Criterion] = {
 IMPORTANCES: tuple[str, ...] = tuple(CRITERIA)  # the built-in names (a snapshot)
 
 
-def check_importance(name: str) -> str:
-    """``name`` if it is a criterion of :data:`CRITERIA`, else ValueError."""
-    if name not in CRITERIA:
-        raise ValueError(f"importance {name!r} is unknown; valid: {', '.join(CRITERIA)}")
-    return name
+check_importance = name_checker(CRITERIA, "importance")
 
 
 # A spec field holding a criterion name, validated against the table.
@@ -66,5 +64,5 @@ ImportanceName = Annotated[str, AfterValidator(check_importance)]
 
 def importance_help() -> str:
     """CLI help: ``l1, l2, taylor (needs --data), bn-scale, lamp or fpgm``."""
-    names = [f"{c.name} (needs --data)" if c.needs_data else c.name for c in CRITERIA.values()]
-    return ", ".join(names[:-1]) + f" or {names[-1]}"
+    return or_list([f"{c.name} (needs --data)" if c.needs_data else c.name
+                    for c in CRITERIA.values()])  # fmt: skip

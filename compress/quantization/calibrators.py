@@ -14,6 +14,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
+from compress.core.tables import name_checker, or_list
+
 
 @dataclass(frozen=True)
 class Calibrator:
@@ -37,11 +39,7 @@ CALIBRATORS: dict[str, Calibrator] = {
 }  # fmt: skip
 
 
-def check_calibration(name: str) -> str:
-    """``name`` if it is a calibration method of :data:`CALIBRATORS`, else ValueError."""
-    if name not in CALIBRATORS:
-        raise ValueError(f"calibration {name!r} is unknown; valid: {', '.join(CALIBRATORS)}")
-    return name
+check_calibration = name_checker(CALIBRATORS, "calibration")
 
 
 # A spec field holding a calibration method's name, validated against the table.
@@ -50,5 +48,4 @@ CalibrationName = Annotated[str, AfterValidator(check_calibration)]
 
 def calibration_help() -> str:
     """CLI help: ``minmax, entropy or percentile``."""
-    names = list(CALIBRATORS)
-    return ", ".join(names[:-1]) + f" or {names[-1]}"
+    return or_list(list(CALIBRATORS))

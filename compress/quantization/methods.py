@@ -15,6 +15,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
+from compress.core.tables import name_checker, or_list
+
 
 @dataclass(frozen=True)
 class QuantizeMethod:
@@ -34,11 +36,7 @@ QUANTIZE_METHODS: dict[str, QuantizeMethod] = {
 }  # fmt: skip
 
 
-def check_method(name: str) -> str:
-    """``name`` if it is a method of :data:`QUANTIZE_METHODS`, else ValueError."""
-    if name not in QUANTIZE_METHODS:
-        raise ValueError(f"method {name!r} is unknown; valid: {', '.join(QUANTIZE_METHODS)}")
-    return name
+check_method = name_checker(QUANTIZE_METHODS, "method")
 
 
 # A spec field holding a quantization method's name, validated against the table.
@@ -47,5 +45,4 @@ QuantizeMethodName = Annotated[str, AfterValidator(check_method)]
 
 def method_help() -> str:
     """CLI help: ``ptq (post-training, ...) or qat (...)``."""
-    names = [f"{m.name} ({m.help})" for m in QUANTIZE_METHODS.values()]
-    return ", ".join(names[:-1]) + f" or {names[-1]}"
+    return or_list([f"{m.name} ({m.help})" for m in QUANTIZE_METHODS.values()])
