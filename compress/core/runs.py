@@ -21,6 +21,7 @@ from compress.core import atomic
 from compress.core.errors import CompressError
 from compress.core.results import RESULT_FILE
 from compress.core.specs import shorten
+from compress.core.yaml_files import read_yaml_mapping
 
 SPEC_FILE = "spec.yaml"
 
@@ -68,10 +69,7 @@ def prepare_run_dir(
     document = {"kind": kind, "digest": spec_digest(spec), "spec": spec}
     spec_path = path / SPEC_FILE
     if spec_path.is_file():
-        try:
-            stored = yaml.safe_load(spec_path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as error:
-            raise CompressError(f"{spec_path} is not valid YAML ({error})") from None
+        stored = read_yaml_mapping(spec_path, what="run spec")
         if stored.get("kind") != kind or not _same_spec(stored, spec, document["digest"]):
             same_kind = stored.get("kind") == kind
             differ = spec_differences(stored.get("spec"), spec) if same_kind else ""

@@ -141,22 +141,9 @@ LAYOUT_PRESETS: dict[tuple[str, str], DatasetInfo] = {
 
 def read_descriptor(path: Path) -> dict[str, Any]:
     """Parse a dataset.yaml into a mapping; CompressError naming the file when malformed."""
-    import yaml
+    from compress.core.yaml_files import read_yaml_mapping
 
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        raise CompressError(f"{path} cannot be read ({error.__class__.__name__})") from None
-    except yaml.YAMLError as error:
-        where = getattr(error, "problem_mark", None)
-        line = f" at line {where.line + 1}" if where is not None else ""
-        raise CompressError(f"{path} is not valid YAML{line}; expected a mapping") from None
-    if not isinstance(data, dict):
-        raise CompressError(
-            f"{path} must be a YAML mapping with name, class_names, ... "
-            f"(got {type(data).__name__})"
-        )
-    return data
+    return read_yaml_mapping(path, what="data set descriptor")
 
 
 def info_from_descriptor(path: Path) -> DatasetInfo:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from compress.core.errors import CompressError
+from compress.core.yaml_files import read_yaml_mapping
 
 MAX_RECIPE_BYTES = 1 << 20  # a recipe is a page of YAML; refuse megabytes before parsing
 MAX_SHOWN = 80  # characters of an offending value echoed in a message
@@ -29,22 +28,8 @@ def load_recipe(path: str | os.PathLike[str]) -> Any:
 
 
 def read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """A YAML mapping from ``path`` (never runs code); CompressError naming the file."""
-    path = Path(path)
-    if not path.is_file():
-        what = "is a folder" if path.is_dir() else "does not exist"
-        raise CompressError(f"recipe {path} {what}; give a recipe YAML file")
-    size = path.stat().st_size
-    if size > MAX_RECIPE_BYTES:
-        raise CompressError(f"recipe {path} is {size} bytes; recipes are at most 1 MiB")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as error:
-        first = str(error).strip().splitlines()[0][:MAX_SHOWN] if str(error).strip() else ""
-        raise CompressError(f"{path} is not valid YAML ({first})") from None
-    if not isinstance(data, dict):
-        raise CompressError(f"{path} holds {type(data).__name__}, expected a mapping of fields")
-    return data
+    """A recipe's YAML mapping (never runs code); CompressError naming the file."""
+    return read_yaml_mapping(path, what="recipe", max_bytes=MAX_RECIPE_BYTES)
 
 
 def problems(error: ValidationError) -> list[str]:

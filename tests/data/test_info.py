@@ -70,7 +70,7 @@ def test_descriptor_round_trips_through_yaml(tmp_path) -> None:
     ("text", "message"),
     [
         ("name: [unclosed", "not valid YAML"),
-        ("- a\n- b\n", "must be a YAML mapping"),
+        ("- a\n- b\n", "holds list, expected a mapping"),
         ("name: x\nclass_names: [a]\nclases: 3\n", "field 'clases'"),
         ("name: x\nclass_names: []\n", "field 'class_names'"),
         ("name: x\nclass_names: [a]\nmasks: png\n", "field 'masks'"),
