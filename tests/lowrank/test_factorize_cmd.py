@@ -72,3 +72,45 @@ def test_bad_input_exits_2_with_one_line(
     assert main([*TINY, *args, "--out", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and needle in err and "\n" not in err
+
+
+@pytest.mark.slow
+def test_kill_9_during_the_fine_tune_then_rerun_gives_the_same_result(
+    tiny_data: Path, tmp_path: Path
+) -> None:
+    """The same command after kill -9 resumes the fine-tune from its last epoch and ends
+    with the numbers of an uninterrupted run."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    def command(out: Path) -> list[str]:
+        args = [*TINY, "--method", "tucker", "--rank", "0.5", "--layers", "bottleneck.*",
+                "--finetune-epochs", "2",
+                "--data", str(tiny_data), "--batch-size", "2", "--crop", "48", "--device",
+                "cpu", "--out", str(out)]  # fmt: skip
+        return [sys.executable, "-m", "compress", *args]
+
+    def numbers(out: Path) -> tuple[object, ...]:
+        result = json.loads((out / "result.json").read_text())
+        return (result["metrics"]["miou"], result["metrics"]["per_class_iou"],
+                result["size_bytes"], result["steps"])  # fmt: skip
+
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    subprocess.run(command(tmp_path / "straight"), check=True, env=env, capture_output=True)
+    killed = tmp_path / "killed"
+    process = subprocess.Popen(command(killed), env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and process.poll() is None:
+        if list(killed.glob("finetune/checkpoints/last.pt")):
+            break  # one fine-tune epoch is saved: kill during the next
+        time.sleep(0.02)
+    assert process.poll() is None, "the command finished before it could be killed"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not (killed / "result.json").exists()
+    subprocess.run(command(killed), check=True, env=env, capture_output=True)
+    assert numbers(killed) == numbers(tmp_path / "straight")
