@@ -173,12 +173,12 @@ def release_unused_claims() -> list[Path]:
         for entry in entries:
             entry.unlink(missing_ok=True)
         folder = path
-        while True:
+        while top is not None:  # a folder that existed before the command stays
             try:
                 folder.rmdir()
             except OSError:
                 break
-            if top is None or folder == top:
+            if folder == top:
                 break
             folder = folder.parent
         released.append(path)

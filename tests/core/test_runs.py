@@ -115,3 +115,16 @@ def test_a_refused_folder_names_the_fields_that_differ(tmp_path) -> None:
     with pytest.raises(CompressError, match=r"\(lr: 0\.001 there, 0\.01 here; model\.name: "
                        r"'unet' there, 'vgg' here\)"):  # fmt: skip
         prepare_run_dir(tmp_path / "run", {"lr": 0.01, "model": {"name": "vgg"}}, kind="train")
+
+
+def test_releasing_a_claim_keeps_a_folder_the_user_made(tmp_path) -> None:
+    from compress.core.runs import forget_claims, prepare_run_dir, release_unused_claims
+
+    forget_claims()
+    (tmp_path / "mine").mkdir()
+    prepare_run_dir(tmp_path / "mine", {"a": 1}, kind="t")
+    prepare_run_dir(tmp_path / "new" / "deep", {"a": 1}, kind="t")
+    released = release_unused_claims()
+    assert len(released) == 2
+    assert (tmp_path / "mine").is_dir() and list((tmp_path / "mine").iterdir()) == []
+    assert not (tmp_path / "new").exists()  # created for the claim: removed with it
