@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from compress.cli.app import app
+from compress.cli.variant_options import ModelOptions
 from compress.core.parsing import check_positive, parse_choices, parse_key_values, parse_size
 from compress.measure.runtimes import runtime_help
 
@@ -25,11 +26,7 @@ def bench_command(
     ] = None,
     onnx: Annotated[Path | None, typer.Option(help="ONNX file (runs on ONNX Runtime).")] = None,
     num_classes: Annotated[int, typer.Option(help="Classes, with --model.")] = 8,
-    option: Annotated[
-        list[str] | None,
-        typer.Option("--model-option", "-o", "--option",
-                     help="Model builder option KEY=VALUE, with --model (repeatable)."),
-    ] = None,
+    option: ModelOptions = None,
     runtime: Annotated[
         str | None,
         typer.Option(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from compress.cli.app import app
+from compress.cli.variant_options import ModelOptions
 from compress.core.parsing import parse_key_values, parse_size
 
 if TYPE_CHECKING:
@@ -24,11 +25,7 @@ def export_command(
         str | None, typer.Option(help="Registered model name (random init) instead.")
     ] = None,
     num_classes: Annotated[int, typer.Option(help="Classes, with --model.")] = 8,
-    option: Annotated[
-        list[str] | None,
-        typer.Option("--model-option", "-o", "--option",
-                     help="Model builder option KEY=VALUE, with --model (repeatable)."),
-    ] = None,
+    option: ModelOptions = None,
     opset: Annotated[int, typer.Option(help="ONNX opset version.")] = 17,
     input_size: Annotated[
         str, typer.Option(help="Example input size HxW traced at export (axes stay dynamic).")

@@ -43,7 +43,8 @@ FreshNumClasses = Annotated[
 ]
 ModelOptions = Annotated[
     list[str] | None,
-    typer.Option("--model-option", "-o", help="Builder option KEY=VALUE (fresh model)."),
+    typer.Option("--model-option", "-o", "--option",
+                 help="Builder option KEY=VALUE, with --model (repeatable)."),  # fmt: skip
 ]
 Device = Annotated[str, typer.Option(help="Fine-tuning/eval device: cpu, cuda or auto.")]
 Seed = Annotated[int, typer.Option(help="Seed for a fresh init and data order.")]

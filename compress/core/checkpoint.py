@@ -66,6 +66,12 @@ class Checkpoint:
     path: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def metadata(self) -> dict[str, Any]:
+        """What an ONNX export of this model records about it (see ``export_onnx``)."""
+        from compress.core.onnx_files import onnx_metadata
+
+        return onnx_metadata(self.spec, self.structure, self.dataset)
+
 
 def make_payload(
     model: nn.Module,

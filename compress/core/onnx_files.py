@@ -70,3 +70,20 @@ def check_image_input(proto: onnx.ModelProto, path: str | os.PathLike[str]) -> N
             f"ONNX file {path}: input {inputs[0].name!r} is {kind} {dims}; expected a float "
             "N x 3 x H x W image (as `compress export` writes)"
         )
+
+
+def onnx_metadata(
+    spec: Any, structure: list[dict[str, Any]], dataset: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The metadata an exported ONNX file carries: model spec (a ``ModelSpec``), structure,
+    data set and the segcompress version, so that the file describes itself."""
+    from compress import __version__
+
+    return {
+        "model": spec.model_dump(mode="json"),
+        "num_classes": spec.num_classes,
+        "class_names": (dataset or {}).get("class_names"),
+        "structure": structure,
+        "dataset": dataset,
+        "version": __version__,
+    }

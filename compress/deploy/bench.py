@@ -26,7 +26,7 @@ from compress.measure.runtimes import RUNTIMES, RuntimeName
 
 if TYPE_CHECKING:
 
-    from compress.deploy.loaded import LoadedModel
+    from compress.core.checkpoint import Checkpoint
     from compress.measure.roof import Roof
 
 
@@ -143,7 +143,7 @@ def _measure(
     extra: dict[str, Any] = {"runtimes": runtimes}
     artifacts: dict[str, str] = {}
     onnx_path: Path | None = spec.onnx
-    loaded: LoadedModel | None = None
+    loaded: Checkpoint | None = None
     if spec.onnx is not None:
         metadata = read_metadata(spec.onnx)
         model_spec, structure = spec_from_metadata(metadata, source=str(spec.onnx))

@@ -308,8 +308,8 @@ def _measure(
 
 def _export_reference(reference: nn.Module | None, run_dir: Path, base: OpenedBaseline) -> Path:
     """The baseline as fp32 ONNX (parity is the exporter's job), kept beside the variant."""
+    from compress.core.onnx_files import onnx_metadata
     from compress.deploy.export import export_onnx
-    from compress.deploy.loaded import onnx_metadata
 
     assert reference is not None and base.model_spec is not None
     path = run_dir / BASELINE_ONNX

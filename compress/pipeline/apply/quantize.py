@@ -91,7 +91,7 @@ def apply_quantize(
 
 def _metadata(context: StepContext) -> dict[str, Any]:
     """What the ONNX files record about the model they hold (as ``compress export`` does)."""
-    from compress.deploy.loaded import onnx_metadata
+    from compress.core.onnx_files import onnx_metadata
 
     assert context.model_spec is not None
     return onnx_metadata(context.model_spec, list(context.structure), context.own_dataset)
