@@ -31,8 +31,7 @@ from compress.cli.variant_options import (
     Progress,
     Seed,
     Workers,
-    base_fields,
-    finetune_fields,
+    variant_fields,
 )
 from compress.lowrank.catalog import method_help
 
@@ -100,12 +99,7 @@ def factorize_command(
     spec = parse_spec(
         FactorizeRunSpec,
         {
-            **base_fields(model=model, checkpoint=checkpoint, model_option=model_option,
-                          input_size=input_size, device=device, seed=seed),
-            **finetune_fields(data=data, num_classes=num_classes,
-                              finetune_epochs=finetune_epochs, lr=lr, batch_size=batch_size,
-                              crop=crop, schedule=finetune_schedule,
-                              workers=workers, distill=distill),
+            **variant_fields(locals()),
             "factorize": {
                 "method": method, "rank": rank, "rank_rule": rank_rule, "energy": energy,
                 "target_macs": target_macs, "layers": layers.split(","),

@@ -32,8 +32,7 @@ from compress.cli.variant_options import (
     RoundTo,
     Seed,
     Workers,
-    base_fields,
-    finetune_fields,
+    variant_fields,
 )
 from compress.measure.runtimes import runtime_help
 from compress.pruning.criteria import importance_help
@@ -116,12 +115,7 @@ def prune_command(
     spec = parse_spec(
         PruneRunSpec,
         {
-            **base_fields(model=model, checkpoint=checkpoint, model_option=model_option,
-                          input_size=input_size, device=device, seed=seed),
-            **finetune_fields(data=data, num_classes=num_classes,
-                              finetune_epochs=finetune_epochs, lr=lr, batch_size=batch_size,
-                              crop=crop, schedule=finetune_schedule,
-                              workers=workers, distill=distill),
+            **variant_fields(locals()),
             "prune": {
                 "ratio": ratio, "target_macs": target_macs,
                 "target_latency_ms": target_latency_ms, "importance": importance,

@@ -75,6 +75,23 @@ def base_fields(
     }  # fmt: skip
 
 
+def variant_fields(parameters: dict[str, Any]) -> dict[str, Any]:
+    """The base-model and fine-tune fields of a one-step variant command (prune,
+    factorize), read by name from the command's parameters (its ``locals()``): the
+    commands declare the same options, so their run specs are filled in one place."""
+    p = parameters
+    return {
+        **base_fields(model=p["model"], checkpoint=p["checkpoint"],
+                      model_option=p["model_option"], input_size=p["input_size"],
+                      device=p["device"], seed=p["seed"]),
+        **finetune_fields(data=p["data"], num_classes=p["num_classes"],
+                          finetune_epochs=p["finetune_epochs"], lr=p["lr"],
+                          batch_size=p["batch_size"], crop=p["crop"],
+                          schedule=p["finetune_schedule"], workers=p["workers"],
+                          distill=p["distill"]),
+    }  # fmt: skip
+
+
 def finetune_fields(
     *,
     data: Path | None,
