@@ -73,17 +73,21 @@ def export_onnx(
             "the dynamo exporter needs the onnxscript package (pip install onnxscript); "
             "or use the default --exporter torchscript"
         )
-    from compress.measure.macs import count_macs_params
-
-    count_macs_params(model, input_size)  # one line if the model cannot run at this size
     was_training = model.training
     model.eval()
-    example = torch.randn(1, 3, *input_size, generator=torch.Generator().manual_seed(0))
-    example = example.to(next(iter(model.parameters()), example).device)
     with tempfile.TemporaryDirectory(prefix="segcompress-export-") as folder:
         raw = Path(folder) / "model.onnx"
         try:
+            example = torch.randn(1, 3, *input_size, generator=torch.Generator().manual_seed(0))
+            example = example.to(next(iter(model.parameters()), example).device)
             _torch_export(model, example, raw, opset=opset, exporter=exporter)
+        except (RuntimeError, MemoryError):
+            # only on failure: one forward pass tells "too small / too large for the model"
+            # (a one-line CompressError) from an exporter bug (re-raised as it was)
+            from compress.measure.macs import count_macs_params
+
+            count_macs_params(model, input_size)
+            raise
         finally:
             model.train(was_training)
         proto = onnx.load(str(raw))
@@ -188,18 +192,16 @@ def export_model(spec: ExportSpec) -> ExportOutcome:
         model=spec.model, checkpoint=spec.checkpoint, num_classes=spec.num_classes,
         options=spec.options, seed=spec.seed,
     )  # fmt: skip
-    from compress.measure.macs import count_macs_params
-
-    count_macs_params(loaded.model, spec.input_size)  # one line if it cannot run at this size
     metadata = loaded.metadata()
-    images, source = parity_images(
-        spec.parity_images, spec.input_size, data=spec.data, split=spec.split, seed=spec.seed
-    )
     with atomic.atomic_path(spec.out) as tmp:
         export_onnx(
             loaded.model, tmp, input_size=spec.input_size, opset=spec.opset,
             metadata=metadata, exporter=spec.exporter,
         )  # fmt: skip
+        # after the export: a size the model cannot run at is refused there, in one line
+        images, source = parity_images(
+            spec.parity_images, spec.input_size, data=spec.data, split=spec.split, seed=spec.seed
+        )
         report = check_parity(
             loaded.model, tmp, images, min_agreement=spec.min_agreement, source=source
         )

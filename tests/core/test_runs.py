@@ -69,7 +69,6 @@ def test_a_second_process_on_the_same_folder_is_refused_and_kill_9_frees_it(tmp_
     import signal
     import subprocess
     import sys
-    import time
 
     from compress.core.errors import CompressError
     from compress.core.runs import prepare_run_dir, unlock_run_dirs
@@ -89,8 +88,7 @@ def test_a_second_process_on_the_same_folder_is_refused_and_kill_9_frees_it(tmp_
             prepare_run_dir(folder, {"a": 1}, kind="t")
     finally:
         holder.send_signal(signal.SIGKILL)
-        holder.wait()
-    time.sleep(0.1)
+        holder.wait()  # after wait() the process is gone and so is its lock
     assert (folder / ".lock").exists()  # the file stays; the kernel's lock went with the process
     assert not prepare_run_dir(folder, {"a": 1}, kind="t").finished
     unlock_run_dirs()
