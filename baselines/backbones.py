@@ -13,6 +13,8 @@ published; 16 and 8 trade the last downsamplings for dilated convolutions (DeepL
   indices stay, so the published weights still load) and the convs after a removed pool
   are dilated by 2.
 - mobilenet_v3_small: torchvision's ``dilated=True`` gives 16; 8 is not offered.
+- mobilenetv4_conv_small / _medium: timm's feature extractor (its last stage), timm's
+  ``output_stride`` dilating the later stages (imported only when such a model is built).
 
 Pretrained weights are loaded into the torchvision model before it is changed:
 strides and dilations do not change any parameter's shape.
@@ -116,11 +118,64 @@ def _mobilenet_v3_small(output_stride: int, pretrained: bool) -> Backbone:
     )
 
 
+class LastFeature(nn.Module):
+    """A timm feature extractor reduced to its last (deepest) feature map."""
+
+    def __init__(self, features: nn.Module) -> None:
+        super().__init__()
+        self.features = features
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)[-1]
+
+
+def _timm_features(name: str) -> Callable[[int, bool], Backbone]:
+    def build(output_stride: int, pretrained: bool) -> Backbone:
+        try:
+            import timm
+        except ModuleNotFoundError:
+            raise BaselineError(
+                f"backbone {name} needs the timm package (pip install timm)"
+            ) from None
+        features = _create_timm(timm, name, output_stride=output_stride, pretrained=pretrained)
+        width = features.feature_info.channels()[-1]
+        return Backbone(LastFeature(features), name=name, out_channels=width,
+                        output_stride=output_stride)  # fmt: skip
+
+    return build
+
+
+def _create_timm(timm, name: str, *, output_stride: int, pretrained: bool) -> nn.Module:  # noqa: ANN001
+    """timm's feature extractor; pretrained weights only from the local Hugging Face cache."""
+    import os
+
+    options = {"features_only": True, "out_indices": (-1,), "output_stride": output_stride}
+    if not pretrained:
+        return timm.create_model(name, pretrained=False, **options)
+    previous = os.environ.get("HF_HUB_OFFLINE")
+    os.environ["HF_HUB_OFFLINE"] = "1"  # never download: read the local cache or fail
+    try:
+        return timm.create_model(name, pretrained=True, **options)
+    except Exception as error:
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
+        raise BaselineError(
+            f"pretrained weights of timm's {name} are not in the local Hugging Face cache "
+            f"($HF_HOME/hub) ({reason}); put them there or use pretrained=False"
+        ) from None
+    finally:
+        if previous is None:
+            del os.environ["HF_HUB_OFFLINE"]
+        else:
+            os.environ["HF_HUB_OFFLINE"] = previous
+
+
 # backbone name -> (builder, output strides it supports)
 _BACKBONES: dict[str, tuple[Callable[[int, bool], Backbone], tuple[int, ...]]] = {
     "resnet18": (_resnet18, (8, 16, 32)),
     "vgg11_bn": (_vgg11_bn, (8, 16, 32)),
     "mobilenet_v3_small": (_mobilenet_v3_small, (16, 32)),
+    "mobilenetv4_conv_small": (_timm_features("mobilenetv4_conv_small"), (8, 16, 32)),
+    "mobilenetv4_conv_medium": (_timm_features("mobilenetv4_conv_medium"), (8, 16, 32)),
 }
 
 

@@ -18,7 +18,6 @@ as the backbone (that is what reproduces its MACs and checkpoint sizes):
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -27,8 +26,9 @@ from torch import nn
 
 from baselines.backbones import Backbone, build_backbone
 from baselines.blocks import ASPP, ConvBNReLU
+from baselines.catalog import FAMILIES, Family
 from baselines.errors import BaselineError
-from baselines.registry import canonical_name, model_options, register_model
+from baselines.registry import canonical_name, model_options
 
 # ASPP dilation rates scaled to the output stride (DeepLabV3: 6/12/18 at 16, doubled at 8).
 DEFAULT_ASPP_RATES: dict[int, tuple[int, int, int]] = {
@@ -138,25 +138,15 @@ def build_deeplab(
     return DeepLab(backbone, num_classes, aspp=aspp, head_channels=width)
 
 
-@dataclass(frozen=True)
-class Family:
-    """One DeepLab family: a torchvision backbone under a name stem, and its aliases.
-
-    Each family registers two models: ``<stem>`` (head on the backbone) and
-    ``<stem>-aspp`` (ASPP first); ``alias`` names the ASPP one, the study's model.
-    """
-
-    stem: str
-    backbone: str
-    title: str
-    alias: str
-
-
-FAMILIES: tuple[Family, ...] = (
-    Family("deeplab-resnet18", "resnet18", "ResNet-18", "resnet18"),
-    Family("deeplab-vgg11", "vgg11_bn", "VGG-11 (batch-norm)", "vgg"),
-    Family("deeplab-mobilenetv3", "mobilenet_v3_small", "MobileNetV3-small", "mobilenet"),
-)
+def _backbone_choice(family: Family, backbone: str | None) -> str:
+    if backbone is None:
+        return family.backbones[0]
+    if backbone not in family.backbones:
+        raise BaselineError(
+            f"DeepLab option backbone {backbone!r} is not offered by {family.stem}; "
+            f"valid values: {', '.join(family.backbones)}"
+        )
+    return backbone
 
 
 def _plain_builder(family: Family) -> Callable[..., DeepLab]:
@@ -166,10 +156,12 @@ def _plain_builder(family: Family) -> Callable[..., DeepLab]:
         output_stride: int = 16,
         head_channels: int | None = 256,
         pretrained: bool = False,
+        backbone: str | None = None,
     ) -> DeepLab:
         return build_deeplab(
-            family.backbone, num_classes=num_classes, output_stride=output_stride,
-            head_channels=head_channels, pretrained=pretrained, use_aspp=False,
+            _backbone_choice(family, backbone), num_classes=num_classes,
+            output_stride=output_stride, head_channels=head_channels, pretrained=pretrained,
+            use_aspp=False,
         )  # fmt: skip
 
     build.__doc__ = f"DeepLab on {family.title} without ASPP."
@@ -186,17 +178,20 @@ def _aspp_builder(family: Family) -> Callable[..., DeepLab]:
         head_channels: int | None = 256,
         dropout: float = 0.5,
         pretrained: bool = False,
+        backbone: str | None = None,
     ) -> DeepLab:
         return build_deeplab(
-            family.backbone, num_classes=num_classes, output_stride=output_stride,
-            head_channels=head_channels, pretrained=pretrained, use_aspp=True,
-            aspp_rates=aspp_rates, aspp_channels=aspp_channels, dropout=dropout,
+            _backbone_choice(family, backbone), num_classes=num_classes,
+            output_stride=output_stride, head_channels=head_channels, pretrained=pretrained,
+            use_aspp=True, aspp_rates=aspp_rates, aspp_channels=aspp_channels, dropout=dropout,
         )  # fmt: skip
 
     build.__doc__ = f"DeepLab on {family.title} with ASPP."
     return build
 
 
+# model name -> builder, for every family with and without ASPP (the catalogue's target).
+DEEPLAB_BUILDERS: dict[str, Callable[..., DeepLab]] = {}
 for _family in FAMILIES:
-    register_model(_family.stem)(_plain_builder(_family))
-    register_model(f"{_family.stem}-aspp", aliases=(_family.alias,))(_aspp_builder(_family))
+    DEEPLAB_BUILDERS[_family.stem] = _plain_builder(_family)
+    DEEPLAB_BUILDERS[f"{_family.stem}-aspp"] = _aspp_builder(_family)

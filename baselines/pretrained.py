@@ -75,12 +75,21 @@ def load_pretrained_state_dict(weights: WeightsEnum) -> dict[str, torch.Tensor]:
     return state
 
 
-def load_into(module: torch.nn.Module, weights: WeightsEnum, *, prefix: str = "") -> None:
+def load_into(
+    module: torch.nn.Module,
+    weights: WeightsEnum,
+    *,
+    prefix: str = "",
+    exclude: tuple[str, ...] = (),
+) -> None:
     """Load ``weights`` strictly into ``module``: the whole published model, or its part
-    whose keys start with ``prefix`` (e.g. ``"features."`` for VGG's conv layers)."""
+    whose keys start with ``prefix`` (e.g. ``"features."`` for VGG's conv layers), less
+    the keys starting with one of ``exclude`` (e.g. ``"fc."``, a classifier not kept)."""
     state = load_pretrained_state_dict(weights)
     if prefix:
         state = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+    if exclude:
+        state = {k: v for k, v in state.items() if not k.startswith(exclude)}
     try:
         module.load_state_dict(state, strict=True)
     except RuntimeError as error:

@@ -16,7 +16,6 @@ from torch import nn
 
 from baselines.blocks import AttentionGate, DoubleConv, pad_to
 from baselines.errors import BaselineError
-from baselines.registry import register_model
 
 DEPTH = 4  # max-pool downsamplings; inputs must be at least 2**DEPTH pixels per side
 
@@ -90,7 +89,6 @@ def _check_options(in_channels: int, base_channels: int, dropout: float) -> None
         raise BaselineError(f"UNet option dropout must be a number in [0, 1), got {dropout!r}")
 
 
-@register_model("unet")
 def unet(
     *, num_classes: int, in_channels: int = 3, base_channels: int = 32, dropout: float = 0.5
 ) -> UNet:
@@ -99,7 +97,6 @@ def unet(
     return UNet(num_classes, in_channels, base_channels, dropout, attention=False)
 
 
-@register_model("unet-attention")
 def unet_attention(
     *, num_classes: int, in_channels: int = 3, base_channels: int = 32, dropout: float = 0.5
 ) -> UNet:

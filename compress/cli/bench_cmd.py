@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from compress.cli.app import app
-from compress.cli.variant_options import ModelOptions
+from compress.cli.variant_options import ModelOptions, OptionalModelName
 from compress.core.parsing import check_positive, parse_choices, parse_key_values, parse_size
 from compress.measure.runtimes import runtime_help
 
@@ -18,9 +18,7 @@ if TYPE_CHECKING:
 
 @app.command("bench")
 def bench_command(
-    model: Annotated[
-        str | None, typer.Option(help="Registered model name, at seeded random init.")
-    ] = None,
+    model: OptionalModelName = None,
     checkpoint: Annotated[
         Path | None, typer.Option(help="Checkpoint written by `compress train`.")
     ] = None,

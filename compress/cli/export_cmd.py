@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from compress.cli.app import app
-from compress.cli.variant_options import ModelOptions
+from compress.cli.variant_options import ModelOptions, OptionalModelName
 from compress.core.parsing import parse_key_values, parse_size
 
 if TYPE_CHECKING:
@@ -21,9 +21,7 @@ def export_command(
     checkpoint: Annotated[
         Path | None, typer.Option(help="Checkpoint written by `compress train`.")
     ] = None,
-    model: Annotated[
-        str | None, typer.Option(help="Registered model name (random init) instead.")
-    ] = None,
+    model: OptionalModelName = None,
     num_classes: Annotated[int, typer.Option(help="Classes, with --model.")] = 8,
     option: ModelOptions = None,
     opset: Annotated[int, typer.Option(help="ONNX opset version.")] = 17,

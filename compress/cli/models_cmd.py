@@ -1,9 +1,14 @@
-"""``compress models``: every registered model with its aliases, parameters and MACs."""
+"""``compress models``: every model ``--model`` accepts, with where it comes from.
+
+The default listing reads the model catalogue only (no torch, no builder imported), so
+it answers in well under a second; ``--macs`` builds each model to count its parameters
+and MACs at an input size.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -18,35 +23,74 @@ def models(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print a JSON list instead of a table.")
     ] = False,
+    macs: Annotated[
+        bool, typer.Option("--macs", help="Build every model to count parameters and MACs.")
+    ] = False,
     input_size: Annotated[
-        str, typer.Option(help="Input size HxW (or one number for a square) for the MACs.")
+        str, typer.Option(help="Input size HxW (or one number for a square) for --macs.")
     ] = "256x256",
     num_classes: Annotated[
-        int, typer.Option(min=1, help="Number of classes the models are built with.")
+        int, typer.Option(min=1, help="Number of classes the models are built with (--macs).")
     ] = 8,
 ) -> None:
-    """List the registered models with aliases, parameters and MACs at an input size."""
-    size = parse_size(input_size)
-    from compress.measure.macs import format_count, registered_model_costs
+    """List the registered models (study, torchvision, timm, plugins); --macs adds costs.
 
-    rows = registered_model_costs(num_classes=num_classes, input_size=size)
+    Any importable builder works too: --model package.module:builder.
+    """
+    size = parse_size(input_size)
+    rows = _catalogue_rows()
+    if macs:
+        from rich.progress import Progress
+
+        from compress.measure.macs import registered_model_costs
+
+        with Progress(transient=True, disable=as_json) as progress:
+            task = progress.add_task("counting MACs", total=len(rows))
+
+            def advance(name: str) -> None:
+                progress.update(task, description=f"counting MACs: {name}",
+                                completed=[r["name"] for r in rows].index(name))  # fmt: skip
+
+            costs = {row["name"]: row for row in registered_model_costs(
+                num_classes=num_classes, input_size=size, on_model=advance)}  # fmt: skip
+        for row in rows:
+            row.update(costs[row["name"]])
     if as_json:
         print(json.dumps(rows, indent=2))
         return
+    _print_table(rows, size=size, num_classes=num_classes, macs=macs)
 
+
+def _catalogue_rows() -> list[dict[str, Any]]:
+    from baselines.registry import list_models, model_entry
+
+    rows = []
+    for name in list_models():
+        entry = model_entry(name)
+        rows.append({"name": name, "aliases": list(entry.aliases), "source": entry.source,
+                     "summary": entry.summary, "requires": list(entry.requires)})  # fmt: skip
+    return rows
+
+
+def _print_table(
+    rows: list[dict[str, Any]], *, size: tuple[int, int], num_classes: int, macs: bool
+) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"models at {size[0]}x{size[1]}, {num_classes} classes")
-    table.add_column("name")
-    table.add_column("aliases")
-    table.add_column("params", justify="right")
-    table.add_column("MACs", justify="right")
+    from compress.core.units import format_count
+
+    title = f"models at {size[0]}x{size[1]}, {num_classes} classes" if macs else "models"
+    table = Table(title=title, caption="also: --model package.module:builder (any importable "
+                  "builder taking num_classes)")  # fmt: skip
+    for column in ("name", "aliases", "source", "description"):
+        table.add_column(column)
+    if macs:
+        table.add_column("params", justify="right")
+        table.add_column("MACs", justify="right")
     for row in rows:
-        table.add_row(
-            row["name"],
-            ", ".join(row["aliases"]),
-            format_count(row["params"]),
-            format_count(row["macs"]),
-        )
+        cells = [row["name"], ", ".join(row["aliases"]), row["source"], row["summary"]]
+        if macs:
+            cells += [format_count(row["params"]), format_count(row["macs"])]
+        table.add_row(*cells)
     Console().print(table)

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from compress.cli.app import app
+from compress.cli.variant_options import ModelName, ModelOptions
 from compress.core.specs import parse_spec
 from compress.training.train_spec import STUDY_MILESTONES, TrainSpec, parse_model_options
 
@@ -22,7 +23,7 @@ def _default(name: str) -> Any:
 
 @app.command("train")
 def train_command(
-    model: Annotated[str, typer.Option(help="Registered model name or alias (`compress models`).")],
+    model: ModelName,
     data: Annotated[Path, typer.Option(help="Data set folder with train/ and val/ splits.")],
     out: Annotated[Path, typer.Option(help="Run folder; rerunning the same spec reuses it.")],
     epochs: Annotated[int, typer.Option(help="Training epochs (study: 65).")] = _default("epochs"),
@@ -57,10 +58,7 @@ def train_command(
     workers: Annotated[int, typer.Option(help="DataLoader worker processes.")] = _default(
         "workers"
     ),
-    model_option: Annotated[
-        list[str] | None,
-        typer.Option("--model-option", "-o", help="Builder option key=value (repeatable)."),
-    ] = None,
+    model_option: ModelOptions = None,
     init: Annotated[
         Path | None,
         typer.Option(help="Start from this checkpoint (pruned/factorized too), e.g. to fine-tune."),

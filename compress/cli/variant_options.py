@@ -15,8 +15,22 @@ import typer
 
 from compress.core.parsing import parse_key_values, parse_size
 
-ModelName = Annotated[
-    str, typer.Option(help="Registered model name or alias (`compress models`).")
+
+def named_model(value: str | None) -> str | None:
+    """Typer callback of ``--model``: a ``package.module:builder`` typed here is named by
+    the user, so checkpoints of that model may import it (see baselines.registry)."""
+    from baselines.catalog import is_builder_target
+    from baselines.registry import name_builder
+
+    if value and is_builder_target(value):
+        name_builder(value)
+    return value
+
+
+MODEL_HELP = "Model name or alias (`compress models`), or any builder as package.module:function."
+ModelName = Annotated[str, typer.Option(help=MODEL_HELP, callback=named_model)]
+OptionalModelName = Annotated[
+    str | None, typer.Option(help=f"{MODEL_HELP} Random init.", callback=named_model)
 ]
 BaseCheckpoint = Annotated[
     Path | None,

@@ -190,6 +190,7 @@ def tensors_sha256(state: dict[str, Any]) -> str:
 def build_from_payload(payload: dict[str, Any], *, source: str = "checkpoint") -> Checkpoint:
     """Rebuild the model a payload describes and load its weights strictly."""
     spec = parse_spec(ModelSpec, payload.get("model"), source=f"{source} 'model'")
+    _require_named_builder(spec.name, source=source)
     model = spec.build()
     structure = list(payload.get("structure") or [])
     model = replay_structure(model, structure, source=source)
@@ -212,6 +213,18 @@ def build_from_payload(payload: dict[str, Any], *, source: str = "checkpoint") -
         meta=dict(payload.get("meta") or {}),
         extra={k: v for k, v in payload.items() if k not in known},
     )
+
+
+def _require_named_builder(name: str, *, source: str) -> None:
+    """Refuse to import a user builder that a file names but the user did not."""
+    from baselines.registry import NAMED_MODELS_VARIABLE, is_named
+
+    if not is_named(name):
+        raise CompressError(
+            f"{source} holds user model {name!r}, whose code is imported only when you name "
+            f"it: set {NAMED_MODELS_VARIABLE}={name} (or pass --model {name} where a command "
+            f"takes it; in Python baselines.registry.name_builder({name!r}))"
+        )
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:

@@ -19,6 +19,7 @@ ours (tests/measure/test_macs.py checks that layer by layer).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from compress.core.errors import CompressError, first_line, out_of_memory
@@ -101,18 +102,24 @@ def _check_size(input_size: tuple[int, int], in_channels: int) -> tuple[int, int
 
 
 def registered_model_costs(
-    *, num_classes: int = 8, input_size: tuple[int, int] = (256, 256)
+    *,
+    num_classes: int = 8,
+    input_size: tuple[int, int] = (256, 256),
+    on_model: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Params and MACs of every registered model, built with default options (RGB input).
 
     Each entry: ``{name, aliases, params, macs, input_size: [H, W], options}``, where
-    ``options`` are the builder's keyword options with their defaults.
+    ``options`` are the builder's keyword options with their defaults. ``on_model`` is
+    called with each name before it is built (progress).
     """
     from baselines import aliases_of, get_model, list_models, model_options
 
     _check_size(input_size, 3)
     rows: list[dict[str, Any]] = []
     for name in list_models():
+        if on_model is not None:
+            on_model(name)
         model = get_model(name, num_classes=num_classes)
         macs, params = count_macs_params(model, input_size)
         rows.append(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -14,12 +16,30 @@ from compress.cli.models_cmd import parse_size
 from compress.core.errors import CompressError
 
 
-def test_json_lists_every_model_with_counts(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["models", "--json", "--input-size", "64", "--num-classes", "3"]) == 0
+def test_default_listing_is_the_catalogue_without_torch() -> None:
+    code = (
+        "import sys, json; from compress.cli import main; main(['models', '--json']); "
+        "print(json.dumps(sorted(m for m in ('torch', 'torchvision', 'timm', 'onnxruntime') "
+        "if m in sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    *listing, heavy = out.stdout.strip().split("\n")
+    assert json.loads(heavy) == []  # nothing heavy imported: answers in well under 2 s
+    rows = json.loads("\n".join(listing))
+    assert [row["name"] for row in rows] == list_models()
+    sources = {row["name"]: row["source"] for row in rows}
+    assert sources["unet"] == "segcompress" and sources["fcn-resnet50"] == "torchvision"
+    assert sources["deeplab-mobilenetv4-aspp"] == "segcompress on timm"
+
+
+@pytest.mark.slow
+def test_json_with_macs_lists_every_model_with_counts(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["models", "--json", "--macs", "--input-size", "64", "--num-classes", "3"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [row["name"] for row in rows] == list_models()
     for row in rows:
-        assert set(row) == {"name", "aliases", "params", "macs", "input_size", "options"}
+        assert set(row) == {"name", "aliases", "params", "macs", "input_size", "options",
+                            "source", "summary", "requires"}  # fmt: skip
         assert row["aliases"] == aliases_of(row["name"])
         assert row["input_size"] == [64, 64]
         assert row["macs"] > 0
@@ -37,10 +57,15 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """Replace the library call; record what the command asked for."""
     calls: dict[str, Any] = {}
 
-    def fake(*, num_classes: int, input_size: tuple[int, int]) -> list[dict[str, Any]]:
+    def fake(
+        *, num_classes: int, input_size: tuple[int, int], on_model: Any = None
+    ) -> list[dict[str, Any]]:
         calls.update(num_classes=num_classes, input_size=input_size)
-        row = {"name": "unet", "aliases": ["u"], "params": 8_600_000, "macs": 12_800_000_000}
-        return [{**row, "input_size": list(input_size), "options": {}}]
+        rows = []
+        for name in list_models():
+            row = {"name": name, "aliases": ["u"], "params": 8_600_000, "macs": 12_800_000_000}
+            rows.append({**row, "input_size": list(input_size), "options": {}})
+        return rows
 
     monkeypatch.setattr(compress.measure.macs, "registered_model_costs", fake)
     return calls
@@ -49,7 +74,7 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 def test_table_shows_names_aliases_and_formatted_counts(
     recorded: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["models", "--input-size", "750x1000", "--num-classes", "5"]) == 0
+    assert main(["models", "--macs", "--input-size", "750x1000", "--num-classes", "5"]) == 0
     assert recorded == {"num_classes": 5, "input_size": (750, 1000)}
     out = capsys.readouterr().out
     for text in ["unet", "u", "8.60 M", "12.8 G", "750x1000"]:
@@ -57,7 +82,7 @@ def test_table_shows_names_aliases_and_formatted_counts(
 
 
 def test_defaults_are_256_and_8_classes(recorded: dict[str, Any]) -> None:
-    assert main(["models", "--json"]) == 0
+    assert main(["models", "--json", "--macs"]) == 0
     assert recorded == {"num_classes": 8, "input_size": (256, 256)}
 
 

@@ -39,8 +39,17 @@ def pruned(name: str) -> tuple[nn.Module, nn.Module, dict]:
     return original, model.eval(), step
 
 
-def classifier_of(model: nn.Module) -> nn.Conv2d:
-    return model.classifier
+# The last conv of each model (torchvision's heads keep it inside ``classifier``).
+CLASSIFIERS = {
+    "deeplabv3-mobilenetv3-large": "classifier.4",
+    "fcn-resnet50": "classifier.4",
+    "lraspp-mobilenetv3-large": "classifier.high_classifier",
+}
+
+
+def classifier_of(model: nn.Module, name: str) -> tuple[str, nn.Conv2d]:
+    path = CLASSIFIERS.get(name, "classifier")
+    return path, model.get_submodule(path)
 
 
 @pytest.mark.parametrize("name", list_models())
@@ -59,11 +68,12 @@ def test_forward_shape_and_costs_fall(name: str) -> None:
 @pytest.mark.parametrize("name", list_models())
 def test_classifier_keeps_its_classes_and_bias(name: str) -> None:
     original, model, step = pruned(name)
-    before, after = classifier_of(original), classifier_of(model)
+    path, before = classifier_of(original, name)
+    _, after = classifier_of(model, name)
     assert after.out_channels == before.out_channels == NUM_CLASSES
     assert after.in_channels < before.in_channels  # its inputs are pruned, its outputs not
     assert torch.equal(after.bias, before.bias)
-    assert "classifier" in step["protected_layers"]
+    assert path in step["protected_layers"]
 
 
 def test_attention_gates_prune_skips_consistently() -> None:
