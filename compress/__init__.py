@@ -1,13 +1,30 @@
 """segcompress: train segmentation baselines, then make them smaller and faster.
 
-Importing this package is cheap: heavy dependencies (torch, onnxruntime, ...) are
-imported by the submodules that need them, so the CLI starts fast.
+The Python API (``compress.build``, ``prune``, ``factorize``, ``quantize``,
+``benchmark``, ``evaluate``, ``save``, ``load``; see :mod:`compress.api`) is loaded on
+first use: importing this package is cheap, heavy dependencies (torch, onnxruntime, ...)
+are imported by the submodules that need them, so the CLI starts fast.
 """
+
+from __future__ import annotations
+
+from typing import Any
 
 from compress import moved
 from compress.core.errors import CompressError
+from compress.core.version import __version__
 
 moved.install()  # old module paths (compress.results, ...) keep working for one release
 
-__all__ = ["CompressError"]
-__version__ = "0.1.0"
+API = ("Benchmark", "benchmark", "build", "evaluate", "factorize", "load", "prune",
+       "quantize", "save")  # fmt: skip
+
+__all__ = ["CompressError", "__version__", *API]
+
+
+def __getattr__(name: str) -> Any:
+    if name in API:
+        from compress import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'compress' has no attribute {name!r}")

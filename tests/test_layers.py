@@ -17,18 +17,18 @@ REPO = Path(__file__).resolve().parents[1]
 # Lowest first. A module belongs to the longest prefix listed ("=name": that module only).
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("baselines",),
-    ("=compress", "compress.moved", "compress.core"),
+    ("compress.moved", "compress.core"),
     ("compress.data",),
     ("compress.measure",),
     ("compress.training",),
     ("compress.deploy",),
     ("compress.pruning", "compress.lowrank", "compress.quantization"),
     ("compress.reporting",),
-    ("compress.pipeline",),
+    ("compress.pipeline", "compress.api"),
     ("compress.commands",),
     ("compress.recipes",),
     ("benchmarks",),
-    ("compress.cli", "compress.demo", "compress.__main__"),
+    ("=compress", "compress.cli", "compress.demo", "compress.__main__"),
 )
 
 

@@ -77,7 +77,7 @@ def onnx_metadata(
 ) -> dict[str, Any]:
     """The metadata an exported ONNX file carries: model spec (a ``ModelSpec``), structure,
     data set and the segcompress version, so that the file describes itself."""
-    from compress import __version__
+    from compress.core.version import __version__
 
     return {
         "model": spec.model_dump(mode="json"),

@@ -81,8 +81,44 @@ def calibration_images(
         yield index, load_calibration_image(dataset, index, size)
 
 
-class ImageCalibrationReader(CalibrationDataReader):
-    """ONNX Runtime calibration reader over real images; one image per ``get_next``.
+class _RangeReader(CalibrationDataReader):
+    """ONNX Runtime calibration reader serving ``len(self)`` items one per ``get_next``,
+    with ``set_range`` so that ONNX Runtime can collect statistics in strides."""
+
+    input_name: str
+
+    def __init__(self, count: int, input_name: str) -> None:
+        self.input_name = input_name
+        self._count = count
+        self._start, self._end = 0, count
+        self._cursor = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def set_range(self, start_index: int, end_index: int) -> None:
+        """Serve only items ``start_index..end_index-1`` next (ONNX Runtime's strides)."""
+        self._start, self._end = start_index, min(end_index, self._count)
+        self._cursor = self._start
+
+    def rewind(self) -> None:
+        """Start again from the first item of the current range."""
+        self._cursor = self._start
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        if self._cursor >= self._end:
+            return None
+        position = self._cursor
+        self._cursor += 1
+        return {self.input_name: self.item(position)}
+
+    def item(self, position: int) -> np.ndarray:
+        """The float32 ``[1, 3, H, W]`` array of the ``position``-th calibration item."""
+        raise NotImplementedError
+
+
+class ImageCalibrationReader(_RangeReader):
+    """Calibration over real images of a data set split; one image per ``get_next``.
 
     Images are loaded lazily (a large split is never held in memory at once).
     """
@@ -96,30 +132,12 @@ class ImageCalibrationReader(CalibrationDataReader):
         size: tuple[int, int] | None = None,
     ) -> None:
         self.dataset = dataset
-        self.input_name = input_name
         self.size = size
         self.indices = calibration_indices(len(dataset), count)
-        self._start, self._end = 0, len(self.indices)
-        self._cursor = 0
+        super().__init__(len(self.indices), input_name)
 
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def set_range(self, start_index: int, end_index: int) -> None:
-        """Serve only images ``start_index..end_index-1`` next (ONNX Runtime's strides)."""
-        self._start, self._end = start_index, min(end_index, len(self.indices))
-        self._cursor = self._start
-
-    def rewind(self) -> None:
-        """Start again from the first image of the current range."""
-        self._cursor = self._start
-
-    def get_next(self) -> dict[str, np.ndarray] | None:
-        if self._cursor >= self._end:
-            return None
-        index = self.indices[self._cursor]
-        self._cursor += 1
-        return {self.input_name: self.array(index)}
+    def item(self, position: int) -> np.ndarray:
+        return self.array(self.indices[position])
 
     def array(self, index: int) -> np.ndarray:
         """The normalised float32 ``[1,3,H,W]`` array of dataset image ``index``."""
@@ -138,3 +156,53 @@ class ImageCalibrationReader(CalibrationDataReader):
             "files": [self.dataset.pairs[i][0].name for i in self.indices],
             "size": list(self.size) if self.size is not None else None,
         }
+
+
+class TensorCalibrationReader(_RangeReader):
+    """Calibration over images a caller already holds: tensors ``[3, H, W]`` or
+    ``[N, 3, H, W]``, or ``(image, mask)`` pairs (a DataLoader's batches), up to ``count``
+    images, kept in memory as float32 arrays."""
+
+    def __init__(self, images: Any, count: int, *, input_name: str = "image") -> None:
+        self.arrays = _calibration_arrays(images, count)
+        super().__init__(len(self.arrays), input_name)
+
+    def item(self, position: int) -> np.ndarray:
+        return self.arrays[position]
+
+    def tensors(self) -> list[torch.Tensor]:
+        """The calibration images as ``[1, 3, H, W]`` tensors."""
+        import torch
+
+        return [torch.from_numpy(array) for array in self.arrays]
+
+    def describe(self) -> dict[str, Any]:
+        """What a result records about the calibration set."""
+        return {"source": "tensors", "images": len(self.arrays),
+                "sizes": sorted({tuple(a.shape[-2:]) for a in self.arrays})}  # fmt: skip
+
+
+def _calibration_arrays(images: Any, count: int) -> list[np.ndarray]:
+    import numpy as np
+    import torch
+
+    if count < 1:
+        raise CompressError(f"calibration needs at least 1 image, got count={count}")
+    arrays: list[np.ndarray] = []
+    for index, item in enumerate(images):
+        batch = item[0] if isinstance(item, (list, tuple)) else item  # (image, mask) pairs
+        batch = torch.as_tensor(batch)
+        if batch.dim() == 3:
+            batch = batch.unsqueeze(0)
+        if batch.dim() != 4 or batch.shape[1] != 3 or not batch.is_floating_point():
+            raise CompressError(
+                f"calibration item {index}: expected a float image [3, H, W] or [N, 3, H, W] "
+                f"(or an (image, mask) pair), got {tuple(batch.shape)} {batch.dtype}"
+            )
+        for image in batch.detach().cpu().float():
+            arrays.append(np.ascontiguousarray(image[None].numpy(), dtype=np.float32))
+            if len(arrays) == count:
+                return arrays
+    if not arrays:
+        raise CompressError("the calibration data yielded no image")
+    return arrays

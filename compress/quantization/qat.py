@@ -129,10 +129,22 @@ def train_qat(
         dataset, batch_size=batch_size, shuffle=True, generator=generator,
         drop_last=len(dataset) > batch_size,
     )  # fmt: skip
+    return qat_epochs(model, loader, epochs=epochs, lr=lr,
+                      ignore_index=loss_ignore_index(info.ignore_index))  # fmt: skip
+
+
+def qat_epochs(
+    model: nn.Module,
+    loader: Iterable[Any],
+    *,
+    epochs: int,
+    lr: float = 1e-4,
+    ignore_index: int = -100,
+) -> list[float]:
+    """Fine-tune the fake-quantized ``model`` on ``(images, masks)`` batches for ``epochs``
+    (Adam, cross-entropy ignoring ``ignore_index``); return each epoch's mean loss."""
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    criterion = nn.CrossEntropyLoss(
-        ignore_index=loss_ignore_index(info.ignore_index)
-    )
+    criterion = nn.CrossEntropyLoss(ignore_index=ignore_index)
     losses: list[float] = []
     model.train()
     for _ in range(epochs):
