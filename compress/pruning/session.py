@@ -10,6 +10,7 @@ that :func:`compress.pruning.replay.replay_prune` re-applies to a freshly built 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -25,15 +26,55 @@ from compress.pruning.spec import STEP_FORMAT, STEP_KIND, PruneSpec
 
 
 class _Pruner(tp.pruner.MetaPruner):
-    """MetaPruner whose channel rounding never removes a whole layer.
+    """MetaPruner whose channel rounding never removes a whole layer, and is right for
+    layers whose channels come in groups (GroupNorm, grouped convs).
 
     Stock ``_round_to`` rounds the kept count down to a multiple of ``round_to``, which is
     0 for a layer narrower than that after pruning (8 channels at ratio 0.5 and
     round_to 8): the layer would vanish. Here at least ``min(round_to, current)`` stay.
     It is also used with ``round_to=1`` so the global scope can never empty a group.
+
+    For a group of ``g`` channel groups (a GroupNorm with ``g`` groups), torch-pruning
+    1.6 hands ``_round_to`` the count to prune *within one channel group* but the
+    layer's *total* width, then prunes that many channels in every group: rounded as if
+    it were the total, the count reached the whole group, the prune was refused and the
+    layer was silently left whole (ratio 0.5 kept 100 % of a GroupNorm model's MACs).
+    The width asked for is remembered (``_asked``) so that the rounding happens per
+    channel group: the kept width ``g x keep`` stays a multiple of ``round_to``.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._channel_groups: dict[int, int] = {}
+        for group in self.DG.get_all_groups(
+            ignored_layers=self.ignored_layers, root_module_types=self.root_module_types
+        ):
+            count = self._get_channel_groups(group)
+            if count > 1:
+                self._channel_groups[id(group[0].dep.target.module)] = count
+        self._asked: nn.Module | None = None
+        graph = self.DG
+        out_channels, in_channels = graph.get_out_channels, graph.get_in_channels
+
+        def remember(lookup: Any) -> Any:
+            def width(module: nn.Module) -> Any:
+                self._asked = module  # _round_to follows this call in torch-pruning's _prune
+                return lookup(module)
+
+            return width
+
+        graph.get_out_channels = remember(out_channels)  # type: ignore[method-assign]
+        graph.get_in_channels = remember(in_channels)  # type: ignore[method-assign]
+
     def _round_to(self, n_pruned: int, current_channels: int, round_to: int) -> int:
+        groups = self._channel_groups.get(id(self._asked), 1) if self._asked is not None else 1
+        if groups > 1 and current_channels % groups == 0:
+            size = current_channels // groups
+            step = max(round_to // math.gcd(round_to, groups), 1)
+            keep = size - min(n_pruned, size)
+            keep -= keep % step
+            keep = max(keep, min(step, size), 1)
+            return max(size - keep, 0)
         keep = current_channels - n_pruned
         keep -= keep % round_to
         keep = max(keep, min(round_to, current_channels), 1)

@@ -192,3 +192,39 @@ def test_torchvision_lraspp_with_dict_output() -> None:
     assert {"classifier.low_classifier", "classifier.high_classifier"} <= set(
         step["protected_layers"]
     )
+
+
+class GroupNormNet(nn.Module):
+    """Conv-GroupNorm blocks (smp's FPN decoder style): channels come in groups."""
+
+    def __init__(self, groups: int = 8) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        for cin, cout in [(3, 32), (32, 64), (64, 64)]:
+            layers += [nn.Conv2d(cin, cout, 3, padding=1), nn.GroupNorm(groups, cout), nn.ReLU()]
+        self.body = nn.Sequential(*layers)
+        self.classifier = nn.Conv2d(64, NUM_CLASSES, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.body(x))
+
+
+@pytest.mark.parametrize(("groups", "round_to"), [(8, 8), (4, 8), (8, None), (32, 8)])
+def test_groupnorm_channels_are_pruned_group_by_group(groups: int, round_to: int | None) -> None:
+    from compress.pruning.replay import replay_prune
+
+    torch.manual_seed(0)
+    model = GroupNormNet(groups).eval()
+    macs0, _ = count_macs_params(model, SIZE)
+    model, step = prune_model(model, PruneSpec(ratio=0.5, round_to=round_to),
+                              example_input=example())  # fmt: skip
+    assert count_macs_params(model, SIZE)[0] < 0.35 * macs0  # not silently left whole
+    for norm in (m for m in model.modules() if isinstance(m, nn.GroupNorm)):
+        assert norm.num_channels % norm.num_groups == 0
+        assert norm.num_channels % (round_to or 1) == 0
+        assert norm.num_channels < 64 or norm.num_groups == 32
+    fresh = replay_prune(GroupNormNet(groups).eval(), step)
+    fresh.load_state_dict(model.state_dict())
+    x = torch.randn(1, 3, *SIZE)
+    with torch.no_grad():
+        assert torch.equal(fresh(x), model(x))
