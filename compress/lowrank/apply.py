@@ -113,6 +113,7 @@ def factorize_model(
     measure_sites(model, sites, (1, in_channels, *input_size))
     picker = _RankPicker(spec)
     rows: dict[str, LayerReport] = {}
+    kept: dict[str, float] = {}  # replaced layer -> smallest kept fraction of a mode's rank
     usable: list[Site] = []
     for site in sites:
         reason = skip_reason(site.layer, spec.method)
@@ -141,6 +142,8 @@ def factorize_model(
         used = load_method(module.method)
         macs = used.macs(site.layer, module.ranks, site.in_hw, site.out_hw)
         model.set_submodule(site.name, module)
+        pairs = zip(module.ranks, used.reference(site.layer), strict=False)
+        kept[site.name] = min(rank / max(full, 1) for rank, full in pairs)
         rows[site.name] = LayerReport(
             site.name, describe(site.layer), module.method, list(module.ranks), site.macs,
             macs, error, note,
@@ -160,6 +163,7 @@ def factorize_model(
     outcome = FactorizeOutcome(model, step, ordered, fraction)
     if fraction is not None:
         _check_budget(outcome, spec, base, input_size, in_channels)
+    _check_floors(outcome, kept, budget=fraction is not None)
     return outcome
 
 
@@ -182,6 +186,35 @@ def _check_budget(
         outcome.warnings.append(
             f"factorized model keeps {measured / base:.3f} of the baseline's MACs, above "
             f"target_macs {spec.target_macs:g} (CP layers fell back to Tucker-2)"
+        )
+
+
+RANK_FLOOR = 0.1  # a layer keeping less of its rank than this is cut to a sliver
+ERROR_FLOOR = 0.9  # relative error above which most of a layer's output is lost
+
+
+def _check_floors(outcome: FactorizeOutcome, kept: dict[str, float], *, budget: bool) -> None:
+    """Warn about layers cut below :data:`RANK_FLOOR` of their rank or above
+    :data:`ERROR_FLOOR` relative error, and (for a MACs budget) say which layers carry it."""
+    low = [row for row in outcome.replaced
+           if kept.get(row.name, 1.0) < RANK_FLOOR
+           or (row.rel_error is not None and row.rel_error > ERROR_FLOOR)]  # fmt: skip
+    for row in low:
+        error = f", relative error {row.rel_error:.2f}" if row.rel_error is not None else ""
+        outcome.warnings.append(
+            f"layer {row.name} keeps {100 * kept.get(row.name, 1.0):.0f}% of its rank "
+            f"(ranks {row.ranks}){error}: expect a large accuracy loss there; leave it out "
+            "of --layers, or ask for less (a higher --target-macs or --rank)"
+        )
+    if low and budget:
+        saved = sorted(outcome.replaced, key=lambda r: r.macs_after - r.macs_before)
+        total = sum(r.macs_before - r.macs_after for r in saved) or 1
+        carriers = ", ".join(
+            f"{r.name} {100 * (r.macs_before - r.macs_after) / total:.0f}%" for r in saved[:4]
+        )
+        outcome.warnings.append(
+            f"the MACs budget is carried by {len(outcome.replaced)} layer(s), most by: "
+            f"{carriers} of the MACs saved"
         )
 
 

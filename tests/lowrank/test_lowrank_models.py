@@ -148,3 +148,23 @@ def test_bad_requests_are_user_errors() -> None:
     with pytest.raises(CompressError, match="cannot be met"):
         spec = FactorizeSpec(method="svd", rank_rule="macs", target_macs=0.1)
         factorize_model(tiny("unet"), spec, input_size=SIZE)
+
+
+def test_a_budget_carried_by_slivers_of_few_layers_is_named() -> None:
+    # Few eligible layers and a tight MACs target: each is cut to about 5 % of its rank.
+    torch.manual_seed(0)
+    model = get_model("deeplab-resnet18-aspp", num_classes=3).eval()
+    spec = FactorizeSpec(method="tucker", rank_rule="macs", target_macs=0.78,
+                         layers=["aspp.*", "head.*"])  # fmt: skip
+    outcome = factorize_model(model, spec, input_size=SIZE)
+    slivers = [w for w in outcome.warnings if "of its rank" in w]
+    assert len(slivers) == len(outcome.replaced) == 4
+    assert "head.0 keeps 5% of its rank" in " ".join(slivers)
+    carried = [w for w in outcome.warnings if "carried by" in w]
+    assert len(carried) == 1 and "aspp.branches.1.0" in carried[0]
+
+
+def test_a_gentle_rank_gives_no_floor_warning() -> None:
+    outcome = factorize_model(tiny("unet"), FactorizeSpec(method="tucker", rank=0.5),
+                              input_size=SIZE)  # fmt: skip
+    assert outcome.replaced and not [w for w in outcome.warnings if "of its rank" in w]
