@@ -27,8 +27,9 @@ def evaluate(
     every pixel is). Returns data-set-level metrics (mIoU over the classes present)."""
     import torch
 
-    from compress.measure.inference import inference_context, logits_of
+    from compress.measure.inference import inference_context
     from compress.measure.metrics import ConfusionMatrix
+    from compress.measure.padding import PaddingLogits
 
     predict: Any = model_or_onnx
     if not isinstance(model_or_onnx, nn.Module):
@@ -36,6 +37,7 @@ def evaluate(
 
         predict = OrtRunner(Path(model_or_onnx), device=device)
     confusion = ConfusionMatrix(num_classes, ignore_index)
+    logits_for = PaddingLogits(predict)  # pads when the model needs sizes divisible by N
     target = torch.device(device)
     with inference_context(predict, target):
         for index, item in enumerate(data):
@@ -44,7 +46,7 @@ def evaluate(
             images, masks = torch.as_tensor(item[0]), torch.as_tensor(item[1])
             if images.dim() == 3:
                 images, masks = images[None], masks[None]
-            logits = logits_of(predict, images.to(target).float())
+            logits = logits_for(images.to(target).float())
             try:
                 confusion.update(logits.argmax(dim=1).cpu(), masks.long().cpu())
             except ValueError as error:

@@ -22,8 +22,9 @@ from torch.utils.data import DataLoader, Dataset
 from compress.core.device import resolve_device
 from compress.core.errors import CompressError
 from compress.core.measurements import Metrics
-from compress.measure.inference import Predictor, inference_context, logits_of
+from compress.measure.inference import Predictor, inference_context
 from compress.measure.metrics import ConfusionMatrix, SegmentationMetrics
+from compress.measure.padding import PaddingLogits
 
 
 @dataclass
@@ -39,6 +40,7 @@ class EvalResult:
     num_images: int
     seconds: float
     per_image_iou: list[list[float | None]] | None = None
+    padded_to: int | None = None  # inputs padded to multiples of this (the model needs it)
 
     @property
     def miou(self) -> float:
@@ -53,6 +55,8 @@ class EvalResult:
         out["seconds"] = self.seconds
         if self.per_image_iou is not None:
             out["per_image_iou"] = self.per_image_iou
+        if self.padded_to is not None:
+            out["padded_to"] = self.padded_to
         return out
 
     def record(self, *, split: str, class_names: Sequence[str]) -> Metrics:
@@ -114,10 +118,11 @@ def evaluate(
     )
     confusion = ConfusionMatrix(num_classes, ignore_index, keep_per_image=keep_per_image)
     start, done = time.perf_counter(), 0
+    logits_for = PaddingLogits(predict)  # pads when the model needs sizes divisible by N
     with inference_context(predict, target_device):
         for items in loader:
             images, masks = _stack(items, first_index=done)
-            logits = logits_of(predict, images.to(target_device))
+            logits = logits_for(images.to(target_device))
             _check_logits(logits, masks, num_classes)
             try:
                 confusion.update(logits.argmax(dim=1).to(masks.device), masks)
@@ -138,6 +143,7 @@ def evaluate(
         num_images=done,
         seconds=seconds,
         per_image_iou=confusion.per_image_iou if keep_per_image else None,
+        padded_to=logits_for.multiple if logits_for.multiple > 1 else None,
     )
 
 
