@@ -68,3 +68,21 @@ def check(
         table.add_row(summary.split, str(summary.images), sizes, ", ".join(shares))
     Console().print(table)
     Console().print(f"[green]ok[/green]: every pair of {len(summaries)} split(s) is valid")
+    for note in _what_commands_need([summary.split for summary in summaries], checked=split):
+        Console().print(f"[yellow]note[/yellow]: {note}")
+
+
+def _what_commands_need(splits: list[str], *, checked: list[str] | None) -> list[str]:
+    """What train, eval and calibration will ask of this data set that it lacks."""
+    if checked:  # only some splits were checked: say nothing about the others
+        return []
+    notes = []
+    if "train" not in splits:
+        notes.append("no train split: `compress train`, fine-tuning and int8 calibration "
+                     "need one")  # fmt: skip
+    if "val" not in splits:
+        notes.append("no val split: `compress train` picks its best epoch on one; add it, "
+                     "or train with --val-fraction 0.15 to hold part of train out")  # fmt: skip
+    if "test" not in splits:
+        notes.append("no test split: `compress eval` scores test by default; pass --split val")
+    return notes

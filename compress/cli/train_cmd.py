@@ -59,6 +59,10 @@ def train_command(
         "workers"
     ),
     model_option: ModelOptions = None,
+    val_fraction: Annotated[
+        float | None,
+        typer.Option(help="No val/ split: validate on the last fraction of train (e.g. 0.15)."),
+    ] = None,
     init: Annotated[
         Path | None,
         typer.Option(help="Start from this checkpoint (pruned/factorized too), e.g. to fine-tune."),
@@ -87,6 +91,7 @@ def train_command(
             "schedule": schedule,
             "augment": augment, "device": device, "seed": seed, "val_every": val_every,
             "workers": workers, "amp": amp, "init": str(init) if init else None,
+            "val_fraction": val_fraction,
         },
         source="compress train",
     )

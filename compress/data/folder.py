@@ -12,6 +12,7 @@ Samples are checked when they are loaded (cheap: the arrays are in memory anyway
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,6 +45,21 @@ def split_layout(split_dir: Path) -> tuple[Path, Path] | None:
                 )
             return split_dir / image_name, mask_dir
     return None
+
+
+def held_out(
+    pairs: list[tuple[Path, Path]], fraction: float
+) -> tuple[list[tuple[Path, Path]], list[tuple[Path, Path]]]:
+    """``(kept, held out)``: the last ``fraction`` of ``pairs`` (in file-name order, at
+    least one) held out. A block rather than every k-th image: consecutive frames of a
+    video (CamVid's sequences) do not land on both sides of the split."""
+    count = max(1, round(len(pairs) * fraction))
+    if len(pairs) - count < 1:
+        raise CompressError(
+            f"--val-fraction {fraction:g} of {len(pairs)} training images leaves none to "
+            "train on; lower it or add images"
+        )
+    return pairs[: len(pairs) - count], pairs[len(pairs) - count :]
 
 
 def list_splits(root: str | os.PathLike[str]) -> list[str]:
@@ -130,6 +146,16 @@ class SegmentationFolder(Dataset):
 
     def __len__(self) -> int:
         return len(self.pairs)
+
+    def subset(self, pairs: list[tuple[Path, Path]], *, split: str,
+               transform: PairTransformFn | None = None) -> SegmentationFolder:  # fmt: skip
+        """The same data set restricted to ``pairs`` (named ``split``), e.g. a held-out part."""
+        from compress.data.transforms import eval_transform
+
+        part = copy.copy(self)
+        part.pairs, part.split = list(pairs), split
+        part.transform = transform if transform is not None else eval_transform()
+        return part
 
     def load_raw(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Sample ``index`` untransformed: ``(uint8 [3,H,W], int64 [H,W])``."""

@@ -68,6 +68,6 @@ def validate(
         "per_class_iou": [None if v is None else float(v) for v in metrics.per_class_iou],
         "class_names": list(info.class_names),
         "study_miou": None if math.isnan(study) else study,
-        "split": "val",
+        "split": getattr(dataset, "split", "val"),  # "train-holdout" with --val-fraction
         "num_images": int(result.num_images),
     }

@@ -80,6 +80,9 @@ class TrainResult:
         return best.miou if best is not None else None
 
 
+HOLDOUT_SPLIT = "train-holdout"  # what --val-fraction validates on (not the data set's val)
+
+
 def resolve_spec(spec: TrainSpec) -> tuple[TrainSpec, DatasetInfo]:
     """Fill in what the data set decides: canonical model name, num_classes, absolute data path."""
     from baselines.registry import canonical_name
@@ -88,6 +91,7 @@ def resolve_spec(spec: TrainSpec) -> tuple[TrainSpec, DatasetInfo]:
     expected = "a data set folder with train/ and val/ splits (e.g. `compress data synth`)"
     data = require_folder(Path(spec.data).expanduser(), "--data", expected)
     info = load_dataset_info(data)
+    _check_splits(data, spec.val_fraction)
     if spec.num_classes is not None and spec.num_classes != info.num_classes:
         raise CompressError(
             f"--num-classes {spec.num_classes} does not match data set {data}, which has "
@@ -152,7 +156,14 @@ def fit(
         spec.data, "train", info=info,
         transform=train_transform(spec.crop, augment=spec.augment, ignore_index=info.ignore_index),
     )
-    val_set = SegmentationFolder(spec.data, "val", info=info, transform=eval_transform())
+    if spec.val_fraction is not None:
+        from compress.data.folder import held_out
+
+        kept, held = held_out(train_set.pairs, spec.val_fraction)
+        val_set = train_set.subset(held, split=HOLDOUT_SPLIT, transform=eval_transform())
+        train_set.pairs = kept
+    else:
+        val_set = SegmentationFolder(spec.data, "val", info=info, transform=eval_transform())
     model.to(device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed crop size: pick the fastest kernels once
@@ -212,7 +223,8 @@ def fit(
                 save_checkpoint(
                     run_dir / BEST_FILE, model, model_spec, structure=structure,
                     dataset=dataset_dump,
-                    meta={"kind": "train", "epoch": epoch, "split": "val", "metrics": metrics},
+                    meta={"kind": "train", "epoch": epoch, "split": val_set.split,
+                          "metrics": metrics},  # fmt: skip
                 )
             save_checkpoint(
                 last_path, model, model_spec, structure=structure, dataset=dataset_dump,
@@ -263,6 +275,27 @@ def fit(
     write_result(run_dir, result)
     reporter.note(f"best val mIoU {best['miou']:.4f} at epoch {best['epoch']}; wrote {run_dir}")
     return TrainResult(run_dir, history, result=result, start_epoch=start)
+
+
+def _check_splits(data: Path, val_fraction: float | None) -> None:
+    """train/ must exist; val/ must exist unless ``val_fraction`` holds part of train out
+    (and then must not: one source of validation images, said in the spec)."""
+    from compress.data.folder import list_splits
+
+    splits = list_splits(data)
+    if "train" not in splits:
+        found = ", ".join(splits) or "none"
+        raise CompressError(f"--data {data} has no train split (found: {found})")
+    if val_fraction is None and "val" not in splits:
+        raise CompressError(
+            f"--data {data} has no val split to pick the best epoch on; add one, or hold part "
+            "of train out with --val-fraction (e.g. 0.15)"
+        )
+    if val_fraction is not None and "val" in splits:
+        raise CompressError(
+            f"--data {data} has its own val split; --val-fraction is for data sets without "
+            "one (leave it out)"
+        )
 
 
 def _scheduler(

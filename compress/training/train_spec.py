@@ -60,8 +60,10 @@ class TrainSpec(Spec):
     init: str | None = None  # start from this checkpoint's weights (and structure steps)
     init_sha256: str | None = None  # filled when resolved: a retrained file is another run
     distill: Distill | None = None  # needs a teacher model given to fit()
+    # for a data set without val/: validate on the last fraction of train (by file name)
+    val_fraction: float | None = Field(default=None, gt=0, lt=1)
 
-    ADDED_FIELDS: ClassVar[frozenset[str]] = frozenset({"distill"})
+    ADDED_FIELDS: ClassVar[frozenset[str]] = frozenset({"distill", "val_fraction"})
 
     @field_validator("milestones", mode="before")
     @classmethod
@@ -121,7 +123,7 @@ class FinetuneFields(Spec):
     device: str = "auto"
     distill: Distill | None = None  # the uncompressed model as teacher (--distill)
 
-    ADDED_FIELDS: ClassVar[frozenset[str]] = frozenset({"distill"})
+    ADDED_FIELDS: ClassVar[frozenset[str]] = frozenset({"distill", "val_fraction"})
 
     @model_validator(mode="after")
     def _finetune_needs_data(self) -> FinetuneFields:
