@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from compress.measure.inference import output_logits
 from compress.training.history import EpochReporter
 from compress.training.losses import Loss
 
@@ -39,7 +40,8 @@ def train_epoch(
             else contextlib.nullcontext()
         )
         with autocast:
-            loss = criterion(model(images), masks, images)
+            # a tensor, or torchvision's {"out": ...} (auxiliary heads are not trained on)
+            loss = criterion(output_logits(model(images)), masks, images)
         scaler.scale(loss).backward()
         scaler.step(optimizer)
         scaler.update()

@@ -24,11 +24,13 @@ def training_loss(
         return lambda logits, masks, images: cross_entropy(logits, masks)
     import torch.nn.functional as F
 
+    from compress.measure.inference import output_logits
+
     weight, temperature = distill.weight, distill.temperature
 
     def loss(logits: torch.Tensor, masks: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            target = F.log_softmax(teacher(images).float() / temperature, dim=1)
+            target = F.log_softmax(output_logits(teacher(images)).float() / temperature, dim=1)
         student = F.log_softmax(logits.float() / temperature, dim=1)
         # KL per pixel (summed over classes), averaged over pixels; T^2 keeps gradients
         # comparable to the cross-entropy's as T changes

@@ -86,3 +86,17 @@ def test_a_checkpoint_whose_named_builder_is_missing_says_which(
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "segc_user_models_test" in err and "not installed" in err
+
+
+@pytest.mark.slow
+def test_a_builder_whose_model_returns_a_dict_trains(
+    tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(registry, "_BUILDERS", dict(registry._BUILDERS))
+    monkeypatch.setattr(registry, "_NAMED", set(registry._NAMED))
+    builder = "torchvision.models.segmentation:lraspp_mobilenet_v3_large"  # {"out": logits}
+    out = tmp_path / "run"
+    assert main(["train", "--model", builder, "-o", "weights_backbone=null", "--data",
+                 str(tiny_data), "--out", str(out), "--epochs", "1", "--crop", "64",
+                 "--batch-size", "2", "--no-progress", "--device", "cpu"]) == 0  # fmt: skip
+    assert (out / "best.pt").is_file()
