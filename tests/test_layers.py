@@ -24,11 +24,11 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("compress.deploy",),
     ("compress.pruning", "compress.lowrank", "compress.quantization"),
     ("compress.reporting",),
-    ("compress.pipeline", "compress.api"),
+    ("compress.pipeline", "compress.api", "=compress"),  # the package: a lazy facade of api
     ("compress.commands",),
     ("compress.recipes",),
     ("benchmarks",),
-    ("=compress", "compress.cli", "compress.demo", "compress.__main__"),
+    ("compress.cli", "compress.demo", "compress.__main__"),
 )
 
 
