@@ -40,8 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         outcome = app(args=argv, prog_name="compress", standalone_mode=False)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+        return _interrupted(argv)
     except Exception as error:
         code = _usage_exit_code(error)
         if code is not None:
@@ -52,8 +51,27 @@ def main(argv: list[str] | None = None) -> int:
         _release_claims()
         print(f"error: {message}", file=sys.stderr)
         return CompressError.exit_code
+    if outcome == 130:  # typer turns Ctrl-C into Exit(130), which click returns
+        return _interrupted(argv)
     # click returns the exit code of `ctx.exit(n)` (e.g. --help) when not standalone
     return outcome if isinstance(outcome, int) else 0
+
+
+def _interrupted(argv: list[str] | None) -> int:
+    """Ctrl-C: one line saying how to continue; exit code 130 (128 + SIGINT)."""
+    print(f"interrupted; {resume_hint(sys.argv[1:] if argv is None else argv)}", file=sys.stderr)
+    return 130
+
+
+def resume_hint(argv: list[str]) -> str:
+    """How to pick up an interrupted command: the same command (with ``--resume`` for
+    ``train``, whose unfinished run is otherwise refused). Finished work is never redone."""
+    import shlex
+
+    args = list(argv)
+    if args[:1] == ["train"] and "--resume" not in args:
+        args.append("--resume")
+    return f"to continue, run: compress {shlex.join(args)}"
 
 
 def _refusal(error: Exception) -> str | None:

@@ -3,6 +3,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from compress.cli import main
 
 
@@ -27,3 +29,27 @@ def test_help_does_not_import_heavy_dependencies() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from compress.core.version import __version__
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"segcompress {__version__}"
+
+
+def test_ctrl_c_says_how_to_continue_and_exits_130(
+    monkeypatch: pytest.MonkeyPatch, tiny_data, tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import compress.training.train
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(compress.training.train, "train", interrupted)
+    argv = ["train", "--model", "unet", "--data", str(tiny_data), "--out", str(tmp_path / "r")]
+    assert main(argv) == 130
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("interrupted; to continue, run: compress train --model unet")
+    assert err.rstrip().endswith("--resume")  # train needs it to pick up an unfinished run
