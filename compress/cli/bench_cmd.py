@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from compress.cli.app import app
+from compress.cli.path_options import checkpoint_file, data_folder, onnx_file
 from compress.cli.variant_options import ModelOptions, OptionalModelName
 from compress.core.parsing import check_positive, parse_choices, parse_key_values, parse_size
 from compress.measure.runtimes import runtime_help
@@ -20,9 +21,12 @@ if TYPE_CHECKING:
 def bench_command(
     model: OptionalModelName = None,
     checkpoint: Annotated[
-        Path | None, typer.Option(help="Checkpoint written by `compress train`.")
+        Path | None,
+        typer.Option(help="Checkpoint written by `compress train`.", callback=checkpoint_file),
     ] = None,
-    onnx: Annotated[Path | None, typer.Option(help="ONNX file (runs on ONNX Runtime).")] = None,
+    onnx: Annotated[
+        Path | None, typer.Option(help="ONNX file (runs on ONNX Runtime).", callback=onnx_file)
+    ] = None,
     num_classes: Annotated[int, typer.Option(help="Classes, with --model.")] = 8,
     option: ModelOptions = None,
     runtime: Annotated[
@@ -42,7 +46,8 @@ def bench_command(
     runs: Annotated[int, typer.Option(help="Timed runs (median, p90, min, mean).")] = 10,
     warmup: Annotated[int, typer.Option(help="Untimed warm-up runs first.")] = 3,
     data: Annotated[
-        Path | None, typer.Option(help="Data set folder: also measure accuracy.")
+        Path | None,
+        typer.Option(help="Data set folder: also measure accuracy.", callback=data_folder),
     ] = None,
     split: Annotated[str, typer.Option(help="Split of --data to score.")] = "test",
     fp16: Annotated[bool, typer.Option("--fp16", help="Half precision (torch, CUDA).")] = False,

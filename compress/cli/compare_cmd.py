@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from compress.cli.app import app
+from compress.cli.path_options import checkpoint_file, data_folder
 
 plot_app = typer.Typer(
     help="Draw PNG plots: accuracy vs latency, per-class IoU, best/worst examples.",
@@ -98,8 +99,13 @@ def plot_per_class_command(
 
 @plot_app.command("examples")
 def plot_examples_command(
-    checkpoint: Annotated[Path, typer.Option(help="Checkpoint of the run to show.")],
-    data: Annotated[Path, typer.Option(help="Data set folder (holding <split>/image, mask).")],
+    checkpoint: Annotated[
+        Path, typer.Option(help="Checkpoint of the run to show.", callback=checkpoint_file)
+    ],
+    data: Annotated[
+        Path,
+        typer.Option(help="Data set folder (holding <split>/image, mask).", callback=data_folder),
+    ],
     split: Annotated[str, typer.Option(help="Split to pick the examples from.")] = "test",
     out: Annotated[Path, typer.Option(help="PNG file to write.")] = Path("examples.png"),
     per_class: Annotated[

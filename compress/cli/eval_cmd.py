@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from compress.cli.app import app
+from compress.cli.path_options import checkpoint_file, data_folder
 
 if TYPE_CHECKING:
     from compress.measure.evaluate import CheckpointEvaluation
@@ -16,8 +17,13 @@ if TYPE_CHECKING:
 
 @app.command("eval")
 def eval_command(
-    checkpoint: Annotated[Path, typer.Option(help="Checkpoint written by `compress train`.")],
-    data: Annotated[Path, typer.Option(help="Data set folder (holding <split>/image, mask).")],
+    checkpoint: Annotated[
+        Path, typer.Option(help="Checkpoint written by `compress train`.", callback=checkpoint_file)
+    ],
+    data: Annotated[
+        Path,
+        typer.Option(help="Data set folder (holding <split>/image, mask).", callback=data_folder),
+    ],
     split: Annotated[str, typer.Option(help="Split of the data set to score.")] = "test",
     device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")] = "auto",
     as_json: Annotated[

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from compress.cli.app import app
+from compress.cli.path_options import checkpoint_file, data_folder
 from compress.cli.variant_options import ModelOptions, OptionalModelName
 from compress.core.parsing import parse_key_values, parse_size
 
@@ -19,7 +20,8 @@ if TYPE_CHECKING:
 def export_command(
     out: Annotated[Path, typer.Option(help="ONNX file to write, e.g. model.onnx.")],
     checkpoint: Annotated[
-        Path | None, typer.Option(help="Checkpoint written by `compress train`.")
+        Path | None,
+        typer.Option(help="Checkpoint written by `compress train`.", callback=checkpoint_file),
     ] = None,
     model: OptionalModelName = None,
     num_classes: Annotated[int, typer.Option(help="Classes, with --model.")] = 8,
@@ -35,7 +37,8 @@ def export_command(
         int, typer.Option(help="Images compared between PyTorch and ONNX Runtime.")
     ] = 4,
     data: Annotated[
-        Path | None, typer.Option(help="Data set folder: check parity on real images.")
+        Path | None,
+        typer.Option(help="Data set folder: check parity on real images.", callback=data_folder),
     ] = None,
     split: Annotated[str, typer.Option(help="Split of --data used for parity.")] = "val",
     min_agreement: Annotated[

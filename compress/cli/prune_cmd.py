@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from compress.cli.app import app
+from compress.cli.path_options import data_folder
 from compress.cli.variant_options import (
     BaseCheckpoint,
     Device,
@@ -80,7 +81,8 @@ def prune_command(
     finetune_epochs: FinetuneEpochs = 0,
     data: Annotated[
         Path | None,
-        typer.Option(help="Data set folder: fine-tuning, taylor gradients, val mIoU."),
+        typer.Option(help="Data set folder: fine-tuning, taylor gradients, val mIoU.",
+                     callback=data_folder),
     ] = None,
     lr: FinetuneLr = 1e-4,
     batch_size: FinetuneBatch = 8,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from compress.cli.app import app
+from compress.cli.path_options import checkpoint_file, data_folder, onnx_file
 from compress.core.parsing import check_positive, parse_size
 from compress.quantization.calibrators import calibration_help
 from compress.quantization.methods import method_help
@@ -22,13 +23,18 @@ _REDUCE_RANGE = {"auto": None, "on": True, "off": False}
 def quantize_command(
     data: Annotated[
         Path | None,
-        typer.Option(help="Data set folder: calibration reads its train split (required)."),
+        typer.Option(
+            help="Data set folder: calibration reads its train split (required).",
+            callback=data_folder,
+        ),
     ] = None,
     checkpoint: Annotated[
-        Path | None, typer.Option(help="Checkpoint (any variant, pruned ones too).")
+        Path | None,
+        typer.Option(help="Checkpoint (any variant, pruned ones too).", callback=checkpoint_file),
     ] = None,
     onnx: Annotated[
-        Path | None, typer.Option(help="fp32 ONNX file from `compress export` (PTQ only).")
+        Path | None,
+        typer.Option(help="fp32 ONNX file from `compress export` (PTQ only).", callback=onnx_file),
     ] = None,
     method: Annotated[str, typer.Option(help=method_help() + ".")] = "ptq",
     calib_images: Annotated[

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from compress.cli.app import app
+from compress.cli.path_options import data_folder
 from compress.cli.variant_options import (
     BaseCheckpoint,
     Device,
@@ -55,7 +56,10 @@ def parse_ratios(text: str, *, option: str = "--ratios") -> list[float]:
 @app.command("sensitivity")
 def sensitivity_command(
     model: ModelName,
-    data: Annotated[Path, typer.Option(help="Data set folder; mIoU is measured on --split.")],
+    data: Annotated[
+        Path,
+        typer.Option(help="Data set folder; mIoU is measured on --split.", callback=data_folder),
+    ],
     checkpoint: BaseCheckpoint = None,
     ratios: Annotated[
         str, typer.Option(help="Ratios each group is pruned at, comma-separated, in (0, 1).")
@@ -64,9 +68,7 @@ def sensitivity_command(
     max_images: Annotated[
         int, typer.Option(help="Images evaluated per probe (cost: groups x ratios x N).")
     ] = 20,
-    importance: Annotated[
-        str, typer.Option(help=importance_help() + ".")
-    ] = "l2",
+    importance: Annotated[str, typer.Option(help=importance_help() + ".")] = "l2",
     round_to: RoundTo = 8,
     input_size: InputSize = "256x256",
     ignore_layer: IgnoreLayers = None,
@@ -118,9 +120,12 @@ def _print(outcome: SensitivityOutcome, console: Console) -> None:
                       "model (MACs are real, mIoU drops are not)")  # fmt: skip
     if outcome.reused:
         console.print(f"{escape(str(outcome.run_dir))} already holds this finished run")
-    table = Table(title=escape(
-        f"sensitivity of {profile.model}: mIoU drop (pt) / MACs saved, baseline mIoU "
-        f"{100 * profile.baseline_miou:.2f} on {profile.num_images} {profile.split} images"))
+    table = Table(
+        title=escape(
+            f"sensitivity of {profile.model}: mIoU drop (pt) / MACs saved, baseline mIoU "
+            f"{100 * profile.baseline_miou:.2f} on {profile.num_images} {profile.split} images"
+        )
+    )
     table.add_column("group (root layer)")
     table.add_column("channels", justify="right")
     for ratio in profile.ratios:

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from compress.cli.app import app
+from compress.cli.path_options import CHECKPOINT, data_folder, existing_file
 from compress.cli.variant_options import ModelName, ModelOptions
 from compress.core.specs import parse_spec
 from compress.training.train_spec import STUDY_MILESTONES, TrainSpec, parse_model_options
@@ -24,7 +25,10 @@ def _default(name: str) -> Any:
 @app.command("train")
 def train_command(
     model: ModelName,
-    data: Annotated[Path, typer.Option(help="Data set folder with train/ and val/ splits.")],
+    data: Annotated[
+        Path,
+        typer.Option(help="Data set folder with train/ and val/ splits.", callback=data_folder),
+    ],
     out: Annotated[Path, typer.Option(help="Run folder; rerunning the same spec reuses it.")],
     epochs: Annotated[int, typer.Option(help="Training epochs (study: 65).")] = _default("epochs"),
     batch_size: Annotated[int, typer.Option(help="Images per batch.")] = _default("batch_size"),
@@ -65,7 +69,10 @@ def train_command(
     ] = None,
     init: Annotated[
         Path | None,
-        typer.Option(help="Start from this checkpoint (pruned/factorized too), e.g. to fine-tune."),
+        typer.Option(
+            help="Start from this checkpoint (pruned/factorized too), e.g. to fine-tune.",
+            callback=existing_file("--init", CHECKPOINT),
+        ),
     ] = None,
     pretrained: Annotated[
         bool, typer.Option("--pretrained", help="ImageNet backbone weights from the torch cache.")
@@ -84,13 +91,26 @@ def train_command(
     spec = parse_spec(
         TrainSpec,
         {
-            "model": model, "model_options": parse_model_options(model_option),
-            "num_classes": num_classes, "pretrained": pretrained, "data": str(data),
-            "epochs": epochs, "batch_size": batch_size, "crop": crop, "lr": lr,
-            "weight_decay": weight_decay, "milestones": milestones, "gamma": gamma,
+            "model": model,
+            "model_options": parse_model_options(model_option),
+            "num_classes": num_classes,
+            "pretrained": pretrained,
+            "data": str(data),
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "crop": crop,
+            "lr": lr,
+            "weight_decay": weight_decay,
+            "milestones": milestones,
+            "gamma": gamma,
             "schedule": schedule,
-            "augment": augment, "device": device, "seed": seed, "val_every": val_every,
-            "workers": workers, "amp": amp, "init": str(init) if init else None,
+            "augment": augment,
+            "device": device,
+            "seed": seed,
+            "val_every": val_every,
+            "workers": workers,
+            "amp": amp,
+            "init": str(init) if init else None,
             "val_fraction": val_fraction,
         },
         source="compress train",

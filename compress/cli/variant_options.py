@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from compress.cli.path_options import checkpoint_file
 from compress.core.parsing import parse_key_values, parse_size
 
 
@@ -34,7 +35,8 @@ OptionalModelName = Annotated[
 ]
 BaseCheckpoint = Annotated[
     Path | None,
-    typer.Option(help="Trained checkpoint of --model; without it a fresh init is used."),
+    typer.Option(help="Trained checkpoint of --model; without it a fresh init is used.",
+                 callback=checkpoint_file),
 ]
 FinetuneEpochs = Annotated[int, typer.Option(help="Fine-tune epochs afterwards (needs --data).")]
 FinetuneLr = Annotated[float, typer.Option(help="Fine-tuning Adam learning rate.")]

@@ -136,6 +136,9 @@ def test_plot_examples_builds_the_spec(tmp_path: Path, monkeypatch, capsys) -> N
 
     seen = []
     monkeypatch.setattr(examples, "examples_from_checkpoint", lambda spec: seen.append(spec) or [])
+    monkeypatch.chdir(tmp_path)  # the paths are checked while the options are parsed
+    (tmp_path / "c.pt").touch()
+    (tmp_path / "d").mkdir()
     assert (
         main(
             [

@@ -53,6 +53,9 @@ def test_eval_passes_options_to_the_library(monkeypatch, tmp_path, capsys) -> No
         raise CompressError("stop here")
 
     monkeypatch.setattr(compress.measure.evaluate, "evaluate_checkpoint", fake)
+    monkeypatch.chdir(tmp_path)  # the paths are checked while the options are parsed
+    (tmp_path / "a.pt").touch()
+    (tmp_path / "d").mkdir()
     code = main(
         [
             "eval",

@@ -53,3 +53,25 @@ def test_ctrl_c_says_how_to_continue_and_exits_130(
     assert err.count("\n") == 1
     assert err.startswith("interrupted; to continue, run: compress train --model unet")
     assert err.rstrip().endswith("--resume")  # train needs it to pick up an unfinished run
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["eval", "--checkpoint", "missing.pt", "--data", "x"],
+        ["train", "--model", "unet", "--data", "missing", "--out", "r"],
+        ["quantize", "--checkpoint", "missing.pt", "--data", "x"],
+        ["bench", "--onnx", "missing.onnx"],
+        ["prune", "--model", "unet", "--checkpoint", "missing.pt", "--ratio", "0.5"],
+    ],
+)
+def test_a_missing_path_is_refused_before_torch_is_imported(argv: list[str], tmp_path) -> None:
+    code = (
+        f"import sys; from compress.cli import main; code = main({argv!r}); "
+        "print(code, 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=tmp_path, check=True)  # fmt: skip
+    assert out.stdout.split() == ["2", "False"]
+    assert "missing" in out.stderr and out.stderr.count("\n") == 1
+    assert not list(tmp_path.iterdir())  # nothing claimed

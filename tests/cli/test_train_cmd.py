@@ -26,6 +26,7 @@ def test_options_become_the_spec(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 
     monkeypatch.setattr(compress.training.train, "train", fake_train)
     monkeypatch.setattr(compress.cli.train_cmd, "_print_summary", lambda outcome: None)
+    (tmp_path / "d").mkdir()  # paths are checked while the options are parsed
     args = base_args(tmp_path / "d", tmp_path / "o") + [
         "--epochs", "3", "--batch-size", "4", "--crop", "64", "--lr", "0.01",
         "--milestones", "1,2", "--gamma", "0.5", "--no-augment", "--device", "cpu",

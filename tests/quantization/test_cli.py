@@ -27,6 +27,9 @@ def test_options_build_the_spec(
         raise SystemExit(0)
 
     monkeypatch.setattr(run, "quantize", fake_quantize)
+    monkeypatch.chdir(tmp_path)  # the paths are checked while the options are parsed
+    (tmp_path / "c.pt").touch()
+    (tmp_path / "d").mkdir()
     with pytest.raises(SystemExit):
         main([
             "quantize", "--checkpoint", "c.pt", "--data", "d", "--calib-images", "8",
