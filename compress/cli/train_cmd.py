@@ -137,7 +137,8 @@ def _print_summary(outcome: Any) -> None:
     training = result.training or {}
     metrics = result.metrics
     if metrics is not None:
-        table.add_row("best val mIoU", f"{metrics.miou:.4f} (epoch {training.get('best_epoch')})")
+        best = f"{100 * metrics.miou:.2f}% (epoch {training.get('best_epoch')})"
+        table.add_row("best val mIoU", best)
         accuracies = f"{metrics.class_acc:.4f} / {metrics.pixel_acc:.4f}"
         table.add_row("val class acc / pixel acc", accuracies)
     if "seconds" in training:

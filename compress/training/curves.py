@@ -57,7 +57,7 @@ def plot_training_curves(
         best = max(validated, key=lambda r: (r.miou, -r.epoch))
         metric_axes.scatter(
             [best.epoch], [best.miou], s=90, facecolors="none", edgecolors="black", zorder=3,
-            label=f"best mIoU {best.miou:.3f} (epoch {best.epoch})",
+            label=f"best mIoU {100 * best.miou:.1f}% (epoch {best.epoch})",
         )
         metric_axes.legend(loc="best", fontsize="small")
     else:

@@ -211,7 +211,8 @@ def fit(
             scheduler.step()
             metrics = None
             if epoch % spec.val_every == 0 or epoch == spec.epochs:
-                metrics = validate(model, val_set, info, device)
+                metrics = validate(model, val_set, info, device,
+                                   progress=reporter.validation(len(val_set)))  # fmt: skip
             record = EpochRecord(
                 epoch=epoch, loss=loss, lr=lr, seconds=time.perf_counter() - began,
                 **({k: metrics[k] for k in ("miou", "class_acc", "pixel_acc")} if metrics else {}),
@@ -273,7 +274,9 @@ def fit(
         },
     )
     write_result(run_dir, result)
-    reporter.note(f"best val mIoU {best['miou']:.4f} at epoch {best['epoch']}; wrote {run_dir}")
+    reporter.note(
+        f"best val mIoU {100 * best['miou']:.2f}% at epoch {best['epoch']}; wrote {run_dir}"
+    )
     return TrainResult(run_dir, history, result=result, start_epoch=start)
 
 

@@ -12,7 +12,7 @@ import csv
 import io
 import math
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +133,9 @@ class EpochReporter:
         self.console = Console(stderr=True)
         self._progress: Any = None
         self._task: Any = None
+        self._epoch = 0
+        self._started: float | None = None  # when the first epoch of this process began
+        self._first_epoch = 0
 
     def __enter__(self) -> EpochReporter:
         if self.enabled and self.console.is_terminal:
@@ -142,13 +145,15 @@ class EpochReporter:
                 Progress,
                 TextColumn,
                 TimeElapsedColumn,
+                TimeRemainingColumn,
             )
 
             self._progress = Progress(
                 TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("loss {task.fields[loss]:.4f}"), TimeElapsedColumn(),
+                TextColumn("{task.fields[loss]}"), TimeElapsedColumn(), TextColumn("eta"),
+                TimeRemainingColumn(), TextColumn("{task.fields[run_eta]}"),
                 console=self.console, transient=True,
-            )
+            )  # fmt: skip
             self._progress.start()
         return self
 
@@ -162,23 +167,51 @@ class EpochReporter:
             self.console.print(text, markup=False, highlight=False)
 
     def start_epoch(self, epoch: int, batches: int) -> None:
+        self._epoch = epoch
         if self._progress is None:
             return
         description = f"epoch {epoch}/{self.total_epochs}"
+        fields = {"loss": "loss (first batch running)", "run_eta": self._run_eta(epoch)}
         if self._task is None:
-            self._task = self._progress.add_task(description, total=batches, loss=float("nan"))
+            self._task = self._progress.add_task(description, total=batches, **fields)
         else:
-            self._progress.reset(self._task, total=batches, description=description,
-                                 loss=float("nan"))
+            self._progress.reset(self._task, total=batches, description=description, **fields)
 
     def advance(self, mean_loss: float) -> None:
         if self._progress is not None:
-            self._progress.update(self._task, advance=1, loss=mean_loss)
+            self._progress.update(self._task, advance=1, loss=f"loss {mean_loss:.4f}")
+
+    def validation(self, images: int) -> Callable[[int, int], None] | None:
+        """A progress callback ``(done, total)`` for this epoch's validation pass."""
+        if self._progress is None:
+            return None
+        self._progress.reset(self._task, total=images, loss="", run_eta="",
+                             description=f"validating epoch {self._epoch}")  # fmt: skip
+
+        def update(done: int, total: int) -> None:
+            self._progress.update(self._task, completed=done, total=total)
+
+        return update
+
+    def _run_eta(self, epoch: int) -> str:
+        """"run eta H:MM:SS" from the mean duration of the epochs done in this process."""
+        import time
+
+        now = time.monotonic()
+        if self._started is None:
+            self._started, self._first_epoch = now, epoch
+            return ""
+        done = epoch - self._first_epoch
+        if done < 1:
+            return ""
+        left = (now - self._started) / done * (self.total_epochs - epoch + 1)
+        minutes, seconds = divmod(int(left), 60)
+        return f"(all epochs: {minutes // 60}:{minutes % 60:02d}:{seconds:02d} left)"
 
     def end_epoch(self, record: EpochRecord, improved: bool) -> None:
         parts = [f"epoch {record.epoch}/{self.total_epochs}", f"loss {record.loss:.4f}"]
         if record.miou is not None:
-            parts.append(f"val mIoU {record.miou:.4f}" + (" (best)" if improved else ""))
+            parts.append(f"val mIoU {100 * record.miou:.2f}%" + (" (best)" if improved else ""))
         parts += [f"lr {record.lr:.3g}", f"{record.seconds:.1f} s"]
         self.note("  ".join(parts))
 
