@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from compress.cli.app import app
+from compress.cli.notes import warn_if_busy
 from compress.cli.path_options import checkpoint_file, data_folder, onnx_file
 from compress.cli.variant_options import ModelOptions, OptionalModelName
 from compress.core.parsing import check_positive, parse_choices, parse_key_values, parse_size
@@ -109,6 +110,7 @@ def _print(result: RunResult) -> None:
     from rich.table import Table
 
     env = result.env
+    warn_if_busy(env)
     roof = env.get("roof") or {}
     size = "x".join(str(s) for s in result.macs_input_size or ()) or "?"
     table = Table(title=escape(f"{result.name} - {result.model} at {size}"))

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from compress.cli.app import app
+from compress.cli.notes import warn_if_busy
 from compress.cli.variant_options import (
     BaseCheckpoint,
     Device,
@@ -124,6 +125,7 @@ def _print(run: FactorizeRun) -> None:
     from compress.core.units import format_count
 
     result = run.result
+    warn_if_busy(result.env)
     detail = next((d for d in result.step_details if d.kind == "factorize"), None)
     base = result.baseline_measurement
     console = Console()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from compress.cli.app import app
+from compress.cli.notes import warn_if_busy
 from compress.cli.path_options import data_folder
 from compress.cli.variant_options import (
     BaseCheckpoint,
@@ -145,6 +146,7 @@ def _print(outcome: PruneOutcome) -> None:
     from compress.pipeline.report import latency_verdict
 
     result = outcome.result
+    warn_if_busy(result.env)
     base = result.baseline_measurement
     detail = next((d for d in result.step_details if d.kind == "prune"), None)
     console = Console()

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from compress.cli.app import app
+from compress.cli.notes import warn_if_busy
 from compress.cli.path_options import checkpoint_file, data_folder, onnx_file
 from compress.core.parsing import check_positive, parse_size
 from compress.quantization.calibrators import calibration_help
@@ -129,6 +130,7 @@ def _print(outcome: QuantizeOutcome) -> None:
     from compress.commands.quantize import verdict
 
     result = outcome.result
+    warn_if_busy(result.env)
     base = result.baseline_measurement
     int8_latency = result.latency_ms.get("ort-cpu")
     fp32_latency = base.latency_ms.get("ort-cpu") if base else None

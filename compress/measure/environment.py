@@ -82,6 +82,16 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
+def busy_note(env: dict) -> str | None:
+    """A warning when timings were taken on a busy machine (1-minute load average above
+    the cores available), from a result's ``env``; None when quiet or unknown."""
+    load, cores = env.get("load_average"), env.get("cpu_logical") or env.get("cores")
+    if load is None or not cores or load <= cores:
+        return None
+    return (f"the machine was busy while timing (load average {load:g} on {cores} cores): "
+            "latencies may be inflated; rerun on a quiet machine to trust them")  # fmt: skip
+
+
 def load_average() -> float | None:
     """The 1-minute load average: other work competing for the cores makes timings noisy."""
     try:

@@ -234,7 +234,7 @@ def _measure(
     checkpoint_file: str,
 ) -> RunResult:
     """Measure baseline and variant alike (same process, split, input size, threads)."""
-    from compress.measure.environment import environment
+    from compress.measure.environment import available_cpus, environment, load_average
     from compress.measure.macs import count_macs_params
     from compress.measure.size import file_bytes, state_dict_bytes
 
@@ -292,6 +292,7 @@ def _measure(
     threads = next(iter(latency.values())).threads if latency else torch.get_num_threads()
     env = environment(threads=threads) if quantized else {
         "torch": torch.__version__, "python": platform.python_version(), "threads": threads,
+        "load_average": load_average(), "cpu_logical": available_cpus(),
     }
     return RunResult(
         name=spec.name or run_dir.name, kind=kind, model=model_name, steps=steps,

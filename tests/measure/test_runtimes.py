@@ -46,3 +46,11 @@ def test_a_registered_runtime_is_timed_by_the_pipeline(monkeypatch: pytest.Monke
     assert set(latency) == {"nhwc-cpu", "ort-cpu"}
     assert all(stats.p50 > 0 and stats.runs == 2 for stats in latency.values())
     assert "nhwc (PyTorch eager, channels-last)" in runtimes.runtime_help()
+
+
+def test_a_busy_machine_is_named_and_a_quiet_one_is_not() -> None:
+    from compress.measure.environment import busy_note
+
+    assert "load average 3.5 on 2 cores" in busy_note({"load_average": 3.5, "cpu_logical": 2})
+    assert busy_note({"load_average": 1.2, "cpu_logical": 2}) is None
+    assert busy_note({"threads": 2}) is None  # not recorded: nothing to say
