@@ -157,6 +157,8 @@ class CheckpointEvaluation:
     split: str
     device: str
     class_names: list[str] = field(default_factory=list)
+    model_spec: Any = None  # the checkpoint's ModelSpec
+    structure: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The result's dict plus checkpoint, data, split, device and class names."""
@@ -211,6 +213,8 @@ def evaluate_checkpoint(
         split=split,
         device=str(target_device),
         class_names=list(info.class_names),
+        model_spec=checkpoint.spec,
+        structure=list(checkpoint.structure),
     )
 
 

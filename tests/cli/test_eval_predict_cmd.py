@@ -48,7 +48,7 @@ def test_eval_passes_options_to_the_library(monkeypatch, tmp_path, capsys) -> No
 
     seen = {}
 
-    def fake(checkpoint, data, *, split, device):
+    def fake(checkpoint, data, *, split, device, progress=None):
         seen.update(checkpoint=checkpoint, data=data, split=split, device=device)
         raise CompressError("stop here")
 
@@ -186,3 +186,27 @@ def test_predict_class_count_mismatch_exits_2(tmp_path, capsys) -> None:
     err = capsys.readouterr().err
     assert code == 2 and "names 8 classes but the model predicts 3" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_eval_out_writes_a_run_folder_that_compare_reads_and_reuses(
+    tiny_data, tmp_path, capsys
+) -> None:
+    import json
+
+    from baselines import get_model
+    from compress.core.checkpoint import save_checkpoint
+    from compress.core.specs import ModelSpec
+
+    spec = ModelSpec(name="unet", num_classes=8, options={"base_channels": 8})
+    checkpoint = save_checkpoint(tmp_path / "m.pt", get_model("unet", num_classes=8,
+                                 base_channels=8), spec)  # fmt: skip
+    out = tmp_path / "eval-run"
+    argv = ["eval", "--checkpoint", str(checkpoint), "--data", str(tiny_data), "--out", str(out)]
+    assert main(argv) == 0
+    result = json.loads((out / "result.json").read_text())
+    assert result["kind"] == "eval" and result["metrics"]["split"] == "test"
+    assert 0.0 <= result["metrics"]["miou"] <= 1.0 and result["model"] == "unet"
+    capsys.readouterr()
+    assert main(argv) == 0  # the same evaluation: returned, not scored again
+    assert "already holds this finished evaluation" in capsys.readouterr().err
+    assert main(["compare", str(out)]) == 0
