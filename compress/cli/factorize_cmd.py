@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from compress.cli.app import app
+from compress.cli.completion import names_in
 from compress.cli.notes import warn_if_busy
 from compress.cli.variant_options import (
     BaseCheckpoint,
@@ -34,7 +35,7 @@ from compress.cli.variant_options import (
     Workers,
     variant_fields,
 )
-from compress.lowrank.catalog import method_help
+from compress.lowrank.catalog import FACTORIZATION_METHODS, method_help
 
 if TYPE_CHECKING:
     from compress.commands.factorize import FactorizeRun
@@ -43,7 +44,11 @@ if TYPE_CHECKING:
 @app.command("factorize")
 def factorize_command(
     model: ModelName,
-    method: Annotated[str, typer.Option(help=method_help() + ".")],
+    method: Annotated[
+        str,
+        typer.Option(help=method_help() + ".",
+                     autocompletion=names_in(lambda: FACTORIZATION_METHODS)),
+    ],
     checkpoint: BaseCheckpoint = None,
     rank: Annotated[
         str, typer.Option(help="auto (per --rank-rule), a fraction in (0, 1], or an integer.")

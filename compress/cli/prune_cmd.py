@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from compress.cli.app import app
+from compress.cli.completion import names_in
 from compress.cli.notes import warn_if_busy
 from compress.cli.path_options import data_folder
 from compress.cli.variant_options import (
@@ -36,8 +37,8 @@ from compress.cli.variant_options import (
     Workers,
     variant_fields,
 )
-from compress.measure.runtimes import runtime_help
-from compress.pruning.criteria import importance_help
+from compress.measure.runtimes import RUNTIMES, runtime_help
+from compress.pruning.criteria import CRITERIA, importance_help
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -52,7 +53,9 @@ def prune_command(
         float | None, typer.Option(help="Fraction of channels to remove, in (0, 1).")
     ] = None,
     checkpoint: BaseCheckpoint = None,
-    importance: Annotated[str, typer.Option(help=importance_help() + ".")] = "l2",
+    importance: Annotated[
+        str, typer.Option(help=importance_help() + ".", autocompletion=names_in(lambda: CRITERIA))
+    ] = "l2",
     scope: Annotated[
         str, typer.Option(help="uniform (same ratio per layer) or global (ranked together).")
     ] = "uniform",
@@ -97,7 +100,11 @@ def prune_command(
     bench: Annotated[
         bool, typer.Option("--bench/--no-bench", help="Time baseline and pruned, same process.")
     ] = True,
-    runtime: Annotated[str, typer.Option(help=f"Latency runtime: {runtime_help()}.")] = "ort",
+    runtime: Annotated[
+        str,
+        typer.Option(help=f"Latency runtime: {runtime_help()}.",
+                     autocompletion=names_in(lambda: RUNTIMES)),
+    ] = "ort",
     runs: Annotated[int, typer.Option(help="Timed runs per latency measurement.")] = 10,
     warmup: Annotated[int, typer.Option(help="Untimed warm-up runs before timing.")] = 3,
     threads: Annotated[

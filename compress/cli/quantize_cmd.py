@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from compress.cli.app import app
+from compress.cli.completion import names_in
 from compress.cli.notes import warn_if_busy
 from compress.cli.path_options import checkpoint_file, data_folder, onnx_file
 from compress.core.parsing import check_positive, parse_size
-from compress.quantization.calibrators import calibration_help
-from compress.quantization.methods import method_help
+from compress.quantization.calibrators import CALIBRATORS, calibration_help
+from compress.quantization.methods import QUANTIZE_METHODS, method_help
 
 if TYPE_CHECKING:
     from compress.commands.quantize import QuantizeOutcome
@@ -37,12 +38,17 @@ def quantize_command(
         Path | None,
         typer.Option(help="fp32 ONNX file from `compress export` (PTQ only).", callback=onnx_file),
     ] = None,
-    method: Annotated[str, typer.Option(help=method_help() + ".")] = "ptq",
+    method: Annotated[
+        str,
+        typer.Option(help=method_help() + ".", autocompletion=names_in(lambda: QUANTIZE_METHODS)),
+    ] = "ptq",
     calib_images: Annotated[
         int, typer.Option(help="Train images for calibration (evenly spaced).")
     ] = 64,
     calibration: Annotated[
-        str, typer.Option(help="Range estimator: " + calibration_help() + ".")
+        str,
+        typer.Option(help="Range estimator: " + calibration_help() + ".",
+                     autocompletion=names_in(lambda: CALIBRATORS)),
     ] = "minmax",
     calib_size: Annotated[
         str | None, typer.Option(help="Resize calibration images to HxW (default: their own size).")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from compress.cli.app import app
+from compress.cli.completion import names_in
 from compress.cli.path_options import data_folder
 from compress.cli.variant_options import (
     BaseCheckpoint,
@@ -26,7 +27,7 @@ from compress.cli.variant_options import (
     base_fields,
 )
 from compress.core.errors import CompressError
-from compress.pruning.criteria import importance_help
+from compress.pruning.criteria import CRITERIA, importance_help
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -68,7 +69,9 @@ def sensitivity_command(
     max_images: Annotated[
         int, typer.Option(help="Images evaluated per probe (cost: groups x ratios x N).")
     ] = 20,
-    importance: Annotated[str, typer.Option(help=importance_help() + ".")] = "l2",
+    importance: Annotated[
+        str, typer.Option(help=importance_help() + ".", autocompletion=names_in(lambda: CRITERIA))
+    ] = "l2",
     round_to: RoundTo = 8,
     input_size: InputSize = "256x256",
     ignore_layer: IgnoreLayers = None,

@@ -75,3 +75,24 @@ def test_a_missing_path_is_refused_before_torch_is_imported(argv: list[str], tmp
     assert out.stdout.split() == ["2", "False"]
     assert "missing" in out.stderr and out.stderr.count("\n") == 1
     assert not list(tmp_path.iterdir())  # nothing claimed
+
+
+@pytest.mark.parametrize(
+    ("command", "option", "typed", "offered"),
+    [
+        ("prune", "importance", "ta", ["taylor"]),
+        ("prune", "runtime", "o", ["ort"]),
+        ("quantize", "calibration", "en", ["entropy"]),
+        ("factorize", "method", "spa", ["spatial-svd"]),
+    ],
+)
+def test_option_values_complete_from_their_tables(
+    command: str, option: str, typed: str, offered: list[str]
+) -> None:
+    import typer.main
+
+    from compress.cli.app import app
+
+    params = typer.main.get_command(app).commands[command].params
+    param = next(p for p in params if p.name == option)
+    assert [item.value for item in param.shell_complete(None, typed)] == offered
