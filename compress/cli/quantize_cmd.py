@@ -68,9 +68,13 @@ def quantize_command(
         str, typer.Option(help="Latency input HxW (ORT CPU, both models).")
     ] = "750x1000",
     runs: Annotated[int, typer.Option(help="Timed runs per model.")] = 10,
-    warmup: Annotated[int, typer.Option(help="Untimed warm-up runs per model.")] = 2,
+    warmup: Annotated[int, typer.Option(help="Untimed warm-up runs per model.")] = 3,
     threads: Annotated[int | None, typer.Option(help="Threads (default: torch's).")] = None,
-    epochs: Annotated[int, typer.Option(help="QAT fine-tuning epochs.")] = 1,
+    epochs: Annotated[
+        int,
+        typer.Option("--finetune-epochs", "--epochs",
+                     help="QAT fine-tuning epochs (named as in prune and factorize)."),
+    ] = 1,
     lr: Annotated[float, typer.Option(help="QAT learning rate (Adam).")] = 1e-4,
     batch_size: Annotated[int, typer.Option(help="QAT batch size.")] = 4,
     crop: Annotated[int, typer.Option(help="QAT training crop size.")] = 256,
@@ -92,7 +96,7 @@ def quantize_command(
     check_positive(runs, option="--runs")
     check_positive(warmup, option="--warmup", minimum=0)
     check_positive(threads, option="--threads")
-    check_positive(epochs, option="--epochs")
+    check_positive(epochs, option="--finetune-epochs")
     if reduce_range not in _REDUCE_RANGE:
         raise CompressError(f"--reduce-range {reduce_range!r} is not valid; use auto, on or off")
     spec = parse_spec(

@@ -67,7 +67,7 @@ class QuantizeSpec(QuantizeOptions):
     split: str = "test"
     input_size: tuple[int, int] = (750, 1000)
     runs: int = Field(default=10, ge=1)
-    warmup: int = Field(default=2, ge=0)
+    warmup: int = Field(default=3, ge=0)  # the same warm-up as bench and prune
     threads: int | None = Field(default=None, ge=1)
     seed: int = 0
     name: str | None = None
