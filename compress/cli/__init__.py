@@ -37,8 +37,15 @@ def main(argv: list[str] | None = None) -> int:
     from compress.core.runs import forget_claims
 
     forget_claims()
+    from compress.cli.progress_display import reporter_for
+    from compress.core.progress import use
+
+    args = sys.argv[1:] if argv is None else argv
     try:
-        outcome = app(args=argv, prog_name="compress", standalone_mode=False)
+        # long steps report through one reporter: bars on a terminal, plain lines in logs
+        # and pipes or with --no-progress (any command's flag counts)
+        with use(reporter_for("--no-progress" not in args)):
+            outcome = app(args=argv, prog_name="compress", standalone_mode=False)
     except KeyboardInterrupt:
         return _interrupted(argv)
     except Exception as error:

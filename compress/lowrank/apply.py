@@ -17,6 +17,7 @@ from typing import Any
 from torch import nn
 
 from compress.core.errors import CompressError
+from compress.core.progress import task
 from compress.lowrank import ranks as rank_rules
 from compress.lowrank.catalog import load_method
 from compress.lowrank.cp import CPLimits
@@ -125,29 +126,32 @@ def factorize_model(
             usable.append(site)
     fraction, base = _budget_fraction(model, method, usable, picker, spec, input_size, in_channels)
     options = {"limits": CPLimits(spec.cp_iterations, spec.cp_max_error, spec.cp_time_limit)}
-    for site in usable:
-        ranks = picker.ranks(method, site, fraction)
-        new_macs = method.macs(site.layer, ranks, site.in_hw, site.out_hw)
-        if new_macs >= spec.max_macs_ratio * site.macs:
-            note = (
-                f"ranks {ranks} keep {new_macs / max(site.macs, 1):.2f} of its MACs "
-                f"(replaced only below {spec.max_macs_ratio:g})"
-            )
-            rows[site.name] = _unchanged(site, note)
-            continue
-        if method.fallback is not None:
-            options["fallback_ranks"] = _fallback_ranks(picker, site, fraction, method.fallback)
-        module, error, note = method.factorize(site.layer, ranks, options)
-        module.train(site.layer.training)
-        used = load_method(module.method)
-        macs = used.macs(site.layer, module.ranks, site.in_hw, site.out_hw)
-        model.set_submodule(site.name, module)
-        pairs = zip(module.ranks, used.reference(site.layer), strict=False)
-        kept[site.name] = min(rank / max(full, 1) for rank, full in pairs)
-        rows[site.name] = LayerReport(
-            site.name, describe(site.layer), module.method, list(module.ranks), site.macs,
-            macs, error, note,
-        )  # fmt: skip
+    with task(f"factorizing ({spec.method})", total=len(usable)) as progress:
+        for site in usable:
+            ranks = picker.ranks(method, site, fraction)
+            new_macs = method.macs(site.layer, ranks, site.in_hw, site.out_hw)
+            if new_macs >= spec.max_macs_ratio * site.macs:
+                note = (
+                    f"ranks {ranks} keep {new_macs / max(site.macs, 1):.2f} of its MACs "
+                    f"(replaced only below {spec.max_macs_ratio:g})"
+                )
+                rows[site.name] = _unchanged(site, note)
+                progress.advance(site.name)
+                continue
+            if method.fallback is not None:
+                options["fallback_ranks"] = _fallback_ranks(picker, site, fraction, method.fallback)
+            module, error, note = method.factorize(site.layer, ranks, options)
+            module.train(site.layer.training)
+            used = load_method(module.method)
+            macs = used.macs(site.layer, module.ranks, site.in_hw, site.out_hw)
+            model.set_submodule(site.name, module)
+            pairs = zip(module.ranks, used.reference(site.layer), strict=False)
+            kept[site.name] = min(rank / max(full, 1) for rank, full in pairs)
+            rows[site.name] = LayerReport(
+                site.name, describe(site.layer), module.method, list(module.ranks), site.macs,
+                macs, error, note,
+            )  # fmt: skip
+            progress.advance(site.name)
     ordered = [rows[site.name] for site in sites]
     step = {
         "kind": STEP_KIND,

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from compress.core.measurements import LatencyStats
+from compress.core.progress import task
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ def measure_latency(
         torch.cuda.reset_peak_memory_stats()
     rss_before = _max_rss_bytes()
     samples: list[float] = []
-    with torch.inference_mode():
+    with torch.inference_mode(), task("timing", total=warmup + runs) as progress:
         for index in range(warmup + runs):
             item = inputs[index % len(inputs)]
             wait()
@@ -131,6 +132,7 @@ def measure_latency(
             elapsed = time.perf_counter() - start
             if index >= warmup:
                 samples.append(elapsed * 1e3)
+            progress.advance("warm-up" if index < warmup else "timed runs")
     rss_after = _max_rss_bytes()
     if cuda_memory:
         peak: int | None = int(torch.cuda.max_memory_allocated())
@@ -160,7 +162,8 @@ def measure_interleaved(
         raise ValueError(f"need runs >= 1 and warmup >= 0, got runs={runs}, warmup={warmup}")
     wait = sync or _no_sync
     samples: list[list[float]] = [[] for _ in calls]
-    with torch.inference_mode():
+    with torch.inference_mode(), task(f"timing {len(calls)} models, interleaved",
+                                      total=warmup + runs) as progress:  # fmt: skip
         for round_index in range(warmup + runs):
             for index, (fn, item) in enumerate(calls):
                 wait()
@@ -169,6 +172,7 @@ def measure_interleaved(
                 wait()
                 if round_index >= warmup:
                     samples[index].append((time.perf_counter() - start) * 1e3)
+            progress.advance("warm-up" if round_index < warmup else "timed rounds")
     return [Timing(samples_ms=times, warmup=warmup) for times in samples]
 
 

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from compress.core.errors import CompressError
+from compress.core.progress import task
 from compress.pruning.profile import (
     GroupSensitivity,
     SensitivityPoint,
@@ -78,31 +79,33 @@ def profile_sensitivity(
     ).groups()  # fmt: skip
     del probe
     profiled: list[GroupSensitivity] = []
-    for done, group in enumerate(groups, start=1):
-        points: list[SensitivityPoint] = []
-        by_width: dict[int, SensitivityPoint] = {0: SensitivityPoint(
-            ratio=0.0, channels_pruned=0, macs=base_macs, macs_saved=0, miou=base_miou,
-            miou_drop=0.0)}  # fmt: skip
-        for ratio in ratios:
-            pruned = copy.deepcopy(model)
-            PruningSession(
-                pruned, base.model_copy(update={"layer_ratios": {group.name: ratio}}),
-                example_input=example, importance_data=importance_data,
-                ignore_index=ignore_index,
-            ).run()  # fmt: skip
-            removed = group.channels - _out_channels(pruned, group.name)
-            if removed not in by_width:
-                macs = count_macs_params(pruned, input_size)[0]
-                value = miou(pruned)
-                by_width[removed] = SensitivityPoint(
-                    ratio=ratio, channels_pruned=removed, macs=macs,
-                    macs_saved=base_macs - macs, miou=value, miou_drop=base_miou - value,
-                )  # fmt: skip
-            points.append(by_width[removed].model_copy(update={"ratio": ratio}))
-        profiled.append(GroupSensitivity(name=group.name, channels=group.channels,
-                                         members=list(group.members), points=points))
-        if progress is not None:
-            progress(done, len(groups), group.name)
+    with task("sensitivity: groups x ratios", total=len(groups) * len(ratios)) as bar:
+        for done, group in enumerate(groups, start=1):
+            points: list[SensitivityPoint] = []
+            by_width: dict[int, SensitivityPoint] = {0: SensitivityPoint(
+                ratio=0.0, channels_pruned=0, macs=base_macs, macs_saved=0, miou=base_miou,
+                miou_drop=0.0)}  # fmt: skip
+            for ratio in ratios:
+                pruned = copy.deepcopy(model)
+                PruningSession(
+                    pruned, base.model_copy(update={"layer_ratios": {group.name: ratio}}),
+                    example_input=example, importance_data=importance_data,
+                    ignore_index=ignore_index,
+                ).run()  # fmt: skip
+                removed = group.channels - _out_channels(pruned, group.name)
+                if removed not in by_width:
+                    macs = count_macs_params(pruned, input_size)[0]
+                    value = miou(pruned)
+                    by_width[removed] = SensitivityPoint(
+                        ratio=ratio, channels_pruned=removed, macs=macs,
+                        macs_saved=base_macs - macs, miou=value, miou_drop=base_miou - value,
+                    )  # fmt: skip
+                points.append(by_width[removed].model_copy(update={"ratio": ratio}))
+                bar.advance(f"{group.name} at {ratio:g}")
+            profiled.append(GroupSensitivity(name=group.name, channels=group.channels,
+                                             members=list(group.members), points=points))
+            if progress is not None:
+                progress(done, len(groups), group.name)
     return SensitivityProfile(
         model=model_name, importance=prune.importance, round_to=prune.round_to,
         input_size=input_size, split=split, num_images=len(items), baseline_miou=base_miou,

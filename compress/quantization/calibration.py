@@ -92,6 +92,7 @@ class _RangeReader(CalibrationDataReader):
         self._count = count
         self._start, self._end = 0, count
         self._cursor = 0
+        self.progress: Any = None  # a compress.core.progress Task, advanced per image
 
     def __len__(self) -> int:
         return self._count
@@ -110,6 +111,8 @@ class _RangeReader(CalibrationDataReader):
             return None
         position = self._cursor
         self._cursor += 1
+        if self.progress is not None:
+            self.progress.advance()
         return {self.input_name: self.item(position)}
 
     def item(self, position: int) -> np.ndarray:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from compress.core import atomic
 from compress.core.errors import CompressError
 from compress.core.onnx_files import METADATA_PREFIX, load_onnx
+from compress.core.progress import task
 from compress.quantization.calibrators import CALIBRATORS
 
 if TYPE_CHECKING:
@@ -139,15 +140,17 @@ def quantize_onnx(
         options["symbolic_shape_inference"] = _pre_process(Path(fp32_path), pre)
         excluded = resolve_keep_fp32(onnx.load(str(pre)), list(keep_fp32 or []))
         quantized = Path(folder) / "int8.onnx"
-        quantize_static(
-            str(pre), str(quantized), reader, quant_format=QuantFormat.QDQ,
-            per_channel=per_channel, reduce_range=reduce_range,
-            activation_type=getattr(QuantType, ACTIVATION_TYPES[activations]),
-            weight_type=QuantType.QInt8,
-            nodes_to_exclude=excluded or None,
-            calibrate_method=getattr(CalibrationMethod, calibrator.ort_method),
-            extra_options=extra,
-        )  # fmt: skip
+        with task("calibrating and quantizing", total=len(reader)) as progress:
+            reader.progress = progress  # ONNX Runtime pulls the images one by one
+            quantize_static(
+                str(pre), str(quantized), reader, quant_format=QuantFormat.QDQ,
+                per_channel=per_channel, reduce_range=reduce_range,
+                activation_type=getattr(QuantType, ACTIVATION_TYPES[activations]),
+                weight_type=QuantType.QInt8,
+                nodes_to_exclude=excluded or None,
+                calibrate_method=getattr(CalibrationMethod, calibrator.ort_method),
+                extra_options=extra,
+            )  # fmt: skip
         proto = onnx.load(str(quantized))
     copy_metadata(source, proto, extra={**(metadata or {}), "quantization": options})
     onnx.checker.check_model(proto)

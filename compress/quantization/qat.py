@@ -27,6 +27,7 @@ from torch import nn
 
 from compress.core import atomic
 from compress.core.errors import CompressError
+from compress.core.progress import task
 from compress.quantization.fake_quant import (
     freeze_for_export,
     set_observing,
@@ -147,17 +148,21 @@ def qat_epochs(
     criterion = nn.CrossEntropyLoss(ignore_index=ignore_index)
     losses: list[float] = []
     model.train()
-    for _ in range(epochs):
-        total, batches = 0.0, 0
-        for images, masks in loader:
-            optimizer.zero_grad(set_to_none=True)
-            output = model(images)
-            logits = output["out"] if isinstance(output, dict) else output
-            loss = criterion(logits, masks)
-            loss.backward()
-            optimizer.step()
-            total, batches = total + loss.item(), batches + 1
-        losses.append(total / max(batches, 1))
+    batches_per_epoch = len(loader) if hasattr(loader, "__len__") else None
+    total_steps = epochs * batches_per_epoch if batches_per_epoch else None
+    with task("QAT fine-tuning", total=total_steps) as progress:
+        for _ in range(epochs):
+            total, batches = 0.0, 0
+            for images, masks in loader:
+                optimizer.zero_grad(set_to_none=True)
+                output = model(images)
+                logits = output["out"] if isinstance(output, dict) else output
+                loss = criterion(logits, masks)
+                loss.backward()
+                optimizer.step()
+                total, batches = total + loss.item(), batches + 1
+                progress.advance(f"epoch {len(losses) + 1}/{epochs} loss {total / batches:.4f}")
+            losses.append(total / max(batches, 1))
     model.eval()
     return losses
 

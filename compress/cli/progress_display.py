@@ -1,0 +1,60 @@
+"""How the CLI shows progress: a rich bar on a terminal, plain lines otherwise (logs,
+pipes, ``--no-progress``), never one line per batch."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from compress.core.progress import PlainLines, Task
+
+
+class RichBars:
+    """One transient rich bar per running step, with counts, elapsed time and ETA."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[label]}"), TimeElapsedColumn(), TextColumn("eta"),
+            TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+        )  # fmt: skip
+        self.open = 0
+
+    def start(self, description: str, total: int | None) -> Task:
+        if self.open == 0:
+            self.progress.start()
+        self.open += 1
+        return _RichTask(self.progress, self.progress.add_task(description, total=total,
+                                                                label=""))  # fmt: skip
+
+    def finish(self, task: Task) -> None:
+        if isinstance(task, _RichTask):
+            self.progress.remove_task(task.task_id)
+        self.open -= 1
+        if self.open == 0:
+            self.progress.stop()
+
+
+class _RichTask:
+    def __init__(self, progress: Any, task_id: Any) -> None:
+        self.progress, self.task_id = progress, task_id
+
+    def advance(self, label: str | None = None, amount: int = 1) -> None:
+        self.progress.update(self.task_id, advance=amount, label=label or "")
+
+
+def reporter_for(enabled: bool) -> Any:
+    """Bars on a terminal when ``enabled``; plain lines otherwise."""
+    if enabled and sys.stderr.isatty():
+        return RichBars()
+    return PlainLines()
