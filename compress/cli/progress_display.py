@@ -10,7 +10,11 @@ from compress.core.progress import PlainLines, Task
 
 
 class RichBars:
-    """One transient rich bar per running step, with counts, elapsed time and ETA."""
+    """One transient rich bar per running step, with counts, elapsed time and ETA.
+
+    Redrawn only when a step advances (no background refresh thread): latency runs are
+    timed between two advances, so drawing never competes with a timed run for a core.
+    """
 
     def __init__(self) -> None:
         from rich.console import Console
@@ -27,6 +31,7 @@ class RichBars:
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
             TextColumn("{task.fields[label]}"), TimeElapsedColumn(), TextColumn("eta"),
             TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+            auto_refresh=False,
         )  # fmt: skip
         self.open = 0
 
@@ -34,8 +39,9 @@ class RichBars:
         if self.open == 0:
             self.progress.start()
         self.open += 1
-        return _RichTask(self.progress, self.progress.add_task(description, total=total,
-                                                                label=""))  # fmt: skip
+        task_id = self.progress.add_task(description, total=total, label="")
+        self.progress.refresh()
+        return _RichTask(self.progress, task_id)
 
     def finish(self, task: Task) -> None:
         if isinstance(task, _RichTask):
@@ -50,7 +56,7 @@ class _RichTask:
         self.progress, self.task_id = progress, task_id
 
     def advance(self, label: str | None = None, amount: int = 1) -> None:
-        self.progress.update(self.task_id, advance=amount, label=label or "")
+        self.progress.update(self.task_id, advance=amount, label=label or "", refresh=True)
 
 
 def reporter_for(enabled: bool) -> Any:
