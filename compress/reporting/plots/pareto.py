@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from compress.core import atomic
 from compress.core.errors import CompressError
@@ -18,11 +19,14 @@ from compress.reporting.compare import choose_latency_key
 
 @dataclass(frozen=True)
 class ParetoPoint:
-    """One run on the plot: its name, latency (ms, p50) and mIoU (fraction)."""
+    """One run on the plot: its name, latency (ms, p50) and mIoU (fraction), and what
+    they were measured on (input size of the latency, split of the mIoU)."""
 
     name: str
     latency_ms: float
     miou: float
+    input_size: tuple[int, int] | None = None
+    split: str | None = None
 
 
 def pareto_front(points: list[tuple[float, float]]) -> list[int]:
@@ -67,12 +71,30 @@ def pareto_points(results: list[RunResult], latency_key: str | None = None) -> l
             ]
             lacking.append(f"{result.name} (no {' and no '.join(missing)})")
             continue
-        points.append(ParetoPoint(result.name, stats.p50, result.metrics.miou))
+        points.append(ParetoPoint(result.name, stats.p50, result.metrics.miou,
+                                  tuple(stats.input_size), result.metrics.split))  # fmt: skip
     if not points:
         raise CompressError(
             "no run has both a latency and an mIoU to plot: " + ", ".join(lacking or ["no runs"])
         )
+    _require_alike(points, "input_size", "latencies measured at different input sizes")
+    _require_alike(points, "split", "mIoU scored on different splits")
     return points
+
+
+def _require_alike(points: list[ParetoPoint], field: str, what: str) -> None:
+    """One plot compares like with like: refuse runs that differ in ``field``."""
+    values = {getattr(p, field) for p in points}
+    if len(values) > 1:
+        shown = ", ".join(f"{p.name}: {_shown(getattr(p, field))}" for p in points[:6])
+        raise CompressError(f"cannot plot {what} in one figure ({shown}); plot runs measured "
+                            "alike (compare shows the others as not comparable)")  # fmt: skip
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, tuple):
+        return "x".join(str(v) for v in value)
+    return str(value)
 
 
 def plot_pareto(
@@ -91,7 +113,10 @@ def plot_pareto(
     front = [points[i] for i in pareto_front([(p.latency_ms, p.miou) for p in points])]
     on_front = {p.name for p in front}
 
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     fig = Figure(figsize=(7.5, 5.0), dpi=120)  # Agg canvas; no pyplot global state
+    FigureCanvasAgg(fig)  # a renderer to measure the labels with
     ax = fig.subplots()
     others = [p for p in points if p.name not in on_front]
 
@@ -100,23 +125,72 @@ def plot_pareto(
 
     ax.scatter(*xy(others), color="tab:gray", label="dominated", zorder=3)
     ax.scatter(*xy(front), color="tab:red", marker="D", label="Pareto front", zorder=4)
-    ax.step(*xy(front), where="post", color="tab:red", alpha=0.6, zorder=2)
-    for p in points:
-        ax.annotate(
-            p.name,
-            (p.latency_ms, 100 * p.miou),
-            textcoords="offset points",
-            xytext=(5, 5),
-            fontsize=8,
-        )
+    ax.step(*xy(front), where="post", color="tab:red", alpha=0.6, zorder=2,
+            label="front (best mIoU at each latency)")  # fmt: skip
     latencies = [p.latency_ms for p in points]
     if min(latencies) > 0 and max(latencies) / min(latencies) > 20:
         ax.set_xscale("log")
-    ax.set_xlabel(f"latency, ms (p50, {key})")
-    ax.set_ylabel("mIoU, %")
-    ax.set_title("Accuracy vs latency (up and left is better)")
+    size, split = points[0].input_size, points[0].split
+    ax.set_xlabel(f"latency, ms (p50, {key}, input {_shown(size)})")
+    ax.set_ylabel(f"mIoU, % ({split or 'split not recorded'})")
+    ax.set_title(f"Accuracy vs latency, {split or '?'} split, {_shown(size)}, {key}\n"
+                 "(up and left is better)", fontsize=10)  # fmt: skip
     ax.grid(True, alpha=0.3)
-    ax.legend(loc="best")
+    ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
+    place_labels(ax, [(p.name, p.latency_ms, 100 * p.miou) for p in points])
     atomic.write_with(path, lambda tmp: fig.savefig(tmp, format="png"))
     return front
+
+
+# Offsets (points) tried in turn for a label; past them, labels stack upwards with a
+# leader line to their point.
+_OFFSETS = [(5, 5), (5, -12), (-5, 5), (-5, -12), (5, 16), (5, -23), (-5, 16), (-5, -23)]
+
+
+def place_labels(ax: Any, labels: list[tuple[str, float, float]]) -> list[Any]:
+    """Annotate each ``(text, x, y)`` where its box overlaps no box placed before it (nor
+    the axes' edge): the first free offset of :data:`_OFFSETS`, else further up with a
+    leader line. Returns the annotations (their boxes are the test's evidence)."""
+    canvas = ax.figure.canvas
+    renderer = canvas.get_renderer()
+    placed: list[Any] = []
+    boxes: list[Any] = []
+    inside = ax.get_window_extent(renderer)
+    for text, x, y in sorted(labels, key=lambda item: (item[1], -item[2])):
+        # the near offsets inside the axes first; then stacked up or down with a leader
+        # line (inside the axes if possible, else anywhere clear)
+        stacked = [(5, sign * (16 + 11 * k)) for k in range(2, 60) for sign in (1, -1)]
+        tries = [(offset, True) for offset in [*_OFFSETS, *stacked]]
+        tries += [(offset, False) for offset in stacked]
+        for (dx, dy), must_fit in tries:
+            note = _annotate(ax, text, x, y, dx, dy)
+            box = text_box(note, renderer)
+            clear = all(not box.overlaps(other) for other in boxes)
+            fits = inside.x0 <= box.x0 and box.x1 <= inside.x1 and (
+                inside.y0 <= box.y0 and box.y1 <= inside.y1)  # fmt: skip
+            if clear and (fits or not must_fit):
+                break
+            note.remove()
+        else:  # nowhere clear (hundreds of labels): the last try, overlapping
+            note = _annotate(ax, text, x, y, dx, dy)
+            box = text_box(note, renderer)
+        placed.append(note)
+        boxes.append(box)
+    return placed
+
+
+def text_box(note: Any, renderer: Any) -> Any:
+    """The box of an annotation's text alone (its leader line left out)."""
+    from matplotlib.text import Text
+
+    note.update_positions(renderer)  # where the offset puts the text, for this layout
+    return Text.get_window_extent(note, renderer)
+
+
+def _annotate(ax: Any, text: str, x: float, y: float, dx: int, dy: int) -> Any:
+    return ax.annotate(
+        text, (x, y), textcoords="offset points", xytext=(dx, dy), fontsize=8,
+        ha="left" if dx >= 0 else "right", va="bottom" if dy >= 0 else "top",
+        arrowprops={"arrowstyle": "-", "color": "0.5", "lw": 0.6} if abs(dy) > 23 else None,
+    )  # fmt: skip

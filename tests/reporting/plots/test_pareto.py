@@ -75,3 +75,40 @@ def test_nothing_plottable_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(CompressError, match="no run has both"):
         plot_pareto(results, tmp_path / "p.png")
     assert not (tmp_path / "p.png").exists()
+
+
+def test_labels_on_a_crowded_plot_do_not_overlap(tmp_path: Path) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from compress.reporting.plots.pareto import place_labels, text_box
+
+    fig = Figure(figsize=(7.5, 5.0), dpi=120)
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    crowd = [(f"variant-{i}", 100.0 + (i % 4), 50.0 + 0.1 * i) for i in range(12)]
+    ax.scatter([x for _, x, _ in crowd], [y for _, _, y in crowd])
+    ax.set_xlim(90, 120)
+    ax.set_ylim(45, 60)
+    notes = place_labels(ax, crowd)
+    assert len(notes) == len(crowd)
+    renderer = fig.canvas.get_renderer()
+    boxes = [text_box(note, renderer) for note in notes]
+    for i, box in enumerate(boxes):
+        for other in boxes[i + 1 :]:
+            assert not box.overlaps(other)
+
+
+def test_runs_measured_unalike_are_not_plotted_together(tmp_path: Path) -> None:
+    wide = run("wide", 50.0, 0.5)
+    wide.latency_ms["ort-cpu"] = wide.latency_ms["ort-cpu"].model_copy(
+        update={"input_size": (750, 1000)}
+    )
+    with pytest.raises(CompressError, match="different input sizes.*wide: 750x1000"):
+        plot_pareto([run("a", 10.0, 0.4), wide], tmp_path / "p.png")
+    val = run("val", 50.0, 0.5)
+    val.metrics = val.metrics.model_copy(update={"split": "val"})
+    test = run("test", 40.0, 0.5)
+    test.metrics = test.metrics.model_copy(update={"split": "test"})
+    with pytest.raises(CompressError, match="different splits"):
+        plot_pareto([val, test], tmp_path / "p.png")
