@@ -160,39 +160,60 @@ def plot_examples(
             f"{', '.join(wanted)}; nothing to show"
         )
 
-    first_raw = dataset.load_raw(examples[0].image_index)[0]
-    aspect = first_raw.shape[1] / first_raw.shape[2]
-    cell = 3.0
-    fig = Figure(figsize=(3 * cell, len(examples) * cell * aspect + 0.9), dpi=100)
-    axes = fig.subplots(len(examples), 3, squeeze=False)
-    for row, example in enumerate(examples):
+    cells = []
+    for example in examples:
         raw_image, raw_mask = dataset.load_raw(example.image_index)
         image, _ = dataset[example.image_index]
         pred = _fit(predict_mask(model, image, device=device), tuple(raw_mask.shape))
-        panels = (
-            raw_image.permute(1, 2, 0).numpy(),
-            colorize(pred, palette, info.ignore_index),
-            colorize(raw_mask, palette, info.ignore_index),
-        )
-        for col, picture in enumerate(panels):
-            ax = axes[row][col]
-            ax.imshow(picture, interpolation="nearest")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if row == 0:
-                ax.set_title(("image", "prediction", "ground truth")[col], fontsize=10)
-        axes[row][0].set_ylabel(
-            f"{names[example.class_index]}: {example.kind} {example.rank}\n"
-            f"IoU {example.iou:.2f} - {_image_name(dataset, example.image_index)}",
-            fontsize=8,
-        )
+        cells.append(_triptych(raw_image.permute(1, 2, 0).numpy(),
+                               colorize(pred, palette, info.ignore_index),
+                               colorize(raw_mask, palette, info.ignore_index)))  # fmt: skip
+    columns = min(PER_ROW, len(cells))
+    rows = -(-len(cells) // columns)
+    height, width = cells[0].shape[:2]
+    cell_w = 4.2  # inches per example: image | prediction | ground truth
+    cell_h = cell_w * height / width + CAPTION_INCHES
+    fig = Figure(figsize=(columns * cell_w, rows * cell_h + LEGEND_INCHES), dpi=100)
+    axes = fig.subplots(rows, columns, squeeze=False)
+    for index, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if index >= len(cells):
+            ax.set_axis_off()
+            continue
+        example = examples[index]
+        ax.imshow(cells[index], interpolation="nearest")
+        ax.set_title(
+            f"{names[example.class_index]}: {example.kind} {example.rank}, IoU "
+            f"{example.iou:.2f}\n{_image_name(dataset, example.image_index)}", fontsize=8,
+        )  # fmt: skip
+    fig.suptitle("each: image | prediction | ground truth", fontsize=9)
     handles = [Patch(color=_rgb(palette[c]), label=name) for c, name in enumerate(names)]
     fig.legend(
         handles=handles, loc="lower center", ncol=min(len(names), 6), fontsize=8, frameon=False
     )
-    fig.tight_layout(rect=(0, 0.9 / fig.get_figheight(), 1, 1))
+    fig.tight_layout(rect=(0, LEGEND_INCHES / fig.get_figheight(), 1, 0.97))
     atomic.write_with(path, lambda tmp: fig.savefig(tmp, format="png"))
     return examples
+
+
+PER_ROW = 2  # examples per row (each is three pictures wide): a screen's width
+CAPTION_INCHES = 0.55  # two caption lines above each example
+LEGEND_INCHES = 0.9
+
+
+def _triptych(*pictures: Any) -> Any:
+    """The pictures side by side with a white gap: one example in one panel."""
+    import numpy as np
+
+    height = pictures[0].shape[0]
+    gap = np.full((height, max(2, pictures[0].shape[1] // 25), 3), 255, dtype=np.uint8)
+    parts = []
+    for index, picture in enumerate(pictures):
+        if index:
+            parts.append(gap)
+        parts.append(np.asarray(picture, dtype=np.uint8))
+    return np.concatenate(parts, axis=1)
 
 
 def examples_from_checkpoint(spec: ExamplesSpec) -> list[Example]:

@@ -27,6 +27,13 @@ def per_class_table(results: list[RunResult]) -> tuple[list[str], dict[str, list
     if not rows:
         names = ", ".join(r.name for r in results) or "none"
         raise CompressError(f"no run has metrics to plot per-class IoU (runs: {names})")
+    splits = {name: m.split for name, m in rows.items()}
+    if len(set(splits.values())) > 1:
+        shown = ", ".join(f"{name}: {split or 'not recorded'}" for name, split in splits.items())
+        raise CompressError(
+            f"runs were scored on different splits ({shown}); per-class IoU compares runs "
+            "scored on one split (e.g. `compress eval --split test --out ...` for each)"
+        )
     counts = {name: len(m.per_class_iou) for name, m in rows.items()}
     if len(set(counts.values())) > 1:
         shown = ", ".join(f"{name}: {count}" for name, count in counts.items())
@@ -50,6 +57,11 @@ def per_class_table(results: list[RunResult]) -> tuple[list[str], dict[str, list
     if class_names is None or len(class_names) != num_classes:
         class_names = [f"class {i}" for i in range(num_classes)]
     return class_names, {name: list(m.per_class_iou) for name, m in rows.items()}
+
+
+def rows_split(results: list[RunResult]) -> list[str | None]:
+    """The split each run with metrics was scored on (one value after per_class_table)."""
+    return [r.metrics.split for r in results if r.metrics is not None]
 
 
 def plot_per_class_iou(results: list[RunResult], path: str | os.PathLike[str]) -> None:
@@ -86,7 +98,8 @@ def plot_per_class_iou(results: list[RunResult], path: str | os.PathLike[str]) -
     ax.set_ylabel("IoU, %")
     ax.set_ylim(0, 118)  # headroom for the legend above the 100% line
     ax.set_yticks(range(0, 101, 20))
-    ax.set_title("Per-class IoU")
+    split = next(iter(rows_split(results)), None)
+    ax.set_title(f"Per-class IoU, {split or 'split not recorded'} split")
     ax.grid(True, axis="y", alpha=0.3)
     ax.legend(fontsize=8, ncol=min(len(runs), 4), loc="upper right")
     fig.tight_layout()

@@ -184,3 +184,17 @@ def test_examples_from_a_checkpoint_and_folder(tmp_path: Path) -> None:
         examples_from_checkpoint(
             ExamplesSpec(checkpoint=tmp_path / "three.pt", data=data, out=out, device="cpu")
         )
+
+
+def test_twelve_examples_fit_a_screen(tmp_path: Path) -> None:
+    from PIL import Image
+
+    dataset = make_dataset()
+    # 12 images: three copies of the four, so per_class=2 picks best and worst twice over
+    dataset.preds, dataset.targets = dataset.preds * 3, dataset.targets * 3
+    dataset.pairs = dataset.pairs * 3
+    path = tmp_path / "examples.png"
+    chosen = plot_examples(EchoModel(3), dataset, path, per_class=2, device="cpu")
+    assert len(chosen) >= 10
+    width, height = Image.open(path).size
+    assert height <= 2 * width  # a grid a screen can show, not one tall column

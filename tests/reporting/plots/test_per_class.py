@@ -60,3 +60,21 @@ def test_inconsistent_runs_are_refused(tmp_path: Path) -> None:
         per_class_table([run("a", [0.1] * 4), run("b", [0.1] * 4, names=other)])
     with pytest.raises(CompressError, match=r"no run has metrics.*\(runs: a\)"):
         plot_per_class_iou([run("a", None)], tmp_path / "x.png")
+
+
+def test_runs_scored_on_different_splits_are_refused(tmp_path) -> None:
+    import pytest
+
+    from compress.core.errors import CompressError
+    from compress.core.results import Metrics, RunResult
+    from compress.reporting.plots.per_class import plot_per_class_iou
+
+    def scored(name: str, split: str) -> RunResult:
+        metrics = Metrics(miou=0.5, class_acc=0.5, pixel_acc=0.5, per_class_iou=[0.5, 0.5],
+                          split=split)  # fmt: skip
+        return RunResult(name=name, kind="eval", model="unet", metrics=metrics)
+
+    with pytest.raises(CompressError, match="different splits.*a: val, b: test"):
+        plot_per_class_iou([scored("a", "val"), scored("b", "test")], tmp_path / "p.png")
+    plot_per_class_iou([scored("a", "test"), scored("b", "test")], tmp_path / "p.png")
+    assert (tmp_path / "p.png").is_file()
