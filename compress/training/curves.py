@@ -21,6 +21,7 @@ def plot_training_curves(
     path: str | os.PathLike[str],
     *,
     title: str | None = None,
+    split: str = "val",
 ) -> Path:
     """Write a two-panel PNG (loss | validation metrics vs epoch) to ``path``.
 
@@ -69,7 +70,7 @@ def plot_training_curves(
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     metric_axes.set_xlabel("epoch")
     metric_axes.set_ylabel("validation score")
-    metric_axes.set_title("validation (val split)")
+    metric_axes.set_title(f"validation ({split} split, whole images)")
     metric_axes.grid(alpha=0.3)
     if title:
         figure.suptitle(title)

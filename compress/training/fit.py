@@ -248,7 +248,7 @@ def fit(
     if restore_best:
         model.load_state_dict(best_payload["state_dict"])
     title = f"{run_dir.name} ({model_spec.name})"
-    plot_training_curves(history, run_dir / CURVES_FILE, title=title)
+    plot_training_curves(history, run_dir / CURVES_FILE, title=title, split=val_set.split)
     artifacts = {
         "best": BEST_FILE, "last": LAST_FILE, "history": HISTORY_JSON,
         "history_csv": HISTORY_CSV, "curves": CURVES_FILE,
