@@ -36,38 +36,21 @@ def eval_command(
 ) -> None:
     """Score a checkpoint: mIoU, class and pixel accuracy, the study's per-image mIoU."""
     from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
 
     from compress.measure.evaluate import evaluate_checkpoint
 
-    console = Console(stderr=True)
-    with Progress(TextColumn(f"scoring {split}"), BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=console, transient=True,
-                  disable=not console.is_terminal) as bar:  # fmt: skip
-        task = bar.add_task("images", total=None)
+    console = Console(stderr=True)  # progress: the reporter of compress.core.progress
+    if out is not None:
+        from compress.measure.eval_run import evaluate_into
 
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        if out is not None:
-            from compress.measure.eval_run import evaluate_into
-
-            stored, evaluation = evaluate_into(checkpoint, data, out, split=split,
-                                               device=device, progress=progress)  # fmt: skip
-            if evaluation is None:  # this very evaluation was finished before
-                console.print(f"{out} already holds this finished evaluation")
-                typer.echo(json.dumps(stored.metrics.model_dump(mode="json")) if as_json
-                           else f"{split} mIoU {100 * stored.metrics.miou:.2f}%")  # fmt: skip
-                return
-        else:
-            evaluation = evaluate_checkpoint(checkpoint, data, split=split, device=device,
-                                             progress=progress)  # fmt: skip
+        stored, evaluation = evaluate_into(checkpoint, data, out, split=split, device=device)
+        if evaluation is None:  # this very evaluation was finished before
+            console.print(f"{out} already holds this finished evaluation")
+            typer.echo(json.dumps(stored.metrics.model_dump(mode="json")) if as_json
+                       else f"{split} mIoU {100 * stored.metrics.miou:.2f}%")  # fmt: skip
+            return
+    else:
+        evaluation = evaluate_checkpoint(checkpoint, data, split=split, device=device)
     if as_json:
         typer.echo(json.dumps(evaluation.to_dict()))
     else:

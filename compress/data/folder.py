@@ -24,6 +24,7 @@ from torch.utils.data import Dataset
 
 from compress.core.errors import CompressError
 from compress.core.paths import require_folder
+from compress.core.progress import task
 from compress.data.images import IMAGE_SUFFIXES, read_image, read_mask
 from compress.data.info import LAYOUT_PRESETS, DatasetInfo, load_dataset_info
 
@@ -191,12 +192,14 @@ def check_split(
     pairs = find_pairs(root, split)
     counts = np.zeros(info.num_classes, dtype=np.int64)
     ignored, sizes = 0, []
-    for image_path, mask_path in pairs:
-        _, mask = load_pair(image_path, mask_path, info)
-        sizes.append(mask.shape)
-        valid = mask[(mask >= 0) & (mask < info.num_classes)]
-        counts += np.bincount(valid, minlength=info.num_classes)
-        ignored += int(mask.size - valid.size)
+    with task(f"checking {split}", total=len(pairs)) as bar:
+        for image_path, mask_path in pairs:
+            _, mask = load_pair(image_path, mask_path, info)
+            sizes.append(mask.shape)
+            valid = mask[(mask >= 0) & (mask < info.num_classes)]
+            counts += np.bincount(valid, minlength=info.num_classes)
+            ignored += int(mask.size - valid.size)
+            bar.advance(image_path.name)
     by_area = sorted(sizes, key=lambda hw: (hw[0] * hw[1], hw))
     return SplitSummary(split, len(pairs), by_area[0], by_area[-1], counts.tolist(), ignored)
 

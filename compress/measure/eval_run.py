@@ -9,7 +9,6 @@ steps and its size, so ``compress compare`` lists the evaluation beside the othe
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,7 +36,6 @@ def evaluate_into(
     *,
     split: str = "test",
     device: str = "auto",
-    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[RunResult, CheckpointEvaluation | None]:
     """Evaluate ``checkpoint`` on ``split`` of ``data`` into the run folder ``out``.
 
@@ -55,7 +53,7 @@ def evaluate_into(
     folder = prepare_run_dir(out, spec.model_dump(mode="json"), kind="eval")
     if folder.finished:
         return load_result(folder.path), None
-    evaluation = evaluate_checkpoint(path, data, split=split, device=device, progress=progress)
+    evaluation = evaluate_checkpoint(path, data, split=split, device=device)
     model = evaluation.model_spec
     result = RunResult(
         name=Path(out).name, kind="eval", model=model.name if model else "?",

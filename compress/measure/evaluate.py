@@ -22,6 +22,7 @@ from torch.utils.data import DataLoader, Dataset
 from compress.core.device import resolve_device
 from compress.core.errors import CompressError
 from compress.core.measurements import Metrics
+from compress.core.progress import task
 from compress.measure.inference import Predictor, inference_context
 from compress.measure.metrics import ConfusionMatrix, SegmentationMetrics
 from compress.measure.padding import PaddingLogits
@@ -119,7 +120,8 @@ def evaluate(
     confusion = ConfusionMatrix(num_classes, ignore_index, keep_per_image=keep_per_image)
     start, done = time.perf_counter(), 0
     logits_for = PaddingLogits(predict)  # pads when the model needs sizes divisible by N
-    with inference_context(predict, target_device):
+    with inference_context(predict, target_device), task(f"scoring {total} images",
+                                                         total=total) as bar:  # fmt: skip
         for items in loader:
             images, masks = _stack(items, first_index=done)
             logits = logits_for(images.to(target_device))
@@ -131,6 +133,7 @@ def evaluate(
                     f"data set items {done}..{done + len(items) - 1}: {error}"
                 ) from None
             done += len(items)
+            bar.advance(amount=len(items))
             if progress is not None:
                 progress(done, total)
     seconds = time.perf_counter() - start

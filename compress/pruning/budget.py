@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from compress.core.errors import CompressError
+from compress.core.progress import task
 from compress.pruning.spec import PruneSpec
 
 MAX_RATIO = 0.95
@@ -177,6 +178,7 @@ def resolve_budget(
     def value(index: int) -> float:
         if index == 0:
             return baseline_value
+        search.advance(f"probe {len(probes) + 1}: {_shown(updates[index])}")
         probe = _pruned_copy(model, spec, updates[index], example_input, importance_data,
                              ignore_index)  # fmt: skip
         if mode == "macs":
@@ -187,20 +189,21 @@ def resolve_budget(
                        "met": measured <= target})  # fmt: skip
         return measured
 
-    last = len(updates) - 1
-    at_last = value(last) if last > 0 else baseline_value
-    if at_last > target:
-        raise CompressError(_unreachable(mode, target, at_last, profile is not None))
-    low, chosen, measured = 0, last, at_last
-    for _attempt in range(ATTEMPTS if mode == "latency" else 1):
-        chosen, measured = _first_meeting(value, low, last, at_last, target)
-        if mode == "macs" or chosen == last:
-            break
-        again = value(chosen)  # latency is noisy: confirm with a fresh measurement
-        if again <= target:
-            measured = again
-            break
-        low = chosen
+    with task(f"{mode} budget search", total=None) as search:
+        last = len(updates) - 1
+        at_last = value(last) if last > 0 else baseline_value
+        if at_last > target:
+            raise CompressError(_unreachable(mode, target, at_last, profile is not None))
+        low, chosen, measured = 0, last, at_last
+        for _attempt in range(ATTEMPTS if mode == "latency" else 1):
+            chosen, measured = _first_meeting(value, low, last, at_last, target)
+            if mode == "macs" or chosen == last:
+                break
+            again = value(chosen)  # latency is noisy: confirm with a fresh measurement
+            if again <= target:
+                measured = again
+                break
+            low = chosen
     resolved = spec.model_copy(update=updates[chosen])
     return BudgetChoice(
         resolved, mode, target, "sensitivity" if profile is not None else "uniform",

@@ -26,6 +26,7 @@ from torch import nn
 from compress.core.checkpoint import read_payload, save_checkpoint
 from compress.core.errors import CompressError
 from compress.core.paths import require_folder
+from compress.core.progress import use as use_progress
 from compress.core.results import Metrics, RunResult, write_result
 from compress.core.runs import SPEC_FILE
 from compress.measure.size import state_dict_bytes
@@ -194,7 +195,8 @@ def fit(
     reporter = EpochReporter(enabled=progress, total_epochs=spec.epochs)
     if start:
         reporter.note(f"resuming {run_dir} after epoch {start}/{spec.epochs}")
-    with reporter:
+    # the epoch bar shows validation too: steps inside training report nowhere else
+    with reporter, use_progress(None):
         for epoch in range(start + 1, spec.epochs + 1):
             began = time.perf_counter()
             seed_epoch(spec.seed, epoch, generator)
