@@ -9,7 +9,7 @@ import typer
 
 from compress.cli.app import app
 from compress.cli.notes import warn_if_busy
-from compress.cli.path_options import checkpoint_file, data_folder, onnx_file
+from compress.cli.path_options import CHECKPOINT_HELP, checkpoint_file, data_folder, onnx_file
 from compress.cli.variant_options import ModelOptions, OptionalModelName
 from compress.core.parsing import check_positive, parse_choices, parse_key_values, parse_size
 from compress.measure.runtimes import runtime_help
@@ -23,7 +23,7 @@ def bench_command(
     model: OptionalModelName = None,
     checkpoint: Annotated[
         Path | None,
-        typer.Option(help="Checkpoint written by `compress train`.", callback=checkpoint_file),
+        typer.Option(help=CHECKPOINT_HELP, callback=checkpoint_file),
     ] = None,
     onnx: Annotated[
         Path | None, typer.Option(help="ONNX file (runs on ONNX Runtime).", callback=onnx_file)

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from compress.cli.app import app
-from compress.cli.path_options import checkpoint_file, data_folder
+from compress.cli.path_options import DATA_HELP, checkpoint_file, data_folder
 
 plot_app = typer.Typer(
     help="Draw PNG plots: accuracy vs latency, per-class IoU, best/worst examples.",
@@ -104,7 +104,7 @@ def plot_examples_command(
     ],
     data: Annotated[
         Path,
-        typer.Option(help="Data set folder (holding <split>/image, mask).", callback=data_folder),
+        typer.Option(help=DATA_HELP, callback=data_folder),
     ],
     split: Annotated[str, typer.Option(help="Split to pick the examples from.")] = "test",
     out: Annotated[Path, typer.Option(help="PNG file to write.")] = Path("examples.png"),

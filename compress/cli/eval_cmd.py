@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from compress.cli.app import app
-from compress.cli.path_options import checkpoint_file, data_folder
+from compress.cli.path_options import CHECKPOINT_HELP, DATA_HELP, checkpoint_file, data_folder
 
 if TYPE_CHECKING:
     from compress.measure.evaluate import CheckpointEvaluation
@@ -18,11 +18,11 @@ if TYPE_CHECKING:
 @app.command("eval")
 def eval_command(
     checkpoint: Annotated[
-        Path, typer.Option(help="Checkpoint written by `compress train`.", callback=checkpoint_file)
+        Path, typer.Option(help=CHECKPOINT_HELP, callback=checkpoint_file)
     ],
     data: Annotated[
         Path,
-        typer.Option(help="Data set folder (holding <split>/image, mask).", callback=data_folder),
+        typer.Option(help=DATA_HELP, callback=data_folder),
     ],
     split: Annotated[str, typer.Option(help="Split of the data set to score.")] = "test",
     device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")] = "auto",

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from compress.cli.app import app
-from compress.cli.path_options import checkpoint_file, data_folder
+from compress.cli.path_options import CHECKPOINT_HELP, checkpoint_file, data_folder
 from compress.cli.variant_options import ModelOptions, OptionalModelName
 from compress.core.parsing import parse_key_values, parse_size
 
@@ -21,7 +21,7 @@ def export_command(
     out: Annotated[Path, typer.Option(help="ONNX file to write, e.g. model.onnx.")],
     checkpoint: Annotated[
         Path | None,
-        typer.Option(help="Checkpoint written by `compress train`.", callback=checkpoint_file),
+        typer.Option(help=CHECKPOINT_HELP, callback=checkpoint_file),
     ] = None,
     model: OptionalModelName = None,
     num_classes: Annotated[int, typer.Option(help="Classes, with --model.")] = 8,

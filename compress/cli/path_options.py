@@ -10,7 +10,8 @@ from pathlib import Path
 from compress.core.paths import require_file, require_folder
 
 CHECKPOINT = "a checkpoint (.pt) file"
-DATA = "a data set folder (holding <split>/image and <split>/mask, e.g. `compress data synth`)"
+DATA = ("a data set folder (<split>/image + <split>/mask, or <split>/images + <split>/labels; "
+        "e.g. `compress data synth`)")
 
 
 def existing_file(what: str, expected: str) -> Callable[[Path | None], Path | None]:
@@ -34,6 +35,9 @@ def existing_folder(what: str, expected: str) -> Callable[[Path | None], Path | 
 
     return check
 
+
+CHECKPOINT_HELP = "Checkpoint (train, prune, factorize; any segcompress .pt)."
+DATA_HELP = "Data set folder: <split>/image+mask or <split>/images+labels."
 
 checkpoint_file = existing_file("checkpoint", CHECKPOINT)
 data_folder = existing_folder("--data", DATA)

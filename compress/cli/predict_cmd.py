@@ -8,13 +8,13 @@ from typing import Annotated
 import typer
 
 from compress.cli.app import app
-from compress.cli.path_options import checkpoint_file
+from compress.cli.path_options import CHECKPOINT_HELP, checkpoint_file
 
 
 @app.command("predict")
 def predict_command(
     checkpoint: Annotated[
-        Path, typer.Option(help="Checkpoint written by `compress train`.", callback=checkpoint_file)
+        Path, typer.Option(help=CHECKPOINT_HELP, callback=checkpoint_file)
     ],
     input_path: Annotated[
         Path, typer.Option("--input", help="An image (.jpg/.jpeg/.png) or a folder of them.")
