@@ -40,7 +40,8 @@ def quantize(
     entropy or percentile). ``method="qat"``: batch-norms folded, fake-quant inserted,
     ranges calibrated, then ``epochs`` of fine-tuning on ``train_data`` (``(images,
     masks)`` batches, ``ignore_index`` ignored) before the export; ``model`` itself is
-    left unchanged. The int8 file is checked to run and to agree with its source.
+    left unchanged. The PTQ file is checked to run and give finite logits at the input's
+    size; the QAT file to agree with its fake-quantized PyTorch model on >= 98 % of pixels.
     """
     from compress.deploy.export import export_onnx
     from compress.deploy.parity import check_parity
