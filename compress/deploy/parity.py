@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from compress.core.errors import CompressError
+from compress.core.progress import task
 
 if TYPE_CHECKING:
     import torch
@@ -67,28 +68,30 @@ def check_parity(
     total_pixels = agreeing = elements = 0
     abs_sum = max_abs = logit_scale = 0.0
     try:
-        for image in images:
-            x = (image.unsqueeze(0) if image.dim() == 3 else image).float()
-            with torch.inference_mode():
-                reference = output_logits(model(x.to(device))).float().cpu()
-            got = runner(x.cpu())
-            size = [int(x.shape[-2]), int(x.shape[-1])]
-            if got.shape != reference.shape:
-                raise CompressError(
-                    f"{onnx_path}: ONNX output shape {tuple(got.shape)} differs from PyTorch "
-                    f"{tuple(reference.shape)} at input {size[0]}x{size[1]}"
-                )
-            diff = (got - reference).abs()
-            same = int((got.argmax(1) == reference.argmax(1)).sum())
-            pixels = reference.shape[0] * reference.shape[-2] * reference.shape[-1]
-            rows.append({"size": size, "max_abs_diff": float(diff.max()),
-                         "agreement": same / pixels})  # fmt: skip
-            total_pixels += pixels
-            agreeing += same
-            abs_sum += float(diff.sum())
-            elements += diff.numel()
-            max_abs = max(max_abs, float(diff.max()))
-            logit_scale = max(logit_scale, float(reference.abs().max()))
+        with task("parity: PyTorch vs ONNX Runtime", total=len(images)) as bar:
+            for image in images:
+                x = (image.unsqueeze(0) if image.dim() == 3 else image).float()
+                with torch.inference_mode():
+                    reference = output_logits(model(x.to(device))).float().cpu()
+                got = runner(x.cpu())
+                size = [int(x.shape[-2]), int(x.shape[-1])]
+                if got.shape != reference.shape:
+                    raise CompressError(
+                        f"{onnx_path}: ONNX output shape {tuple(got.shape)} differs from PyTorch "
+                        f"{tuple(reference.shape)} at input {size[0]}x{size[1]}"
+                    )
+                diff = (got - reference).abs()
+                same = int((got.argmax(1) == reference.argmax(1)).sum())
+                pixels = reference.shape[0] * reference.shape[-2] * reference.shape[-1]
+                rows.append({"size": size, "max_abs_diff": float(diff.max()),
+                             "agreement": same / pixels})  # fmt: skip
+                total_pixels += pixels
+                agreeing += same
+                abs_sum += float(diff.sum())
+                elements += diff.numel()
+                max_abs = max(max_abs, float(diff.max()))
+                logit_scale = max(logit_scale, float(reference.abs().max()))
+                bar.advance(f"{size[0]}x{size[1]}")
     finally:
         model.train(was_training)
     agreement = agreeing / total_pixels
