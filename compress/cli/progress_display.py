@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from compress.core.progress import PlainLines, Task
+from compress.core.progress import PlainLines, Task, rich_bar
 
 
 class RichBars:
@@ -18,21 +18,9 @@ class RichBars:
 
     def __init__(self) -> None:
         from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
 
-        self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[label]}"), TimeElapsedColumn(), TextColumn("eta"),
-            TimeRemainingColumn(), console=Console(stderr=True), transient=True,
-            auto_refresh=False,
-        )  # fmt: skip
+        self.progress = rich_bar(fields=("label",), console=Console(stderr=True),
+                                 auto_refresh=False)  # fmt: skip
         self.open = 0
 
     def start(self, description: str, total: int | None) -> Task:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Task(Protocol):
@@ -74,6 +74,27 @@ class _PlainTask:
         if self.spoke:
             seconds = time.monotonic() - self.started
             self.owner.write(f"{self.description}: done ({self.done}) in {seconds:.1f} s")
+
+
+def rich_bar(*, fields: tuple[str, ...], console: Any, auto_refresh: bool = True) -> Any:
+    """The project's one bar layout: description, bar, done/total, the task ``fields``
+    (``label``, ``loss``, ...), elapsed time and ETA. A transient ``rich.progress.Progress``."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    first, *rest = fields
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn(f"{{task.fields[{first}]}}"), TimeElapsedColumn(), TextColumn("eta"),
+        TimeRemainingColumn(), *(TextColumn(f"{{task.fields[{name}]}}") for name in rest),
+        console=console, transient=True, auto_refresh=auto_refresh,
+    )  # fmt: skip
 
 
 _CURRENT: ContextVar[Reporter | None] = ContextVar("segcompress_progress", default=None)

@@ -139,21 +139,9 @@ class EpochReporter:
 
     def __enter__(self) -> EpochReporter:
         if self.enabled and self.console.is_terminal:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
+            from compress.core.progress import rich_bar
 
-            self._progress = Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("{task.fields[loss]}"), TimeElapsedColumn(), TextColumn("eta"),
-                TimeRemainingColumn(), TextColumn("{task.fields[run_eta]}"),
-                console=self.console, transient=True,
-            )  # fmt: skip
+            self._progress = rich_bar(fields=("loss", "run_eta"), console=self.console)
             self._progress.start()
         return self
 

@@ -35,12 +35,16 @@ def run_in_terminal(argv: list[str]) -> str:
 
 
 @pytest.mark.slow
-def test_factorize_shows_its_steps_on_a_terminal(tmp_path: Path) -> None:
+def test_factorize_and_bench_show_their_steps_on_a_terminal(tmp_path: Path) -> None:
     text = run_in_terminal([*FACTORIZE, "--out", str(tmp_path / "run")])
     plain = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", text)
-    assert "factorizing (tucker)" in plain  # per-layer decomposition
-    assert "timing" in plain  # the interleaved latency measurement
+    assert re.search(r"factorizing \(tucker\).*\d+/18 encoders", plain)  # per layer
     assert "\x1b[" in text  # drawn as a live bar
+    bench = ["bench", "--model", "unet", "-o", "base_channels=8", "--input-size", "64x64",
+             "--runtime", "ort", "--runs", "3", "--warmup", "1"]  # fmt: skip
+    text = run_in_terminal(bench)
+    plain = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", text)
+    assert re.search(r"timing.*\d/4 (warm-up|timed runs)", plain)  # warm-up and timed runs
 
 
 @pytest.mark.slow
