@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -93,15 +93,7 @@ def benchmark(
                   warmup=warmup, **costs)  # fmt: skip
         for (runner, label, costs), timing in zip(opened, timings, strict=True)
     ]
-    if len(results) == 2:
-        return _with_baseline(results[0], results[1])
-    return results[0]
-
-
-def _with_baseline(result: Benchmark, baseline: Benchmark) -> Benchmark:
-    from dataclasses import replace
-
-    return replace(result, baseline=baseline)
+    return replace(results[0], baseline=results[1]) if len(results) == 2 else results[0]
 
 
 def _runner(

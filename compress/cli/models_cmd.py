@@ -47,9 +47,11 @@ def models(
         with Progress(transient=True, disable=as_json) as progress:
             task = progress.add_task("counting MACs", total=len(rows))
 
-            def advance(name: str) -> None:
-                progress.update(task, description=f"counting MACs: {name}",
-                                completed=[r["name"] for r in rows].index(name))  # fmt: skip
+            built: list[str] = []
+
+            def advance(name: str) -> None:  # called before each model is built
+                progress.update(task, description=f"counting MACs: {name}", completed=len(built))
+                built.append(name)
 
             costs = {row["name"]: row for row in registered_model_costs(
                 num_classes=num_classes, input_size=size, on_model=advance)}  # fmt: skip

@@ -14,26 +14,25 @@ DATA = ("a data set folder (<split>/image + <split>/mask, or <split>/images + <s
         "e.g. `compress data synth`)")
 
 
-def existing_file(what: str, expected: str) -> Callable[[Path | None], Path | None]:
-    """A callback refusing a path that is not a file (None passes: the option is unset)."""
-
+def _checked(
+    require: Callable[..., Path], what: str, expected: str
+) -> Callable[[Path | None], Path | None]:
     def check(value: Path | None) -> Path | None:
-        if value is not None:
-            require_file(value, what, expected)
+        if value is not None:  # None: the option is unset
+            require(value, what, expected)
         return value
 
     return check
+
+
+def existing_file(what: str, expected: str) -> Callable[[Path | None], Path | None]:
+    """A callback refusing a path that is not a file."""
+    return _checked(require_file, what, expected)
 
 
 def existing_folder(what: str, expected: str) -> Callable[[Path | None], Path | None]:
-    """A callback refusing a path that is not a folder (None passes)."""
-
-    def check(value: Path | None) -> Path | None:
-        if value is not None:
-            require_folder(value, what, expected)
-        return value
-
-    return check
+    """A callback refusing a path that is not a folder."""
+    return _checked(require_folder, what, expected)
 
 
 CHECKPOINT_HELP = "Checkpoint (train, prune, factorize; any segcompress .pt)."

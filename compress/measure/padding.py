@@ -10,6 +10,8 @@ the input's size, so every pixel is scored at its own position.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -49,26 +51,32 @@ class PaddingLogits:
         from compress.measure.inference import logits_of
 
         if self.multiple == 1:
-            try:
-                logits = logits_of(self.predict, batch)
-                if tuple(logits.shape[-2:]) == tuple(batch.shape[-2:]):
-                    return logits
-            except RuntimeError as error:
-                if out_of_memory(error):
-                    raise
+            logits = _at_input_size(batch, lambda: logits_of(self.predict, batch))
+            if logits is not None:
+                return logits
             self.multiple = size_multiple(self.predict, batch)
             if self.multiple == 1:  # runs now (a transient failure): as it is
                 return logits_of(self.predict, batch)
-        try:
-            logits = padded_logits(self.predict, batch, self.multiple)
-            if tuple(logits.shape[-2:]) == tuple(batch.shape[-2:]):
-                return logits
-        except RuntimeError as error:
-            if out_of_memory(error):
-                raise
+        logits = _at_input_size(batch, lambda: padded_logits(self.predict, batch, self.multiple))
+        if logits is not None:
+            return logits
         # a size the probe did not foresee: look further, never below what was found
         self.multiple = size_multiple(self.predict, batch, above=self.multiple)
         return padded_logits(self.predict, batch, self.multiple)
+
+
+def _at_input_size(batch: Tensor, compute: Callable[[], Tensor]) -> Tensor | None:
+    """``compute()``'s N x C x H x W logits if they have ``batch``'s height and width;
+    None for a shape error or another size (running out of memory is raised)."""
+    try:
+        out = compute()
+    except RuntimeError as error:
+        if out_of_memory(error):
+            raise
+        return None
+    if out.dim() != 4 or tuple(out.shape[-2:]) != tuple(batch.shape[-2:]):
+        return None
+    return out
 
 
 def runs_at(predict: Any, batch: Tensor) -> bool:
@@ -76,13 +84,7 @@ def runs_at(predict: Any, batch: Tensor) -> bool:
     error is False; running out of memory is raised)."""
     from compress.measure.inference import output_logits
 
-    try:
-        out = output_logits(predict(batch))
-    except RuntimeError as error:
-        if out_of_memory(error):
-            raise
-        return False
-    return out.dim() == 4 and tuple(out.shape[-2:]) == tuple(batch.shape[-2:])
+    return _at_input_size(batch, lambda: output_logits(predict(batch))) is not None
 
 
 def size_multiple(predict: Any, batch: Tensor, *, above: int = 0) -> int:
@@ -121,21 +123,15 @@ def _failure(predict: Any, batch: Tensor) -> str:
     return f"it returned {tuple(out.shape)}"
 
 
-class _probing:
+@contextmanager
+def _probing(predict: Any) -> Iterator[None]:
     """Eval mode and ``no_grad`` for a module during probes; modes restored after."""
-
-    def __init__(self, predict: Any) -> None:
-        self.module = predict if isinstance(predict, nn.Module) else None
-        self.modes: dict[nn.Module, bool] = {}
-
-    def __enter__(self) -> None:
-        if self.module is not None:
-            self.modes = {m: m.training for m in self.module.modules()}
-            self.module.eval()
-        self.grad = torch.no_grad()
-        self.grad.__enter__()
-
-    def __exit__(self, *exc: object) -> None:
-        self.grad.__exit__(*exc)
-        for module, training in self.modes.items():
+    modes = {m: m.training for m in predict.modules()} if isinstance(predict, nn.Module) else {}
+    if isinstance(predict, nn.Module):
+        predict.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        for module, training in modes.items():
             module.training = training
