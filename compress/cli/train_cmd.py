@@ -7,11 +7,12 @@ torch is imported, so bad values fail fast) and :func:`compress.training.train.t
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 import typer
 
 from compress.cli.app import app
+from compress.cli.completion import names_in
 from compress.cli.path_options import CHECKPOINT, data_folder, existing_file
 from compress.cli.variant_options import ModelName, ModelOptions
 from compress.core.specs import parse_spec
@@ -20,6 +21,19 @@ from compress.training.train_spec import STUDY_MILESTONES, TrainSpec, parse_mode
 
 def _default(name: str) -> Any:
     return TrainSpec.model_fields[name].get_default(call_default_factory=True)
+
+
+def _choices(name: str) -> tuple[str, ...]:
+    """The values a Literal spec field accepts (``--help`` lists them; completion offers them)."""
+    literal = next(a for a in get_args(TrainSpec.model_fields[name].annotation) if a is not None
+                   and get_origin(a) is Literal)  # fmt: skip
+    return get_args(literal)
+
+
+def _choice_option(name: str, what: str) -> Any:
+    choices = _choices(name)
+    return typer.Option(help=f"{what}: {' | '.join(choices)}.",
+                        autocompletion=names_in(lambda: choices))  # fmt: skip
 
 
 @app.command("train")
@@ -44,8 +58,34 @@ def train_command(
     ] = ",".join(str(m) for m in STUDY_MILESTONES),
     gamma: Annotated[float, typer.Option(help="MultiStepLR factor.")] = _default("gamma"),
     schedule: Annotated[
-        str, typer.Option(help="step (x gamma at --milestones) or cosine (decay to 0).")
+        str, typer.Option(help="step (x gamma at --milestones), cosine (decay to 0) or poly "
+                          "((1-t)^0.9).", autocompletion=names_in(lambda: _choices("schedule")))
     ] = _default("schedule"),
+    warmup_epochs: Annotated[
+        int, typer.Option(help="Linear lr warm-up from lr/100 over the first N epochs.")
+    ] = 0,
+    optimizer: Annotated[
+        str, _choice_option("optimizer", "Optimizer (sgd: Nesterov momentum 0.9)")
+    ] = "adam",
+    weight_decay_scope: Annotated[
+        str, _choice_option("weight_decay_scope", "Decay all parameters, or weights only "
+                            "(not norm and bias)")
+    ] = "all",
+    class_weights: Annotated[
+        str, _choice_option("class_weights", "Cross-entropy class weights from the train masks")
+    ] = "none",
+    loss: Annotated[
+        str, _choice_option("loss", "Loss; dice and lovasz are added to cross-entropy, ohem "
+                            "keeps the hardest 25% of pixels")
+    ] = "ce",
+    ema: Annotated[
+        float | None,
+        typer.Option(help="Validate and keep an EMA of the weights with this decay (e.g. 0.999)."),
+    ] = None,
+    input_pipeline: Annotated[
+        str, _choice_option("input_pipeline", "Batches from the DataLoader, or decoded once and "
+                            "augmented on the device (auto: device on CUDA)")
+    ] = "auto",
     augment: Annotated[
         bool, typer.Option("--augment/--no-augment", help="The study's augmentation.")
     ] = _default("augment"),
@@ -112,13 +152,21 @@ def train_command(
             "amp": amp,
             "init": str(init) if init else None,
             "val_fraction": val_fraction,
+            "warmup_epochs": warmup_epochs,
+            "optimizer": optimizer,
+            "weight_decay_scope": weight_decay_scope,
+            "class_weights": class_weights,
+            "loss": loss,
+            "ema": ema,
+            "input_pipeline": input_pipeline,
         },
         source="compress train",
     )
     from compress.training.train import train
 
     outcome = train(spec, out, resume=resume, progress=progress)
-    _print_summary(outcome)
+    if outcome.result is not None:  # under torchrun, rank 0 reports
+        _print_summary(outcome)
 
 
 def _print_summary(outcome: Any) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -20,15 +20,19 @@ if TYPE_CHECKING:
 
 def train_epoch(
     model: nn.Module,
-    loader: torch.utils.data.DataLoader,
+    loader: Iterable[tuple[torch.Tensor, torch.Tensor]],
     optimizer: torch.optim.Optimizer,
     scaler: torch.amp.GradScaler,
     criterion: Loss,
     device: torch.device,
     amp_dtype: torch.dtype | None,
     reporter: EpochReporter,
+    *,
+    after_step: Callable[[], None] | None = None,
 ) -> float:
-    """One pass over the training set; returns the mean loss per image."""
+    """One pass over the training set; returns the mean loss per image.
+
+    ``after_step()`` runs after every optimizer step (the EMA's update)."""
     model.train()
     total, seen = 0.0, 0
     for images, masks in loader:
@@ -46,6 +50,8 @@ def train_epoch(
         scaler.scale(loss).backward()
         scaler.step(optimizer)
         scaler.update()
+        if after_step is not None:
+            after_step()
         total += float(loss.item()) * images.shape[0]
         seen += images.shape[0]
         reporter.advance(total / seen)

@@ -13,6 +13,7 @@ are :mod:`compress.training.train`'s business.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import platform
 import time
@@ -30,6 +31,14 @@ from compress.core.progress import use as use_progress
 from compress.core.results import Metrics, RunResult, write_result
 from compress.core.runs import SPEC_FILE
 from compress.measure.size import state_dict_bytes
+from compress.training.distributed import (
+    Processes,
+    ShardedOrder,
+    barrier,
+    mean_over_processes,
+    processes,
+    world_size_from_env,
+)
 from compress.training.epoch import train_epoch, validate
 from compress.training.history import (
     HISTORY_CSV,
@@ -38,9 +47,11 @@ from compress.training.history import (
     EpochReporter,
     History,
 )
+from compress.training.input_pipeline import training_batches
 from compress.training.losses import training_loss
+from compress.training.optim import make_optimizer, make_scheduler
 from compress.training.resume import restore, resume_state
-from compress.training.seeding import rng_state, seed_epoch, seed_worker
+from compress.training.seeding import rng_state, seed_epoch
 from compress.training.train_spec import TrainSpec
 
 if TYPE_CHECKING:
@@ -98,11 +109,19 @@ def resolve_spec(spec: TrainSpec) -> tuple[TrainSpec, DatasetInfo]:
             f"--num-classes {spec.num_classes} does not match data set {data}, which has "
             f"{info.num_classes} classes ({', '.join(info.class_names)}); leave it out"
         )
+    world = world_size_from_env()
+    if spec.world_size is not None and spec.world_size != world:
+        raise CompressError(
+            f"the spec's world_size {spec.world_size} is a run of {spec.world_size} processes: "
+            f"start it with `torchrun --nproc_per_node {spec.world_size} -m compress train ...` "
+            f"(this is {world})"
+        )
     resolved = spec.model_copy(
         update={
             "model": canonical_name(spec.model),
             "num_classes": info.num_classes,
             "data": str(data.resolve()),
+            "world_size": world if world > 1 else None,
         }
     )
     return resolved, info
@@ -132,17 +151,26 @@ def fit(
         restore_best: on return, ``model`` holds the best-validated weights (else the last).
         teacher: the model ``spec.distill`` distils from (frozen, eval mode); needed exactly
             when ``spec.distill`` is set.
+
+    Under ``torchrun`` every process calls ``fit``; rank 0 alone validates and writes, and
+    the other ranks return a result of ``None``.
     """
     from compress.core.device import resolve_device
     from compress.data import SegmentationFolder, eval_transform, train_transform
     from compress.data.transforms import loss_ignore_index
     from compress.measure.macs import count_macs_params
     from compress.training.curves import plot_training_curves
+    from compress.training.label_losses import label_loss
 
     spec, info = resolve_spec(spec)
     run_dir = Path(run_dir)
     structure = list(structure or [])
     device = resolve_device(spec.device)
+    procs = processes(device.type)
+    if procs.distributed and device.type == "cuda":
+        device = torch.device("cuda", procs.local_rank)
+        torch.cuda.set_device(device)
+    progress = progress and procs.is_main
     model_spec = spec.model_spec()
     dataset_dump = info.model_dump(mode="json")
     spec_dump = spec.model_dump(mode="json")
@@ -165,45 +193,57 @@ def fit(
         train_set.pairs = kept
     else:
         val_set = SegmentationFolder(spec.data, "val", info=info, transform=eval_transform())
+    with use_progress(None) if not progress else contextlib.nullcontext():
+        weights = _class_weights(spec, train_set, state)
     model.to(device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed crop size: pick the fastest kernels once
     macs, params = count_macs_params(model, (spec.crop, spec.crop))
 
-    optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay)
-    scheduler = _scheduler(optimizer, spec)
+    optimizer = make_optimizer(model, spec)
+    scheduler = make_scheduler(optimizer, spec)
     amp_dtype = _amp_dtype(spec.amp, device)
     scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype is torch.float16)
     if (spec.distill is None) != (teacher is None):
         raise ValueError("give a teacher exactly when the spec asks for distillation")
+    weight_tensor = torch.tensor(weights["weights"]) if weights else None
     criterion = training_loss(
-        nn.CrossEntropyLoss(ignore_index=loss_ignore_index(info.ignore_index)),
+        label_loss(spec.loss or "ce", loss_ignore_index(info.ignore_index), weight_tensor),
         teacher.to(device).eval().requires_grad_(False) if teacher is not None else None,
         spec.distill,
     )  # fmt: skip
+    ema = _averaged(model, spec.ema)
     history, best, start = History(), None, 0
     if state is not None:
         history, best, start = restore(state, last_path, model, optimizer, scheduler, scaler)
+        if ema is not None:
+            ema.load_state_dict(state["ema"])
+    evaluated = ema.module if ema is not None else model  # what is validated and kept
+    trained = _parallel(model, procs, device)
 
     generator = torch.Generator()
-    loader = torch.utils.data.DataLoader(
-        train_set, batch_size=spec.batch_size, shuffle=True, generator=generator,
-        drop_last=len(train_set) > spec.batch_size,  # a batch of 1 breaks BatchNorm
-        num_workers=spec.workers, worker_init_fn=seed_worker if spec.workers else None,
-        pin_memory=device.type == "cuda",
-    )
+    order = ShardedOrder(len(train_set), generator, procs)
+    batches, pipeline, remark = training_batches(spec, train_set, order, generator, device)
     reporter = EpochReporter(enabled=progress, total_epochs=spec.epochs)
+    if remark:
+        reporter.note(remark)
     if start:
         reporter.note(f"resuming {run_dir} after epoch {start}/{spec.epochs}")
+    if weights and not start:
+        reporter.note(_weights_line(weights, info.class_names))
+    after_step = (lambda: ema.update_parameters(model)) if ema is not None else None
     # the epoch bar shows validation too: steps inside training report nowhere else
     with reporter, use_progress(None):
         for epoch in range(start + 1, spec.epochs + 1):
             began = time.perf_counter()
             seed_epoch(spec.seed, epoch, generator)
+            if procs.rank:  # the same order on every rank, other augmentation draws
+                torch.manual_seed(spec.seed * 1000 + epoch + 7919 * procs.rank)
             lr = float(optimizer.param_groups[0]["lr"])
-            reporter.start_epoch(epoch, len(loader))
-            loss = train_epoch(model, loader, optimizer, scaler, criterion, device, amp_dtype,
-                                reporter)
+            reporter.start_epoch(epoch, len(batches))
+            loss = train_epoch(trained, batches, optimizer, scaler, criterion, device, amp_dtype,
+                               reporter, after_step=after_step)  # fmt: skip
+            loss = mean_over_processes(loss, procs, device)
             if not math.isfinite(loss):
                 raise CompressError(
                     f"{run_dir}: epoch {epoch}: the training loss became {loss} (not finite); "
@@ -212,8 +252,8 @@ def fit(
                 )
             scheduler.step()
             metrics = None
-            if epoch % spec.val_every == 0 or epoch == spec.epochs:
-                metrics = validate(model, val_set, info, device,
+            if procs.is_main and (epoch % spec.val_every == 0 or epoch == spec.epochs):
+                metrics = validate(evaluated, val_set, info, device,
                                    progress=reporter.validation(len(val_set)))  # fmt: skip
             record = EpochRecord(
                 epoch=epoch, loss=loss, lr=lr, seconds=time.perf_counter() - began,
@@ -224,26 +264,31 @@ def fit(
             if improved:
                 best = {"epoch": epoch, "miou": metrics["miou"], "metrics": metrics}
                 save_checkpoint(
-                    run_dir / BEST_FILE, model, model_spec, structure=structure,
+                    run_dir / BEST_FILE, evaluated, model_spec, structure=structure,
                     dataset=dataset_dump,
                     meta={"kind": "train", "epoch": epoch, "split": val_set.split,
                           "metrics": metrics},  # fmt: skip
                 )
-            save_checkpoint(
-                last_path, model, model_spec, structure=structure, dataset=dataset_dump,
-                meta={"kind": "train", "epoch": epoch},
-                extra={
-                    "train_spec": spec_dump, "epoch": epoch, "best": best,
-                    "history": history.to_dicts(), "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
-                    "rng": rng_state(),
-                },
-            )
-            history.write(run_dir)
+            if procs.is_main:
+                save_checkpoint(
+                    last_path, model, model_spec, structure=structure, dataset=dataset_dump,
+                    meta={"kind": "train", "epoch": epoch},
+                    extra={
+                        "train_spec": spec_dump, "epoch": epoch, "best": best,
+                        "history": history.to_dicts(), "optimizer": optimizer.state_dict(),
+                        "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
+                        "rng": rng_state(), "class_weights": weights,
+                        **({"ema": ema.state_dict()} if ema is not None else {}),
+                    },
+                )  # fmt: skip
+                history.write(run_dir)
+            barrier(procs)  # no rank starts the next epoch before last.pt is written
             reporter.end_epoch(record, improved)
             if stop_after_epoch is not None and stop_after_epoch <= epoch < spec.epochs:
                 return TrainResult(run_dir, history, finished=False, start_epoch=start)
 
+    if not procs.is_main:
+        return TrainResult(run_dir, history, start_epoch=start)
     if best is None:  # only when resuming a run whose last.pt lacks it: a bug, not user input
         raise RuntimeError(f"{last_path} records no validated epoch")
     best_payload = read_payload(run_dir / BEST_FILE)
@@ -268,6 +313,10 @@ def fit(
             "lr": spec.lr, "schedule": spec.schedule, "init": spec.init, "device": str(device),
             "seed": spec.seed, "augment": spec.augment,
             "amp": str(amp_dtype).removeprefix("torch.") if amp_dtype is not None else None,
+            "processes": procs.world_size, "effective_batch": spec.effective_batch,
+            "input_pipeline": pipeline, "loss": spec.loss or "ce",
+            "optimizer": spec.optimizer or "adam", "warmup_epochs": spec.warmup_epochs or 0,
+            "ema": spec.ema, "class_weights": weights,
         },
         artifacts=artifacts,
         env={
@@ -280,6 +329,50 @@ def fit(
         f"best val mIoU {100 * best['miou']:.2f}% at epoch {best['epoch']}; wrote {run_dir}"
     )
     return TrainResult(run_dir, history, result=result, start_epoch=start)
+
+
+def _class_weights(
+    spec: TrainSpec, train_set: Any, state: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """``{"method", "weights"}`` for the loss: computed once, then read back on resume."""
+    if spec.class_weights is None:
+        return None
+    if state is not None and state.get("class_weights"):
+        return state["class_weights"]
+    from compress.training.class_weights import class_weights, pixel_stats
+
+    weights, note = class_weights(pixel_stats(train_set), spec.class_weights)
+    return {"method": spec.class_weights, "weights": weights, "note": note}
+
+
+def _weights_line(weights: dict[str, Any], class_names: list[str]) -> str:
+    pairs = zip(class_names, weights["weights"], strict=False)
+    listed = ", ".join(f"{name} {weight:.2f}" for name, weight in pairs)
+    note = f" ({weights['note']})" if weights.get("note") else ""
+    return f"class weights ({weights['method']}, from the train masks): {listed}{note}"
+
+
+def _averaged(model: nn.Module, decay: float | None) -> nn.Module | None:
+    """An exponential moving average of ``model``'s weights and buffers, when asked."""
+    if decay is None:
+        return None
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+
+def _parallel(model: nn.Module, procs: Processes, device: torch.device) -> nn.Module:
+    """``model`` itself, or wrapped in DistributedDataParallel under torchrun."""
+    if not procs.distributed:
+        return model
+    from torch.nn.parallel import DistributedDataParallel
+
+    if device.type != "cuda":  # gloo has no SyncBatchNorm: BatchNorm sees each rank's batch
+        return DistributedDataParallel(model)
+    # BatchNorm statistics over the effective batch; the same parameter objects, so the
+    # optimizer and the checkpoints are unaffected
+    model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    return DistributedDataParallel(model, device_ids=[device.index])
 
 
 def _check_splits(data: Path, val_fraction: float | None) -> None:
@@ -301,15 +394,6 @@ def _check_splits(data: Path, val_fraction: float | None) -> None:
             f"--data {data} has its own val split; --val-fraction is for data sets without "
             "one (leave it out)"
         )
-
-
-def _scheduler(
-    optimizer: torch.optim.Optimizer, spec: TrainSpec
-) -> torch.optim.lr_scheduler.LRScheduler:
-    """MultiStepLR at ``milestones`` (the study's), or cosine decay over all epochs."""
-    if spec.schedule == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=spec.epochs)
-    return torch.optim.lr_scheduler.MultiStepLR(optimizer, spec.milestones, spec.gamma)
 
 
 def _amp_dtype(enabled: bool, device: torch.device) -> torch.dtype | None:

@@ -1,4 +1,5 @@
-"""The training loss: cross-entropy on the labels, optionally blended with distillation.
+"""The training loss: a label loss (:mod:`compress.training.label_losses`), optionally
+blended with distillation.
 
 Every loss has one signature, ``loss(logits, masks, images)``, so the training loop does
 not change with it; the images are what a teacher sees.
@@ -17,9 +18,11 @@ Loss = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 def training_loss(
-    cross_entropy: nn.Module, teacher: nn.Module | None, distill: Distill | None
+    cross_entropy: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    teacher: nn.Module | None,
+    distill: Distill | None,
 ) -> Loss:
-    """``loss(logits, masks, images)``: cross-entropy, or its blend with distillation."""
+    """``loss(logits, masks, images)``: the label loss, or its blend with distillation."""
     if teacher is None or distill is None:
         return lambda logits, masks, images: cross_entropy(logits, masks)
     import torch.nn.functional as F

@@ -17,6 +17,7 @@ from compress.core.errors import CompressError
 from compress.core.paths import require_file
 from compress.core.results import load_result
 from compress.core.runs import prepare_run_dir
+from compress.training.distributed import main_first, processes
 from compress.training.fit import BEST_FILE, CURVES_FILE, LAST_FILE, TrainResult, fit, resolve_spec
 from compress.training.history import HISTORY_JSON, EpochReporter, History
 from compress.training.train_spec import TrainSpec
@@ -60,8 +61,10 @@ def train(
             options["pretrained"] = True
         torch.manual_seed(spec.seed)  # weight initialisation
         model = get_model(spec.model, num_classes=spec.num_classes, **options)
-    resolve_device(spec.device)  # no CUDA, an unknown name: refused before the folder
-    folder = prepare_run_dir(out, spec.model_dump(mode="json"), kind="train")
+    device = resolve_device(spec.device)  # no CUDA, an unknown name: refused before the folder
+    procs = processes(device.type)  # under torchrun: rank 0 claims the folder for all
+    folder = main_first(procs, lambda: prepare_run_dir(out, spec.model_dump(mode="json"),
+                                                       kind="train"))  # fmt: skip
     if folder.finished:
         EpochReporter(enabled=progress, total_epochs=spec.epochs).note(
             f"{folder.path} already holds this finished run; returning its result"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from compress.core.errors import CompressError
 from compress.core.specs import ModelSpec, Spec, parse_key_values
@@ -50,7 +50,8 @@ class TrainSpec(Spec):
     weight_decay: float = Field(default=1e-4, ge=0)
     milestones: list[int] = Field(default_factory=lambda: list(STUDY_MILESTONES))
     gamma: float = Field(default=0.3, gt=0)
-    schedule: Literal["step", "cosine"] = "step"  # step: MultiStepLR; cosine: to 0 at the end
+    # step: MultiStepLR; cosine: to 0 at the end; poly: (1 - t)^0.9 (DeepLab's)
+    schedule: Literal["step", "cosine", "poly"] = "step"
     augment: bool = True
     device: str = "auto"
     seed: int = Field(default=0, ge=0)
@@ -62,8 +63,37 @@ class TrainSpec(Spec):
     distill: Distill | None = None  # needs a teacher model given to fit()
     # for a data set without val/: validate on the last fraction of train (by file name)
     val_fraction: float | None = Field(default=None, gt=0, lt=1)
+    # The training recipe's later additions. Each is None when unused ("none", "ce",
+    # "adam", "all", 0 are read as None), so specs that do not use them keep the digest,
+    # and the run folders, they had before these fields existed.
+    class_weights: Literal["none", "median-frequency", "inverse-sqrt"] | None = None
+    loss: Literal["ce", "ce+dice", "ce+lovasz", "ohem"] | None = None  # None: "ce"
+    optimizer: Literal["adam", "adamw", "sgd"] | None = None  # None: "adam"
+    weight_decay_scope: Literal["all", "weights"] | None = None  # weights: no norm/bias
+    warmup_epochs: int | None = Field(default=None, ge=1)  # linear warm-up from lr/100
+    ema: float | None = Field(default=None, gt=0, lt=1)  # decay of the evaluated EMA weights
+    input_pipeline: Literal["auto", "loader", "device"] | None = None  # auto: device on CUDA
+    world_size: int | None = Field(default=None, ge=2)  # torchrun processes (None: one)
 
-    ADDED_FIELDS: ClassVar[frozenset[str]] = frozenset({"distill", "val_fraction"})
+    ADDED_FIELDS: ClassVar[frozenset[str]] = frozenset({
+        "distill", "val_fraction", "class_weights", "loss", "optimizer", "weight_decay_scope",
+        "warmup_epochs", "ema", "input_pipeline", "world_size",
+    })  # fmt: skip
+    DEFAULT_SPELLINGS: ClassVar[dict[str, Any]] = {
+        "class_weights": "none", "loss": "ce", "optimizer": "adam",
+        "weight_decay_scope": "all", "warmup_epochs": 0, "world_size": 1,
+        "input_pipeline": "auto",
+    }  # fmt: skip
+
+    @field_validator(*DEFAULT_SPELLINGS, mode="before")
+    @classmethod
+    def _default_is_none(cls, value: Any, info: ValidationInfo) -> Any:
+        return None if value == cls.DEFAULT_SPELLINGS[info.field_name] else value
+
+    @property
+    def effective_batch(self) -> int:
+        """Images per optimizer step over every process."""
+        return self.batch_size * (self.world_size or 1)
 
     @field_validator("milestones", mode="before")
     @classmethod

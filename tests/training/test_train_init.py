@@ -42,11 +42,11 @@ def init_spec(data: Path, init: Path, **changes: object) -> TrainSpec:
 
 
 def test_cosine_schedule_decays_to_zero() -> None:
-    from compress.training.fit import _scheduler
+    from compress.training.optim import make_scheduler
 
     spec = TrainSpec(model="unet", data="d", epochs=4, lr=1.0, schedule="cosine")
     optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=spec.lr)
-    scheduler = _scheduler(optimizer, spec)
+    scheduler = make_scheduler(optimizer, spec)
     rates = []
     for _ in range(spec.epochs):
         rates.append(optimizer.param_groups[0]["lr"])
