@@ -20,16 +20,19 @@ def evaluate(
     num_classes: int,
     ignore_index: int | None = None,
     device: str = "cpu",
+    tta: str | None = None,
 ) -> SegmentationMetrics:
     """Score predictions on ``data``: an iterable of ``(image, mask)`` pairs or batches
     (a ``Dataset`` or ``DataLoader``; images float ``[3, H, W]``/``[N, 3, H, W]``, masks
     int ``[H, W]``/``[N, H, W]``). Pixels labelled ``ignore_index`` are not scored (None:
-    every pixel is). Returns data-set-level metrics (mIoU over the classes present)."""
+    every pixel is). ``tta="flip"`` averages each prediction with the mirrored image's.
+    Returns data-set-level metrics (mIoU over the classes present)."""
     import torch
 
     from compress.measure.inference import inference_context
     from compress.measure.metrics import ConfusionMatrix
     from compress.measure.padding import PaddingLogits
+    from compress.measure.tta import with_tta
 
     predict: Any = model_or_onnx
     if not isinstance(model_or_onnx, nn.Module):
@@ -37,7 +40,8 @@ def evaluate(
 
         predict = OrtRunner(Path(model_or_onnx), device=device)
     confusion = ConfusionMatrix(num_classes, ignore_index)
-    logits_for = PaddingLogits(predict)  # pads when the model needs sizes divisible by N
+    # pads when the model needs sizes divisible by N
+    logits_for = with_tta(PaddingLogits(predict), tta)
     target = torch.device(device)
     with inference_context(predict, target):
         for index, item in enumerate(data):

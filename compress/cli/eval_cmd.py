@@ -9,7 +9,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from compress.cli.app import app
+from compress.cli.completion import names_in
 from compress.cli.path_options import CHECKPOINT_HELP, DATA_HELP, checkpoint_file, data_folder
+from compress.core.errors import CompressError
+from compress.measure.tta import TTA_MODES
 
 if TYPE_CHECKING:
     from compress.measure.evaluate import CheckpointEvaluation
@@ -33,24 +36,32 @@ def eval_command(
         Path | None,
         typer.Option(help="Also write a run folder (spec.yaml, result.json) for compare."),
     ] = None,
+    tta: Annotated[
+        str,
+        typer.Option(help="Test-time augmentation: none | flip (average with the mirrored "
+                     "image; two forward passes).", autocompletion=names_in(lambda: TTA_MODES)),
+    ] = "none",
 ) -> None:
     """Score a checkpoint: mIoU, class and pixel accuracy, the study's per-image mIoU."""
     from rich.console import Console
 
     from compress.measure.evaluate import evaluate_checkpoint
 
+    if tta not in TTA_MODES:
+        raise CompressError(f"--tta {tta!r} is not one of {', '.join(TTA_MODES)}")
     console = Console(stderr=True)  # progress: the reporter of compress.core.progress
     if out is not None:
         from compress.measure.eval_run import evaluate_into
 
-        stored, evaluation = evaluate_into(checkpoint, data, out, split=split, device=device)
+        stored, evaluation = evaluate_into(checkpoint, data, out, split=split, device=device,
+                                          tta=tta)  # fmt: skip
         if evaluation is None:  # this very evaluation was finished before
             console.print(f"{out} already holds this finished evaluation")
             typer.echo(json.dumps(stored.metrics.model_dump(mode="json")) if as_json
                        else f"{split} mIoU {100 * stored.metrics.miou:.2f}%")  # fmt: skip
             return
     else:
-        evaluation = evaluate_checkpoint(checkpoint, data, split=split, device=device)
+        evaluation = evaluate_checkpoint(checkpoint, data, split=split, device=device, tta=tta)
     if as_json:
         typer.echo(json.dumps(evaluation.to_dict()))
     else:
@@ -75,6 +86,8 @@ def _print_tables(evaluation: CheckpointEvaluation) -> None:
     summary.add_row("study per-image mIoU (%)", _percent(result.study_miou))
     summary.add_row("images / pixels", f"{result.num_images} / {metrics.num_pixels}")
     summary.add_row("seconds", f"{result.seconds:.1f} on {evaluation.device}")
+    if result.tta:
+        summary.add_row("test-time augmentation", result.tta)
     classes = Table(title="per class (-: absent)")
     for name in ("id", "class", "IoU (%)", "accuracy (%)"):
         classes.add_column(name, justify="left" if name == "class" else "right")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from compress.core.results import RunResult
 from compress.core.specs import Spec
@@ -27,6 +27,9 @@ class EvalSpec(Spec):
     data: str
     split: str
     device: str
+    tta: str | None = None  # "flip": another evaluation than without (its own folder)
+
+    ADDED_FIELDS: ClassVar[frozenset[str]] = frozenset({"tta"})
 
 
 def evaluate_into(
@@ -36,6 +39,7 @@ def evaluate_into(
     *,
     split: str = "test",
     device: str = "auto",
+    tta: str | None = None,
 ) -> tuple[RunResult, CheckpointEvaluation | None]:
     """Evaluate ``checkpoint`` on ``split`` of ``data`` into the run folder ``out``.
 
@@ -49,18 +53,20 @@ def evaluate_into(
 
     path = Path(checkpoint).resolve()
     spec = EvalSpec(checkpoint=str(path), checkpoint_sha256=file_sha256(str(path)),
-                    data=str(Path(data).resolve()), split=split, device=device)  # fmt: skip
+                    data=str(Path(data).resolve()), split=split, device=device,
+                    tta=tta if tta != "none" else None)  # fmt: skip
     folder = prepare_run_dir(out, spec.model_dump(mode="json"), kind="eval")
     if folder.finished:
         return load_result(folder.path), None
-    evaluation = evaluate_checkpoint(path, data, split=split, device=device)
+    evaluation = evaluate_checkpoint(path, data, split=split, device=device, tta=spec.tta)
     model = evaluation.model_spec
     result = RunResult(
         name=Path(out).name, kind="eval", model=model.name if model else "?",
         steps=list(evaluation.structure), size_bytes=file_bytes(path), size_artifact=path.name,
         metrics=evaluation.result.record(split=split, class_names=evaluation.class_names),
         env={"device": evaluation.device}, source_sha256=spec.checkpoint_sha256,
-        extra={"checkpoint": str(path), "data": spec.data},
+        extra={"checkpoint": str(path), "data": spec.data,
+               **({"tta": spec.tta} if spec.tta else {})},
     )  # fmt: skip
     write_result(folder.path, result)
     return result, evaluation

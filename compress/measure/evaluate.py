@@ -26,6 +26,7 @@ from compress.core.progress import task
 from compress.measure.inference import Predictor, inference_context
 from compress.measure.metrics import ConfusionMatrix, SegmentationMetrics
 from compress.measure.padding import PaddingLogits
+from compress.measure.tta import with_tta
 
 
 @dataclass
@@ -42,6 +43,7 @@ class EvalResult:
     seconds: float
     per_image_iou: list[list[float | None]] | None = None
     padded_to: int | None = None  # inputs padded to multiples of this (the model needs it)
+    tta: str | None = None  # test-time augmentation ("flip"), None without
 
     @property
     def miou(self) -> float:
@@ -58,6 +60,8 @@ class EvalResult:
             out["per_image_iou"] = self.per_image_iou
         if self.padded_to is not None:
             out["padded_to"] = self.padded_to
+        if self.tta is not None:
+            out["tta"] = self.tta
         return out
 
     def record(self, *, split: str, class_names: Sequence[str]) -> Metrics:
@@ -100,13 +104,15 @@ def evaluate(
     num_workers: int = 0,
     progress: Callable[[int, int], None] | None = None,
     keep_per_image: bool = False,
+    tta: str | None = None,
 ) -> EvalResult:
     """Score ``predict`` on every item ``(float [3,H,W], int64 [H,W])`` of ``dataset``.
 
     A module is put in eval mode on ``device`` under ``torch.inference_mode`` and its
     modes and device are restored afterwards. A callable receives a float NCHW tensor
     on ``device`` and returns NCHW logits (tensor or array). ``progress(done, total)``
-    is called after every batch with image counts.
+    is called after every batch with image counts. ``tta="flip"`` averages each
+    prediction with that of the mirrored image (:mod:`compress.measure.tta`).
     """
     total = len(dataset)
     if total == 0:
@@ -119,7 +125,8 @@ def evaluate(
     )
     confusion = ConfusionMatrix(num_classes, ignore_index, keep_per_image=keep_per_image)
     start, done = time.perf_counter(), 0
-    logits_for = PaddingLogits(predict)  # pads when the model needs sizes divisible by N
+    padding = PaddingLogits(predict)  # pads when the model needs sizes divisible by N
+    logits_for = with_tta(padding, tta)
     with inference_context(predict, target_device), task(f"scoring {total} images",
                                                          total=total) as bar:  # fmt: skip
         for items in loader:
@@ -146,7 +153,8 @@ def evaluate(
         num_images=done,
         seconds=seconds,
         per_image_iou=confusion.per_image_iou if keep_per_image else None,
-        padded_to=logits_for.multiple if logits_for.multiple > 1 else None,
+        padded_to=padding.multiple if padding.multiple > 1 else None,
+        tta=tta if tta not in (None, "none") else None,
     )
 
 
@@ -182,6 +190,7 @@ def evaluate_checkpoint(
     split: str = "test",
     device: str | torch.device = "auto",
     progress: Callable[[int, int], None] | None = None,
+    tta: str | None = None,
 ) -> CheckpointEvaluation:
     """Load a checkpoint safely and evaluate it on ``split`` of a folder data set.
 
@@ -208,6 +217,7 @@ def evaluate_checkpoint(
         ignore_index=info.ignore_index,
         device=target_device,
         progress=progress,
+        tta=tta,
     )
     return CheckpointEvaluation(
         result=result,

@@ -27,7 +27,9 @@ from compress.core.runs import spec_digest
 from compress.recipes.schema import BaselineEntry, DataSource, Recipe, VariantEntry
 
 TRAIN_FIELDS = ("epochs", "batch_size", "crop", "lr", "weight_decay", "milestones", "gamma",
-                "schedule", "augment", "val_every", "workers", "pretrained")  # fmt: skip
+                "schedule", "augment", "val_every", "workers", "pretrained", "class_weights",
+                "loss", "optimizer", "weight_decay_scope", "warmup_epochs", "ema",
+                "input_pipeline")  # fmt: skip
 
 
 @dataclass

@@ -30,6 +30,14 @@ from pydantic import Field, ValidationError, model_validator
 from compress.core.specs import Spec
 from compress.pipeline.spec import BenchSettings, VariantSpec
 from compress.pipeline.steps import Step
+from compress.training.train_spec import (
+    ClassWeighting,
+    DecayScope,
+    InputPipeline,
+    LossName,
+    OptimizerName,
+    Schedule,
+)
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
@@ -58,11 +66,19 @@ class TrainDefaults(Spec):
     weight_decay: float = Field(default=1e-4, ge=0, allow_inf_nan=False)
     milestones: list[int] = Field(default_factory=lambda: [20, 40, 60])
     gamma: float = Field(default=0.3, gt=0, allow_inf_nan=False)
-    schedule: Literal["step", "cosine"] = "step"
+    schedule: Schedule = "step"
     augment: bool = True
     val_every: int = Field(default=1, ge=1)
     workers: int = Field(default=0, ge=0)
     pretrained: bool = False
+    # the training recipe's later options (TrainSpec's; None: as before they existed)
+    class_weights: ClassWeighting | None = None
+    loss: LossName | None = None
+    optimizer: OptimizerName | None = None
+    weight_decay_scope: DecayScope | None = None
+    warmup_epochs: int | None = Field(default=None, ge=0)
+    ema: float | None = Field(default=None, gt=0, lt=1)
+    input_pipeline: InputPipeline | None = None
 
 
 class BaselineEntry(Spec):

@@ -17,6 +17,14 @@ from compress.core.specs import ModelSpec, Spec, parse_key_values
 
 STUDY_MILESTONES = (20, 40, 60)
 
+# the values of the training recipe's choices (recipes' train sections accept them too)
+Schedule = Literal["step", "cosine", "poly"]
+ClassWeighting = Literal["none", "median-frequency", "inverse-sqrt"]
+LossName = Literal["ce", "ce+dice", "ce+lovasz", "ohem"]
+OptimizerName = Literal["adam", "adamw", "sgd"]
+DecayScope = Literal["all", "weights"]
+InputPipeline = Literal["auto", "loader", "device"]
+
 
 class Distill(Spec):
     """Knowledge distillation from a teacher (a variant's uncompressed baseline).
@@ -51,7 +59,7 @@ class TrainSpec(Spec):
     milestones: list[int] = Field(default_factory=lambda: list(STUDY_MILESTONES))
     gamma: float = Field(default=0.3, gt=0)
     # step: MultiStepLR; cosine: to 0 at the end; poly: (1 - t)^0.9 (DeepLab's)
-    schedule: Literal["step", "cosine", "poly"] = "step"
+    schedule: Schedule = "step"
     augment: bool = True
     device: str = "auto"
     seed: int = Field(default=0, ge=0)
@@ -66,13 +74,13 @@ class TrainSpec(Spec):
     # The training recipe's later additions. Each is None when unused ("none", "ce",
     # "adam", "all", 0 are read as None), so specs that do not use them keep the digest,
     # and the run folders, they had before these fields existed.
-    class_weights: Literal["none", "median-frequency", "inverse-sqrt"] | None = None
-    loss: Literal["ce", "ce+dice", "ce+lovasz", "ohem"] | None = None  # None: "ce"
-    optimizer: Literal["adam", "adamw", "sgd"] | None = None  # None: "adam"
-    weight_decay_scope: Literal["all", "weights"] | None = None  # weights: no norm/bias
+    class_weights: ClassWeighting | None = None
+    loss: LossName | None = None  # None: "ce"
+    optimizer: OptimizerName | None = None  # None: "adam"
+    weight_decay_scope: DecayScope | None = None  # weights: no decay on norm and bias
     warmup_epochs: int | None = Field(default=None, ge=1)  # linear warm-up from lr/100
     ema: float | None = Field(default=None, gt=0, lt=1)  # decay of the evaluated EMA weights
-    input_pipeline: Literal["auto", "loader", "device"] | None = None  # auto: device on CUDA
+    input_pipeline: InputPipeline | None = None  # None/auto: device on CUDA
     world_size: int | None = Field(default=None, ge=2)  # torchrun processes (None: one)
 
     ADDED_FIELDS: ClassVar[frozenset[str]] = frozenset({
