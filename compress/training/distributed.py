@@ -57,9 +57,17 @@ def processes(device_type: str) -> Processes:
     import torch.distributed as dist
 
     if not dist.is_initialized():
+        import atexit
+
         backend = "nccl" if device_type == "cuda" else "gloo"
         dist.init_process_group(backend=backend)
+        atexit.register(_leave, dist)  # nccl warns at exit about a group never destroyed
     return Processes(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", 0)))
+
+
+def _leave(dist: Any) -> None:
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def main_first(run: Processes, step: Callable[[], T]) -> T:

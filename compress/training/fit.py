@@ -1,14 +1,17 @@
 """The training loop ``fit(model, spec, run_dir)``: trains any segmentation module.
 
 ``fit`` trains whatever ``nn.Module`` it is given (a baseline, a pruned or a factorized
-model with its ``structure`` steps): Adam with the spec's schedule (the study's
-MultiStepLR, or cosine), cross-entropy (skipping the data set's ignore index and the
-augmentation's fill label), validation on the *val* split, best-mIoU checkpoint. Every
-epoch ends with an atomic ``checkpoints/last.pt`` holding everything an exact resume
-needs. Each epoch's randomness (shuffling, augmentation, dropout) is seeded from
-``(seed, epoch)`` alone, so an interrupted run resumed from ``last.pt`` ends
-bit-identical to an uninterrupted one on CPU. Run folders and the model a spec names
-are :mod:`compress.training.train`'s business.
+model with its ``structure`` steps) with the spec's optimizer and schedule
+(:mod:`compress.training.optim`: the study's Adam + MultiStepLR by default) and label loss
+(:mod:`compress.training.label_losses`: cross-entropy by default, class-weighted when asked,
+skipping the data set's ignore index and the augmentation's fill label), validates on the
+*val* split (the EMA weights when asked) and keeps the best-mIoU checkpoint. Every epoch
+ends with an atomic ``checkpoints/last.pt`` holding everything an exact resume needs.
+Each epoch's randomness (shuffling, augmentation, dropout) is seeded from ``(seed,
+epoch)`` alone, so an interrupted run resumed from ``last.pt`` ends bit-identical to an
+uninterrupted one on CPU. Under ``torchrun`` every process runs ``fit``
+(:mod:`compress.training.distributed`). Run folders and the model a spec names are
+:mod:`compress.training.train`'s business.
 """
 
 from __future__ import annotations
