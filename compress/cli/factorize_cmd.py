@@ -130,7 +130,7 @@ def _print(run: FactorizeRun) -> None:
     from compress.core.units import format_count
 
     result = run.result
-    warn_if_busy(result.env)
+    warn_if_busy(result.env, timed=bool(result.latency_ms))
     detail = next((d for d in result.step_details if d.kind == "factorize"), None)
     base = result.baseline_measurement
     console = Console()

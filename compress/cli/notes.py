@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 
-def warn_if_busy(env: dict[str, Any]) -> None:
-    """Say so when a result's latencies were measured on a busy machine."""
+def warn_if_busy(env: dict[str, Any], *, timed: bool = True) -> None:
+    """Say so when a result's latencies were measured on a busy machine (``timed``: the
+    command measured latency at all)."""
     from compress.measure.environment import busy_note
 
-    note = busy_note(env)
+    note = busy_note(env) if timed else None
     if note is not None:
         from rich.console import Console
 

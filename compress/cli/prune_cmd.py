@@ -153,7 +153,7 @@ def _print(outcome: PruneOutcome) -> None:
     from compress.pipeline.report import latency_verdict
 
     result = outcome.result
-    warn_if_busy(result.env)
+    warn_if_busy(result.env, timed=bool(result.latency_ms))
     base = result.baseline_measurement
     detail = next((d for d in result.step_details if d.kind == "prune"), None)
     console = Console()

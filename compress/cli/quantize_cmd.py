@@ -78,6 +78,11 @@ def quantize_command(
     lr: Annotated[float, typer.Option(help="QAT learning rate (Adam).")] = 1e-4,
     batch_size: Annotated[int, typer.Option(help="QAT batch size.")] = 4,
     crop: Annotated[int, typer.Option(help="QAT training crop size.")] = 256,
+    qat_min_agreement: Annotated[
+        float,
+        typer.Option(help="Share of pixels where the int8 ONNX model must pick the fake-quant "
+                     "PyTorch model's class (QAT's parity check)."),
+    ] = 0.99,
     gpu: Annotated[
         bool, typer.Option("--gpu", help="Also measure FP16 (and TensorRT int8) on CUDA.")
     ] = False,
@@ -121,6 +126,7 @@ def quantize_command(
             "lr": lr,
             "batch_size": batch_size,
             "crop": crop,
+            "qat_min_agreement": qat_min_agreement,
             "gpu": gpu,
         },
         source="compress quantize",

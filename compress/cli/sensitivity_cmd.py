@@ -82,7 +82,8 @@ def sensitivity_command(
         Path | None, typer.Option(help="Run folder (default: runs/sensitivity-MODEL-...).")
     ] = None,
     progress: Annotated[
-        bool, typer.Option("--progress/--no-progress", help="One line per profiled group.")
+        bool, typer.Option("--progress/--no-progress",
+                           help="A bar over groups x ratios (plain lines every 10 s without).")
     ] = True,
 ) -> None:
     """Prune each layer group alone at each ratio (no fine-tune): mIoU drop and MACs saved."""
@@ -105,12 +106,9 @@ def sensitivity_command(
 
     from compress.commands.sensitivity import run_sensitivity
 
-    console = Console()
-
-    def report(done: int, total: int, group: str) -> None:
-        console.print(f"[dim]{done}/{total} {group}[/]", highlight=False)
-
-    _print(run_sensitivity(spec, out, progress=report if progress else None), console)
+    # the shared reporter's bar names the group being probed; lines printed beside a live
+    # bar would leave copies of it on the screen
+    _print(run_sensitivity(spec, out), Console())
 
 
 def _print(outcome: SensitivityOutcome, console: Console) -> None:

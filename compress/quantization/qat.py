@@ -80,17 +80,24 @@ def prepare_qat(
     return folded, report
 
 
-def calibrate_qat(model: nn.Module, images: Iterable[torch.Tensor]) -> int:
-    """Set every activation range to the min/max over ``images``; return how many were used."""
+def calibrate_qat(
+    model: nn.Module, images: Iterable[torch.Tensor], *, total: int | None = None
+) -> int:
+    """Set every activation range to the min/max over ``images``; return how many were used.
+
+    ``total``: how many ``images`` will yield, for the progress bar."""
+    from compress.core.progress import task
+
     set_observing(model, True)
     count = 0
     was_training = model.training
     try:
         model.eval()
-        with torch.no_grad():
+        with torch.no_grad(), task("calibrating QAT ranges", total=total) as bar:
             for image in images:
                 model(image if image.dim() == 4 else image[None])
                 count += 1
+                bar.advance()
     finally:
         set_observing(model, False)
         model.train(was_training)

@@ -114,6 +114,7 @@ def _qat(
     seen = calibrate_qat(
         qmodel,
         (x for _, x in calibration_images(calib_set, step.calib_images, size=step.calib_size)),
+        total=min(step.calib_images, len(calib_set)),
     )
     losses = train_qat(
         qmodel, calib_set.root, epochs=step.epochs, lr=step.lr, batch_size=step.batch_size,
