@@ -61,7 +61,8 @@ def plot_sensitivity(profile: SensitivityProfile, path: str | os.PathLike[str]) 
     fig.suptitle(
         f"Sensitivity of {profile.model} ({profile.importance}, no fine-tuning): baseline "
         f"mIoU {100 * profile.baseline_miou:.2f} on {profile.num_images} {profile.split} "
-        f"images; MACs at {profile.input_size[0]}x{profile.input_size[1]}", fontsize=9,
+        f"images at their own size, PyTorch eager; MACs at "
+        f"{profile.input_size[0]}x{profile.input_size[1]}", fontsize=9,
     )  # fmt: skip
     fig.tight_layout()
     atomic.write_with(path, lambda tmp: fig.savefig(tmp, format="png"))
