@@ -42,6 +42,14 @@ FinetuneEpochs = Annotated[int, typer.Option(help="Fine-tune epochs afterwards (
 FinetuneLr = Annotated[float, typer.Option(help="Fine-tuning Adam learning rate.")]
 FinetuneBatch = Annotated[int, typer.Option(help="Fine-tuning batch size.")]
 FinetuneCrop = Annotated[int, typer.Option(help="Fine-tuning crop in pixels.")]
+FinetuneClassWeights = Annotated[
+    str, typer.Option(help="Fine-tune cross-entropy class weights, as in `compress train`: "
+                      "none | median-frequency | inverse-sqrt (use the baseline's).")
+]
+FinetuneLoss = Annotated[
+    str, typer.Option(help="Fine-tune loss, as in `compress train`: ce | ce+dice | ce+lovasz "
+                      "| ohem (use the baseline's).")
+]
 FinetuneSchedule = Annotated[
     str, typer.Option(help="Fine-tuning lr decay: cosine (to 0) or step (constant here).")
 ]
@@ -104,7 +112,8 @@ def variant_fields(parameters: dict[str, Any]) -> dict[str, Any]:
                           finetune_epochs=p["finetune_epochs"], lr=p["lr"],
                           batch_size=p["batch_size"], crop=p["crop"],
                           schedule=p["finetune_schedule"], workers=p["workers"],
-                          distill=p["distill"]),
+                          distill=p["distill"], class_weights=p["class_weights"],
+                          loss=p["loss"]),
     }  # fmt: skip
 
 
@@ -119,6 +128,8 @@ def finetune_fields(
     schedule: str,
     workers: int,
     distill: float | None = None,
+    class_weights: str = "none",
+    loss: str = "ce",
 ) -> dict[str, Any]:
     """The run-spec fields of the data set and the fine-tuning after the step."""
     return {
@@ -126,4 +137,5 @@ def finetune_fields(
         "finetune_epochs": finetune_epochs, "lr": lr, "batch_size": batch_size, "crop": crop,
         "schedule": schedule, "workers": workers,
         "distill": {"weight": distill} if distill is not None else None,
+        "class_weights": class_weights, "loss": loss,
     }  # fmt: skip

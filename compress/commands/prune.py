@@ -67,7 +67,8 @@ def finetune_step(spec: Any) -> FinetuneStep:
     """The fine-tune step of a prune/factorize run spec (:class:`FinetuneFields`)."""
     return FinetuneStep(epochs=spec.finetune_epochs, lr=spec.lr, batch_size=spec.batch_size,
                         crop=spec.crop, schedule=spec.schedule, workers=spec.workers,
-                        distill=spec.distill)  # fmt: skip
+                        distill=spec.distill, class_weights=spec.class_weights,
+                        loss=spec.loss)  # fmt: skip
 
 
 def resolved_fields(variant: VariantSpec) -> dict[str, Any]:

@@ -160,8 +160,17 @@ class FinetuneFields(Spec):
     seed: int = Field(default=0, ge=0)
     device: str = "auto"
     distill: Distill | None = None  # the uncompressed model as teacher (--distill)
+    class_weights: ClassWeighting | None = None  # as TrainSpec's (None: unweighted)
+    loss: LossName | None = None  # as TrainSpec's (None: cross-entropy)
 
-    ADDED_FIELDS: ClassVar[frozenset[str]] = frozenset({"distill", "val_fraction"})
+    ADDED_FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {"distill", "val_fraction", "class_weights", "loss"}
+    )
+
+    @field_validator("class_weights", "loss", mode="before")
+    @classmethod
+    def _default_is_none(cls, value: Any, info: ValidationInfo) -> Any:
+        return None if value == TrainSpec.DEFAULT_SPELLINGS[info.field_name] else value
 
     @model_validator(mode="after")
     def _finetune_needs_data(self) -> FinetuneFields:
@@ -177,13 +186,14 @@ class FinetuneFields(Spec):
 def finetune_train_spec(
     run: FinetuneFields, model_spec: ModelSpec, distill: Distill | None = None
 ) -> TrainSpec:
-    """The ``TrainSpec`` of the fine-tune after a compression step."""
+    """The ``TrainSpec`` of the fine-tune after a compression step (the loss and class
+    weights the baseline was trained with are the user's to repeat: ``run`` carries them)."""
     return TrainSpec(
         model=model_spec.name, model_options=model_spec.options,
         num_classes=model_spec.num_classes, data=str(run.data), epochs=run.finetune_epochs,
         batch_size=run.batch_size, crop=run.crop, lr=run.lr, milestones=[],
         schedule=run.schedule, workers=run.workers, device=run.device, seed=run.seed,
-        distill=distill,
+        distill=distill, class_weights=run.class_weights, loss=run.loss,
     )  # fmt: skip
 
 

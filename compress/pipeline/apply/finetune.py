@@ -42,6 +42,7 @@ def run_finetune(
         data=str(context.data), finetune_epochs=step.epochs, lr=step.lr,
         batch_size=step.batch_size, crop=step.crop, schedule=step.schedule,
         workers=step.workers, seed=context.seed, device=context.device,
+        class_weights=step.class_weights, loss=step.loss,
     )  # fmt: skip
     train_spec = finetune_train_spec(fields, context.model_spec, step.distill)
     if step.distill is not None and context.teacher is None:
