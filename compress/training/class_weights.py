@@ -17,7 +17,7 @@ named in the returned note. Ignored pixels (void, the augmentation's fill) count
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,6 +25,7 @@ from compress.core.progress import task
 
 if TYPE_CHECKING:
     from compress.data.folder import SegmentationFolder
+    from compress.training.train_spec import TrainSpec
 
 CLASS_WEIGHTINGS = ("none", "median-frequency", "inverse-sqrt")
 
@@ -72,3 +73,24 @@ def class_weights(stats: PixelStats, method: str) -> tuple[list[float], str | No
     missing = np.flatnonzero(~seen).tolist()
     note = f"classes {missing} have no training pixel: weight 0" if missing else None
     return [round(float(w), 6) for w in weights], note
+
+
+def resolve_class_weights(
+    spec: TrainSpec, train_set: SegmentationFolder, state: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """``{"method", "weights", "note"}`` for the spec's weighting (None without one):
+    computed once from the train masks, then read back from ``last.pt`` on resume."""
+    if spec.class_weights is None:
+        return None
+    if state is not None and state.get("class_weights"):
+        return state["class_weights"]
+    weights, note = class_weights(pixel_stats(train_set), spec.class_weights)
+    return {"method": spec.class_weights, "weights": weights, "note": note}
+
+
+def weights_line(weights: dict[str, Any], class_names: list[str]) -> str:
+    """One line naming each class's weight (printed when a run starts)."""
+    pairs = zip(class_names, weights["weights"], strict=False)
+    listed = ", ".join(f"{name} {weight:.2f}" for name, weight in pairs)
+    note = f" ({weights['note']})" if weights.get("note") else ""
+    return f"class weights ({weights['method']}, from the train masks): {listed}{note}"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import torch
+from torch import nn
 from torch.utils.data import Sampler
 
 from compress.core.errors import CompressError
@@ -131,3 +132,17 @@ class ShardedOrder(Sampler[int]):
 
     def __len__(self) -> int:
         return self.n // self.run.world_size if self.run.distributed else self.n
+
+
+def parallel(model: nn.Module, procs: Processes, device: torch.device) -> nn.Module:
+    """``model`` itself, or wrapped in DistributedDataParallel under torchrun."""
+    if not procs.distributed:
+        return model
+    from torch.nn.parallel import DistributedDataParallel
+
+    if device.type != "cuda":  # gloo has no SyncBatchNorm: BatchNorm sees each rank's batch
+        return DistributedDataParallel(model)
+    # BatchNorm statistics over the effective batch; the same parameter objects, so the
+    # optimizer and the checkpoints are unaffected
+    model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    return DistributedDataParallel(model, device_ids=[device.index])

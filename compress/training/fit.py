@@ -22,25 +22,24 @@ import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from torch import nn
 
 from compress.core.checkpoint import read_payload, save_checkpoint
 from compress.core.errors import CompressError
-from compress.core.paths import require_folder
 from compress.core.progress import use as use_progress
 from compress.core.results import Metrics, RunResult, write_result
 from compress.core.runs import SPEC_FILE
 from compress.measure.size import state_dict_bytes
+from compress.training.class_weights import resolve_class_weights, weights_line
 from compress.training.distributed import (
-    Processes,
     ShardedOrder,
     barrier,
     mean_over_processes,
+    parallel,
     processes,
-    world_size_from_env,
 )
 from compress.training.epoch import train_epoch, validate
 from compress.training.history import (
@@ -52,13 +51,11 @@ from compress.training.history import (
 )
 from compress.training.input_pipeline import training_batches
 from compress.training.losses import training_loss
-from compress.training.optim import make_optimizer, make_scheduler
+from compress.training.optim import averaged_model, make_optimizer, make_scheduler
+from compress.training.resolve import HOLDOUT_SPLIT, resolve_spec
 from compress.training.resume import restore, resume_state
 from compress.training.seeding import rng_state, seed_epoch
 from compress.training.train_spec import TrainSpec
-
-if TYPE_CHECKING:
-    from compress.data import DatasetInfo
 
 BEST_FILE = "best.pt"
 LAST_FILE = "checkpoints/last.pt"
@@ -93,41 +90,6 @@ class TrainResult:
     def best_miou(self) -> float | None:
         best = self.history.best()
         return best.miou if best is not None else None
-
-
-HOLDOUT_SPLIT = "train-holdout"  # what --val-fraction validates on (not the data set's val)
-
-
-def resolve_spec(spec: TrainSpec) -> tuple[TrainSpec, DatasetInfo]:
-    """Fill in what the data set decides: canonical model name, num_classes, absolute data path."""
-    from baselines.registry import canonical_name
-    from compress.data import load_dataset_info
-
-    expected = "a data set folder with train/ and val/ splits (e.g. `compress data synth`)"
-    data = require_folder(Path(spec.data).expanduser(), "--data", expected)
-    info = load_dataset_info(data)
-    _check_splits(data, spec.val_fraction)
-    if spec.num_classes is not None and spec.num_classes != info.num_classes:
-        raise CompressError(
-            f"--num-classes {spec.num_classes} does not match data set {data}, which has "
-            f"{info.num_classes} classes ({', '.join(info.class_names)}); leave it out"
-        )
-    world = world_size_from_env()
-    if spec.world_size is not None and spec.world_size != world:
-        raise CompressError(
-            f"the spec's world_size {spec.world_size} is a run of {spec.world_size} processes: "
-            f"start it with `torchrun --nproc_per_node {spec.world_size} -m compress train ...` "
-            f"(this is {world})"
-        )
-    resolved = spec.model_copy(
-        update={
-            "model": canonical_name(spec.model),
-            "num_classes": info.num_classes,
-            "data": str(data.resolve()),
-            "world_size": world if world > 1 else None,
-        }
-    )
-    return resolved, info
 
 
 def fit(
@@ -197,7 +159,7 @@ def fit(
     else:
         val_set = SegmentationFolder(spec.data, "val", info=info, transform=eval_transform())
     with use_progress(None) if not progress else contextlib.nullcontext():
-        weights = _class_weights(spec, train_set, state)
+        weights = resolve_class_weights(spec, train_set, state)
     model.to(device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed crop size: pick the fastest kernels once
@@ -215,14 +177,14 @@ def fit(
         teacher.to(device).eval().requires_grad_(False) if teacher is not None else None,
         spec.distill,
     )  # fmt: skip
-    ema = _averaged(model, spec.ema)
+    ema = averaged_model(model, spec.ema)
     history, best, start = History(), None, 0
     if state is not None:
         history, best, start = restore(state, last_path, model, optimizer, scheduler, scaler)
         if ema is not None:
             ema.load_state_dict(state["ema"])
     evaluated = ema.module if ema is not None else model  # what is validated and kept
-    trained = _parallel(model, procs, device)
+    trained = parallel(model, procs, device)
 
     generator = torch.Generator()
     order = ShardedOrder(len(train_set), generator, procs)
@@ -233,7 +195,7 @@ def fit(
     if start:
         reporter.note(f"resuming {run_dir} after epoch {start}/{spec.epochs}")
     if weights and not start:
-        reporter.note(_weights_line(weights, info.class_names))
+        reporter.note(weights_line(weights, info.class_names))
     after_step = (lambda: ema.update_parameters(model)) if ema is not None else None
     # the epoch bar shows validation too: steps inside training report nowhere else
     with reporter, use_progress(None):
@@ -332,71 +294,6 @@ def fit(
         f"best val mIoU {100 * best['miou']:.2f}% at epoch {best['epoch']}; wrote {run_dir}"
     )
     return TrainResult(run_dir, history, result=result, start_epoch=start)
-
-
-def _class_weights(
-    spec: TrainSpec, train_set: Any, state: dict[str, Any] | None
-) -> dict[str, Any] | None:
-    """``{"method", "weights"}`` for the loss: computed once, then read back on resume."""
-    if spec.class_weights is None:
-        return None
-    if state is not None and state.get("class_weights"):
-        return state["class_weights"]
-    from compress.training.class_weights import class_weights, pixel_stats
-
-    weights, note = class_weights(pixel_stats(train_set), spec.class_weights)
-    return {"method": spec.class_weights, "weights": weights, "note": note}
-
-
-def _weights_line(weights: dict[str, Any], class_names: list[str]) -> str:
-    pairs = zip(class_names, weights["weights"], strict=False)
-    listed = ", ".join(f"{name} {weight:.2f}" for name, weight in pairs)
-    note = f" ({weights['note']})" if weights.get("note") else ""
-    return f"class weights ({weights['method']}, from the train masks): {listed}{note}"
-
-
-def _averaged(model: nn.Module, decay: float | None) -> nn.Module | None:
-    """An exponential moving average of ``model``'s weights and buffers, when asked."""
-    if decay is None:
-        return None
-    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-
-    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
-
-
-def _parallel(model: nn.Module, procs: Processes, device: torch.device) -> nn.Module:
-    """``model`` itself, or wrapped in DistributedDataParallel under torchrun."""
-    if not procs.distributed:
-        return model
-    from torch.nn.parallel import DistributedDataParallel
-
-    if device.type != "cuda":  # gloo has no SyncBatchNorm: BatchNorm sees each rank's batch
-        return DistributedDataParallel(model)
-    # BatchNorm statistics over the effective batch; the same parameter objects, so the
-    # optimizer and the checkpoints are unaffected
-    model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
-    return DistributedDataParallel(model, device_ids=[device.index])
-
-
-def _check_splits(data: Path, val_fraction: float | None) -> None:
-    """train/ must exist; val/ must exist unless ``val_fraction`` holds part of train out
-    (and then must not: one source of validation images, said in the spec)."""
-    from compress.data.folder import list_splits
-
-    splits = list_splits(data)
-    if "train" not in splits:
-        found = ", ".join(splits) or "none"
-        raise CompressError(f"--data {data} has no train split (found: {found})")
-    if val_fraction is None and "val" not in splits:
-        raise CompressError(
-            f"--data {data} has no val split to pick the best epoch on; add one, or hold part "
-            "of train out with --val-fraction (e.g. 0.15)"
-        )
-    if val_fraction is not None and "val" in splits:
-        raise CompressError(
-            f"--data {data} has its own val split; --val-fraction is for data sets without "
-            "one (leave it out)"
-        )
 
 
 def _amp_dtype(enabled: bool, device: torch.device) -> torch.dtype | None:

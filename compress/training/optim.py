@@ -66,3 +66,12 @@ def make_scheduler(
         optimizer, start_factor=WARMUP_START, end_factor=1.0, total_iters=warmup
     )
     return lr_scheduler.SequentialLR(optimizer, [ramp, main], milestones=[warmup])
+
+
+def averaged_model(model: nn.Module, decay: float | None) -> nn.Module | None:
+    """An exponential moving average of ``model``'s weights and buffers, when asked."""
+    if decay is None:
+        return None
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
