@@ -48,8 +48,8 @@ def test_eval_passes_options_to_the_library(monkeypatch, tmp_path, capsys) -> No
 
     seen = {}
 
-    def fake(checkpoint, data, *, split, device, progress=None):
-        seen.update(checkpoint=checkpoint, data=data, split=split, device=device)
+    def fake(checkpoint, data, *, split, device, progress=None, tta=None):
+        seen.update(checkpoint=checkpoint, data=data, split=split, device=device, tta=tta)
         raise CompressError("stop here")
 
     monkeypatch.setattr(compress.measure.evaluate, "evaluate_checkpoint", fake)
@@ -67,11 +67,14 @@ def test_eval_passes_options_to_the_library(monkeypatch, tmp_path, capsys) -> No
             "val",
             "--device",
             "cpu",
+            "--tta",
+            "flip",
             "--json",
         ]
     )
     assert code == 2 and "error: stop here" in capsys.readouterr().err
-    assert seen == {"checkpoint": Path("a.pt"), "data": Path("d"), "split": "val", "device": "cpu"}
+    assert seen == {"checkpoint": Path("a.pt"), "data": Path("d"), "split": "val",
+                    "device": "cpu", "tta": "flip"}  # fmt: skip
 
 
 def test_eval_missing_checkpoint_exits_2(synthetic, tmp_path, capsys) -> None:

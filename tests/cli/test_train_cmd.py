@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -23,6 +24,7 @@ def test_options_become_the_spec(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 
     def fake_train(spec, out, *, resume, progress):
         seen.update(spec=spec, out=out, resume=resume, progress=progress)
+        return SimpleNamespace(result="stored")  # rank 0's outcome: the summary is printed
 
     monkeypatch.setattr(compress.training.train, "train", fake_train)
     monkeypatch.setattr(compress.cli.train_cmd, "_print_summary", lambda outcome: None)
@@ -32,6 +34,9 @@ def test_options_become_the_spec(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
         "--milestones", "1,2", "--gamma", "0.5", "--no-augment", "--device", "cpu",
         "--seed", "5", "--val-every", "2", "--workers", "1", "-o", "base_channels=8",
         "--model-option", "dropout=0.25", "--resume", "--no-progress", "--no-amp",
+        "--class-weights", "inverse-sqrt", "--loss", "ohem", "--optimizer", "sgd",
+        "--weight-decay-scope", "weights", "--warmup-epochs", "2", "--ema", "0.99",
+        "--input-pipeline", "device", "--schedule", "poly",
     ]
     assert main(args) == 0
     spec = seen["spec"]
@@ -40,6 +45,12 @@ def test_options_become_the_spec(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     assert (spec.seed, spec.val_every, spec.workers, spec.amp) == (5, 2, 1, False)
     assert spec.model_options == {"base_channels": 8, "dropout": 0.25}
     assert seen["resume"] is True and seen["progress"] is False
+    assert (spec.class_weights, spec.loss, spec.optimizer, spec.weight_decay_scope) == (
+        "inverse-sqrt", "ohem", "sgd", "weights"
+    )
+    assert (spec.warmup_epochs, spec.ema, spec.input_pipeline, spec.schedule) == (
+        2, 0.99, "device", "poly"
+    )
 
 
 @pytest.mark.parametrize(
