@@ -16,7 +16,7 @@ from compress.core.specs import Spec
 from compress.lowrank.spec import FactorizeSpec
 from compress.pruning.spec import DEFAULT_SENSITIVITY_RATIOS, PruneSpec, check_ratios
 from compress.quantization.spec import QuantizeOptions
-from compress.training.train_spec import ClassWeighting, Distill, LossName
+from compress.training.train_spec import ClassWeighting, Distill, LossName, unset_if_default
 
 
 class PruneStep(PruneSpec):
@@ -70,7 +70,7 @@ class FinetuneStep(Spec):
     @field_validator("class_weights", "loss", mode="before")
     @classmethod
     def _default_is_none(cls, value: Any, info: ValidationInfo) -> Any:
-        return None if value in ("none", "ce") else value
+        return unset_if_default(value, info)
 
 
 class QuantizeStep(QuantizeOptions):

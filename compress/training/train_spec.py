@@ -25,6 +25,18 @@ OptimizerName = Literal["adam", "adamw", "sgd"]
 DecayScope = Literal["all", "weights"]
 InputPipeline = Literal["auto", "loader", "device"]
 
+# how the default of each later training option is spelled; it is stored as None (unset)
+DEFAULT_SPELLINGS: dict[str, Any] = {
+    "class_weights": "none", "loss": "ce", "optimizer": "adam", "weight_decay_scope": "all",
+    "warmup_epochs": 0, "world_size": 1, "input_pipeline": "auto",
+}  # fmt: skip
+
+
+def unset_if_default(value: Any, info: ValidationInfo) -> Any:
+    """A field validator's body: the default's spelling becomes None, so a spec that names
+    it keeps the digest of one that does not."""
+    return None if value == DEFAULT_SPELLINGS[info.field_name] else value
+
 
 class Distill(Spec):
     """Knowledge distillation from a teacher (a variant's uncompressed baseline).
@@ -87,16 +99,10 @@ class TrainSpec(Spec):
         "distill", "val_fraction", "class_weights", "loss", "optimizer", "weight_decay_scope",
         "warmup_epochs", "ema", "input_pipeline", "world_size",
     })  # fmt: skip
-    DEFAULT_SPELLINGS: ClassVar[dict[str, Any]] = {
-        "class_weights": "none", "loss": "ce", "optimizer": "adam",
-        "weight_decay_scope": "all", "warmup_epochs": 0, "world_size": 1,
-        "input_pipeline": "auto",
-    }  # fmt: skip
-
     @field_validator(*DEFAULT_SPELLINGS, mode="before")
     @classmethod
     def _default_is_none(cls, value: Any, info: ValidationInfo) -> Any:
-        return None if value == cls.DEFAULT_SPELLINGS[info.field_name] else value
+        return unset_if_default(value, info)
 
     @property
     def effective_batch(self) -> int:
@@ -170,7 +176,7 @@ class FinetuneFields(Spec):
     @field_validator("class_weights", "loss", mode="before")
     @classmethod
     def _default_is_none(cls, value: Any, info: ValidationInfo) -> Any:
-        return None if value == TrainSpec.DEFAULT_SPELLINGS[info.field_name] else value
+        return unset_if_default(value, info)
 
     @model_validator(mode="after")
     def _finetune_needs_data(self) -> FinetuneFields:
