@@ -139,8 +139,9 @@ def _timm_features(name: str) -> Callable[[int, bool], Backbone]:
             ) from None
         features = _create_timm(timm, name, output_stride=output_stride, pretrained=pretrained)
         width = features.feature_info.channels()[-1]
-        return Backbone(LastFeature(features), name=name, out_channels=width,
-                        output_stride=output_stride)  # fmt: skip
+        return Backbone(
+            LastFeature(features), name=name, out_channels=width, output_stride=output_stride
+        )
 
     return build
 

@@ -113,29 +113,45 @@ _TORCHVISION = "baselines.torchvision_models:TORCHVISION_BUILDERS"
 BUILTIN_MODELS: tuple[ModelEntry, ...] = (
     ModelEntry("unet", "baselines.unet:unet", "the study's UNet (32 -> 512 channels)"),
     ModelEntry(
-        "unet-attention", "baselines.unet:unet_attention",
+        "unet-attention",
+        "baselines.unet:unet_attention",
         "UNet with an attention gate on every skip",
     ),
     *(
         entry
         for family in FAMILIES
         for entry in (
-            ModelEntry(family.stem, _DEEPLAB, f"DeepLab on {family.title}, no ASPP",
-                       family.source, requires=family.requires),
-            ModelEntry(f"{family.stem}-aspp", _DEEPLAB, f"DeepLab on {family.title} with ASPP",
-                       family.source, aliases=(family.alias,), requires=family.requires),
+            ModelEntry(
+                family.stem,
+                _DEEPLAB,
+                f"DeepLab on {family.title}, no ASPP",
+                family.source,
+                requires=family.requires,
+            ),
+            ModelEntry(
+                f"{family.stem}-aspp",
+                _DEEPLAB,
+                f"DeepLab on {family.title} with ASPP",
+                family.source,
+                aliases=(family.alias,),
+                requires=family.requires,
+            ),
         )
     ),
     ModelEntry(
-        "lraspp-mobilenetv3-large", _TORCHVISION,
-        "torchvision LR-ASPP on MobileNetV3-large", "torchvision",
+        "lraspp-mobilenetv3-large",
+        _TORCHVISION,
+        "torchvision LR-ASPP on MobileNetV3-large",
+        "torchvision",
     ),
     ModelEntry(
-        "deeplabv3-mobilenetv3-large", _TORCHVISION,
-        "torchvision DeepLabV3 on MobileNetV3-large", "torchvision",
+        "deeplabv3-mobilenetv3-large",
+        _TORCHVISION,
+        "torchvision DeepLabV3 on MobileNetV3-large",
+        "torchvision",
     ),
     ModelEntry("fcn-resnet50", _TORCHVISION, "torchvision FCN on ResNet-50", "torchvision"),
-)  # fmt: skip
+)
 
 
 def plugin_entries() -> list[ModelEntry]:

@@ -99,8 +99,7 @@ def resolve_aspp_rates(
     if aspp_rates is None:
         return DEFAULT_ASPP_RATES[output_stride]
     rates = tuple(aspp_rates) if isinstance(aspp_rates, list | tuple) else ()
-    if len(rates) != 3 or any(type(rate) is not int or not 1 <= rate <= MAX_RATE
-                              for rate in rates):  # fmt: skip
+    if len(rates) != 3 or any(type(rate) is not int or not 1 <= rate <= MAX_RATE for rate in rates):
         raise BaselineError(
             f"DeepLab option aspp_rates must be three integers in 1..{MAX_RATE} "
             f"(e.g. [6, 12, 18]), got {aspp_rates!r}"
@@ -159,10 +158,13 @@ def _plain_builder(family: Family) -> Callable[..., DeepLab]:
         backbone: str | None = None,
     ) -> DeepLab:
         return build_deeplab(
-            _backbone_choice(family, backbone), num_classes=num_classes,
-            output_stride=output_stride, head_channels=head_channels, pretrained=pretrained,
+            _backbone_choice(family, backbone),
+            num_classes=num_classes,
+            output_stride=output_stride,
+            head_channels=head_channels,
+            pretrained=pretrained,
             use_aspp=False,
-        )  # fmt: skip
+        )
 
     build.__doc__ = f"DeepLab on {family.title} without ASPP."
     return build
@@ -181,10 +183,16 @@ def _aspp_builder(family: Family) -> Callable[..., DeepLab]:
         backbone: str | None = None,
     ) -> DeepLab:
         return build_deeplab(
-            _backbone_choice(family, backbone), num_classes=num_classes,
-            output_stride=output_stride, head_channels=head_channels, pretrained=pretrained,
-            use_aspp=True, aspp_rates=aspp_rates, aspp_channels=aspp_channels, dropout=dropout,
-        )  # fmt: skip
+            _backbone_choice(family, backbone),
+            num_classes=num_classes,
+            output_stride=output_stride,
+            head_channels=head_channels,
+            pretrained=pretrained,
+            use_aspp=True,
+            aspp_rates=aspp_rates,
+            aspp_channels=aspp_channels,
+            dropout=dropout,
+        )
 
     build.__doc__ = f"DeepLab on {family.title} with ASPP."
     return build

@@ -35,9 +35,7 @@ _ENTRIES: dict[str, ModelEntry] = {}  # the catalogue (filled on first use)
 _NAMED: set[str] = set()  # user builder targets named in this process
 
 
-def register_model(
-    name: str, *, aliases: tuple[str, ...] = ()
-) -> Callable[[Builder], Builder]:
+def register_model(name: str, *, aliases: tuple[str, ...] = ()) -> Callable[[Builder], Builder]:
     """Decorator that registers a model builder under ``name`` (and ``aliases``).
 
     Raises:
@@ -61,9 +59,7 @@ def name_builder(target: str) -> str:
     """Allow the user builder ``"package.module:builder"`` in this process (nothing is
     imported yet); checkpoints that name it then load. Returns ``target``."""
     if not is_builder_target(target):
-        raise BaselineError(
-            f"model builder {target!r} is not of the form 'package.module:builder'"
-        )
+        raise BaselineError(f"model builder {target!r} is not of the form 'package.module:builder'")
     _NAMED.add(target)
     return target
 
@@ -90,9 +86,7 @@ def canonical_name(name: str) -> str:
     if isinstance(name, str) and is_builder_target(name):
         return name
     valid = ", ".join(list_models(include_aliases=True))
-    raise BaselineError(
-        f"unknown model {name!r}; valid models: {valid}, or package.module:builder"
-    )
+    raise BaselineError(f"unknown model {name!r}; valid models: {valid}, or package.module:builder")
 
 
 def get_builder(name: str) -> Callable[..., Any]:
@@ -159,8 +153,13 @@ def model_entry(name: str) -> ModelEntry:
         return _ENTRIES[canonical]
     builder = _BUILDERS.get(canonical)
     summary = (inspect.getdoc(builder) or "").split("\n")[0] if builder else canonical
-    return ModelEntry(canonical, canonical, summary, "registered in this process",
-                      aliases=tuple(aliases_of(canonical)))  # fmt: skip
+    return ModelEntry(
+        canonical,
+        canonical,
+        summary,
+        "registered in this process",
+        aliases=tuple(aliases_of(canonical)),
+    )
 
 
 def aliases_of(name: str) -> list[str]:

@@ -67,27 +67,40 @@ def _build(
 def lraspp_mobilenetv3_large(*, num_classes: int, pretrained: bool = False) -> nn.Module:
     """torchvision LR-ASPP on MobileNetV3-large (output stride 16, 8x low-level branch)."""
     return _build(
-        segmentation.lraspp_mobilenet_v3_large, LRASPPLogits,
-        MobileNet_V3_Large_Weights.IMAGENET1K_V1, num_classes=num_classes,
-        pretrained=pretrained, prefix="features.", exclude=(),
-    )  # fmt: skip
+        segmentation.lraspp_mobilenet_v3_large,
+        LRASPPLogits,
+        MobileNet_V3_Large_Weights.IMAGENET1K_V1,
+        num_classes=num_classes,
+        pretrained=pretrained,
+        prefix="features.",
+        exclude=(),
+    )
 
 
 def deeplabv3_mobilenetv3_large(*, num_classes: int, pretrained: bool = False) -> nn.Module:
     """torchvision DeepLabV3 (ASPP head) on MobileNetV3-large at output stride 16."""
     return _build(
-        segmentation.deeplabv3_mobilenet_v3_large, DeepLabV3Logits,
-        MobileNet_V3_Large_Weights.IMAGENET1K_V1, num_classes=num_classes,
-        pretrained=pretrained, prefix="features.", exclude=(),
-    )  # fmt: skip
+        segmentation.deeplabv3_mobilenet_v3_large,
+        DeepLabV3Logits,
+        MobileNet_V3_Large_Weights.IMAGENET1K_V1,
+        num_classes=num_classes,
+        pretrained=pretrained,
+        prefix="features.",
+        exclude=(),
+    )
 
 
 def fcn_resnet50(*, num_classes: int, pretrained: bool = False) -> nn.Module:
     """torchvision FCN on ResNet-50 at output stride 8."""
     return _build(
-        segmentation.fcn_resnet50, FCNLogits, ResNet50_Weights.IMAGENET1K_V1,
-        num_classes=num_classes, pretrained=pretrained, prefix="", exclude=("fc.",),
-    )  # fmt: skip
+        segmentation.fcn_resnet50,
+        FCNLogits,
+        ResNet50_Weights.IMAGENET1K_V1,
+        num_classes=num_classes,
+        pretrained=pretrained,
+        prefix="",
+        exclude=("fc.",),
+    )
 
 
 TORCHVISION_BUILDERS: dict[str, Callable[..., nn.Module]] = {

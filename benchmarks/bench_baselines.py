@@ -32,18 +32,26 @@ DEFAULT_SIZES = "750x1000,360x480"
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default=",".join(list_models()),
-                        help="comma-separated registered names (default: all)")  # fmt: skip
+    parser.add_argument(
+        "--models",
+        default=",".join(list_models()),
+        help="comma-separated registered names (default: all)",
+    )
     parser.add_argument("--sizes", default=DEFAULT_SIZES, help="comma-separated HxW sizes")
     parser.add_argument("--runtimes", default="torch,ort", help="torch, ort or both")
     parser.add_argument("--runs", type=int, default=5, help="timed runs per measurement")
     parser.add_argument("--warmup", type=int, default=2, help="untimed warm-up runs")
-    parser.add_argument("--threads", type=int, default=available_cpus(),
-                        help="threads for both runtimes (default: all cores)")  # fmt: skip
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=available_cpus(),
+        help="threads for both runtimes (default: all cores)",
+    )
     parser.add_argument("--num-classes", type=int, default=8, help="output classes")
     parser.add_argument("--out", type=Path, default=None, help="write JSON here")
-    parser.add_argument("--merge", action="store_true",
-                        help="keep rows already in --out for other models or sizes")  # fmt: skip
+    parser.add_argument(
+        "--merge", action="store_true", help="keep rows already in --out for other models or sizes"
+    )
     return parser.parse_args(argv)
 
 
@@ -57,14 +65,21 @@ def measure(args: argparse.Namespace) -> list[dict[str, Any]]:
         for size in sizes:
             print(f"measuring {name} at {size[0]}x{size[1]} ...", file=sys.stderr, flush=True)
             spec = BenchSpec(
-                model=name, num_classes=args.num_classes, runtimes=runtimes, input_size=size,
-                runs=args.runs, warmup=args.warmup, threads=args.threads,
-            )  # fmt: skip
+                model=name,
+                num_classes=args.num_classes,
+                runtimes=runtimes,
+                input_size=size,
+                runs=args.runs,
+                warmup=args.warmup,
+                threads=args.threads,
+            )
             result = benchmark(spec)
             row: dict[str, Any] = {
-                "model": result.model, "size": f"{size[0]}x{size[1]}",
-                "gmacs": result.macs / 1e9 if result.macs else None, "params": result.params,
-            }  # fmt: skip
+                "model": result.model,
+                "size": f"{size[0]}x{size[1]}",
+                "gmacs": result.macs / 1e9 if result.macs else None,
+                "params": result.params,
+            }
             for key, stats in result.latency_ms.items():
                 runtime = key.split("-")[0]
                 row[f"{runtime}_p50_ms"] = stats.p50
@@ -130,8 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     roof = get_roof(args.threads)
     print(markdown(rows))
     print(f"\nCommand: `{command}`  ")
-    print(f"CPU: {env['cpu']} ({env['cpu_physical_cores']} cores, flags "
-          f"{' '.join(env['cpu_flags'])}), threads {args.threads}, {env['date']}  ")  # fmt: skip
+    print(
+        f"CPU: {env['cpu']} ({env['cpu_physical_cores']} cores, flags "
+        f"{' '.join(env['cpu_flags'])}), threads {args.threads}, {env['date']}  "
+    )
     versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items() if v)
     print(f"Versions: Python {env['python']}, {versions}  ")
     print(f"Load average at the end: {env['load_average']}  ")

@@ -40,8 +40,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=5, help="timed rounds")
     parser.add_argument("--warmup", type=int, default=2, help="untimed rounds first")
     parser.add_argument("--threads", type=int, default=available_cpus())
-    parser.add_argument("--runtime", choices=RUNTIMES, default="ort",
-                        help="ort (ONNX Runtime CPU), torch-cuda or torch-cuda-fp16")
+    parser.add_argument(
+        "--runtime",
+        choices=RUNTIMES,
+        default="ort",
+        help="ort (ONNX Runtime CPU), torch-cuda or torch-cuda-fp16",
+    )
     parser.add_argument("--out", type=Path, default=None, help="write JSON here")
     return parser.parse_args(argv)
 
@@ -60,18 +64,28 @@ def prepare(
     elif runtime != "ort":
         model = load_model(model=None, checkpoint=artifact).model
         macs, params = count_macs_params(model, size)
-        return {"model": model, "macs": macs, "params": params,
-                "size_bytes": state_dict_bytes(model.state_dict())}  # weights: no ONNX here
+        return {
+            "model": model,
+            "macs": macs,
+            "params": params,
+            "size_bytes": state_dict_bytes(model.state_dict()),
+        }  # weights: no ONNX here
     else:
         loaded = load_model(model=None, checkpoint=artifact)
         model = loaded.model
         onnx_path = export_onnx(
-            model, scratch / f"{len(list(scratch.iterdir()))}.onnx", input_size=size,
+            model,
+            scratch / f"{len(list(scratch.iterdir()))}.onnx",
+            input_size=size,
             metadata=loaded.metadata(),
-        )  # fmt: skip
+        )
     macs, params = count_macs_params(model, size) if model is not None else (None, None)
-    return {"onnx": onnx_path, "macs": macs, "params": params,
-            "size_bytes": onnx_size(onnx_path).file_bytes}  # fmt: skip
+    return {
+        "onnx": onnx_path,
+        "macs": macs,
+        "params": params,
+        "size_bytes": onnx_size(onnx_path).file_bytes,
+    }
 
 
 def time_interleaved(
@@ -95,10 +109,15 @@ def time_interleaved(
         if any(p.get("model") is None for p in prepared):
             raise CompressError(f"--runtime {runtime} times checkpoints (.pt), not ONNX files")
         runners = [
-            TorchRunner(p["model"], device="cuda", threads=threads,
-                        fp16=runtime.endswith("fp16"), channels_last=True)
+            TorchRunner(
+                p["model"],
+                device="cuda",
+                threads=threads,
+                fp16=runtime.endswith("fp16"),
+                channels_last=True,
+            )
             for p in prepared
-        ]  # fmt: skip
+        ]
         sync = torch.cuda.synchronize
     x = torch.randn(1, 3, *size, generator=torch.Generator().manual_seed(0))
     calls = [(runner.run, runner.prepare(x)) for runner in runners]
@@ -116,27 +135,39 @@ def main(argv: list[str] | None = None) -> int:
         if args.runtime != "ort" and any(p.suffix == ".onnx" for p in args.artifacts):
             raise CompressError(f"--runtime {args.runtime} times checkpoints (.pt), not ONNX files")
         with tempfile.TemporaryDirectory(prefix="segcompress-variants-") as scratch:
-            prepared = [
-                prepare(path, size, Path(scratch), args.runtime) for path in args.artifacts
-            ]
+            prepared = [prepare(path, size, Path(scratch), args.runtime) for path in args.artifacts]
             samples = time_interleaved(
-                prepared, size, runs=args.runs, warmup=args.warmup, threads=args.threads,
+                prepared,
+                size,
+                runs=args.runs,
+                warmup=args.warmup,
+                threads=args.threads,
                 runtime=args.runtime,
-            )  # fmt: skip
+            )
     except CompressError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     rows = []
     for name, path, info, timing in zip(names, args.artifacts, prepared, samples, strict=True):
-        rows.append({
-            "name": name, "artifact": str(path), "macs": info["macs"], "params": info["params"],
-            "size_bytes": info["size_bytes"], "p50_ms": timing.p50, "p90_ms": timing.p90,
-            "min_ms": timing.min, "samples_ms": timing.samples_ms,
-        })  # fmt: skip
+        rows.append(
+            {
+                "name": name,
+                "artifact": str(path),
+                "macs": info["macs"],
+                "params": info["params"],
+                "size_bytes": info["size_bytes"],
+                "p50_ms": timing.p50,
+                "p90_ms": timing.p90,
+                "min_ms": timing.min,
+                "samples_ms": timing.samples_ms,
+            }
+        )
     base = rows[0]
     size_label = "ONNX MB" if args.runtime == "ort" else "weights MB"
-    print(f"| variant | GMACs | MACs × base | {args.runtime} p50 ms | p90 ms | latency × base "
-          f"| {size_label} | size × base |")
+    print(
+        f"| variant | GMACs | MACs × base | {args.runtime} p50 ms | p90 ms | latency × base "
+        f"| {size_label} | size × base |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         macs = f"{row['macs'] / 1e9:.2f}" if row["macs"] else "—"
@@ -149,12 +180,19 @@ def main(argv: list[str] | None = None) -> int:
     env = environment(threads=args.threads)
     print(f"\nCommand: `python benchmarks/bench_variants.py {shlex.join(argv)}`  ")
     where = "ONNX Runtime CPU" if args.runtime == "ort" else f"{args.runtime} on {env.get('gpu')}"
-    print(f"{where}, {size[0]}x{size[1]}, batch 1, threads {args.threads}, "
-          f"{args.warmup} warm-up + {args.runs} timed rounds, interleaved; CPU: {env['cpu']}; "
-          f"load average at the end {env['load_average']}; {env['date']}")  # fmt: skip
+    print(
+        f"{where}, {size[0]}x{size[1]}, batch 1, threads {args.threads}, "
+        f"{args.warmup} warm-up + {args.runs} timed rounds, interleaved; CPU: {env['cpu']}; "
+        f"load average at the end {env['load_average']}; {env['date']}"
+    )
     if args.out is not None:
-        document = {"command": argv, "runtime": args.runtime, "env": env, "rows": rows,
-                    "size": "ONNX file" if args.runtime == "ort" else "weights (state_dict)"}
+        document = {
+            "command": argv,
+            "runtime": args.runtime,
+            "env": env,
+            "rows": rows,
+            "size": "ONNX file" if args.runtime == "ort" else "weights (state_dict)",
+        }
         atomic.write_json(args.out, document)
     return 0
 

@@ -16,10 +16,13 @@ from typing import Any
 
 # row name -> run folder holding result.json (MACs/params); test metrics in NAME-test.json
 VARIANTS = {
-    "baseline": "baseline", "control": "control", "prune50": "prune50",
-    "prune50-lr1e-4": "prune50-lr1e-4", "prune-sensitivity": "prune-sensitivity",
+    "baseline": "baseline",
+    "control": "control",
+    "prune50": "prune50",
+    "prune50-lr1e-4": "prune50-lr1e-4",
+    "prune-sensitivity": "prune-sensitivity",
     "tucker50": "tucker50",
-}  # fmt: skip
+}
 INT8 = ("ptq", "qat")  # their result.json holds fp32 and int8 test metrics (ORT)
 
 
@@ -41,23 +44,40 @@ def rows(out: Path) -> list[dict[str, Any]]:
         epochs = (result.get("training") or {}).get("epochs")
         # MACs are counted at each run's own input size: compare through its own ratio
         macs_ratio = (result.get("extra") or {}).get("macs_ratio", 1.0)
-        found.append({"name": name, "miou": test["miou"], "macs_ratio": macs_ratio,
-                      "params": result.get("params"), "epochs": epochs})  # fmt: skip
+        found.append(
+            {
+                "name": name,
+                "miou": test["miou"],
+                "macs_ratio": macs_ratio,
+                "params": result.get("params"),
+                "epochs": epochs,
+            }
+        )
     for name in INT8:
         result = _read(out / name / "result.json")
         if result is None or result.get("metrics") is None:
             continue
-        found.append({"name": f"{name} int8 (ORT)", "miou": result["metrics"]["miou"],
-                      "macs_ratio": None, "params": None, "epochs": None,
-                      "fp32_miou": result["extra"]["fp32"]["metrics"]["miou"]})  # fmt: skip
+        found.append(
+            {
+                "name": f"{name} int8 (ORT)",
+                "miou": result["metrics"]["miou"],
+                "macs_ratio": None,
+                "params": None,
+                "epochs": None,
+                "fp32_miou": result["extra"]["fp32"]["metrics"]["miou"],
+            }
+        )
     return found
 
 
 def table(found: list[dict[str, Any]]) -> str:
     by_name = {row["name"]: row for row in found}
     base, control = by_name.get("baseline"), by_name.get("control")
-    lines = ["| variant | epochs | test mIoU % | Δ vs baseline | Δ vs control | MACs × base "
-             "| params × base |", "|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+    lines = [
+        "| variant | epochs | test mIoU % | Δ vs baseline | Δ vs control | MACs × base "
+        "| params × base |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for row in found:
         reference = row.get("fp32_miou", base["miou"] if base else None)
         delta = "—" if reference is None else f"{100 * (row['miou'] - reference):+.2f}"
@@ -69,15 +89,20 @@ def table(found: list[dict[str, Any]]) -> str:
         macs = f"{row['macs_ratio']:.2f}" if row["macs_ratio"] is not None else "—"
         params = f"{row['params'] / base['params']:.2f}" if base and row["params"] else "—"
         epochs = row["epochs"] if row["epochs"] is not None else "—"
-        lines.append(f"| {row['name']} | {epochs} | {100 * row['miou']:.2f} | {delta} "
-                     f"| {vs_control} | {macs} | {params} |")  # fmt: skip
+        lines.append(
+            f"| {row['name']} | {epochs} | {100 * row['miou']:.2f} | {delta} "
+            f"| {vs_control} | {macs} | {params} |"
+        )
     return "\n".join(lines)
 
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1 or not Path(argv[0]).is_dir():
-        print("usage: python benchmarks/camvid_summary.py RUN_DIR (a camvid_accuracy.sh "
-              "output folder)", file=sys.stderr)  # fmt: skip
+        print(
+            "usage: python benchmarks/camvid_summary.py RUN_DIR (a camvid_accuracy.sh "
+            "output folder)",
+            file=sys.stderr,
+        )
         return 2
     print(table(rows(Path(argv[0]))))
     print("\nint8 rows: Δ is against the same model in fp32 on ONNX Runtime (same test split).")

@@ -36,13 +36,18 @@ def thin_mean(evaluation: dict[str, Any]) -> float:
 
 def table(found: dict[str, dict[str, Any]]) -> str:
     names = list(found)
-    lines = ["| test split | " + " | ".join(names) + " |",
-             "|---|" + "---:|" * len(names)]  # fmt: skip
+    lines = ["| test split | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
     lines.append("| **mIoU %** | " + " | ".join(_percent(e["miou"]) for e in found.values()) + " |")
-    lines.append("| **thin classes, mean IoU %** | "
-                 + " | ".join(_percent(thin_mean(e)) for e in found.values()) + " |")  # fmt: skip
-    lines.append("| pixel accuracy % | "
-                 + " | ".join(_percent(e["pixel_acc"]) for e in found.values()) + " |")  # fmt: skip
+    lines.append(
+        "| **thin classes, mean IoU %** | "
+        + " | ".join(_percent(thin_mean(e)) for e in found.values())
+        + " |"
+    )
+    lines.append(
+        "| pixel accuracy % | "
+        + " | ".join(_percent(e["pixel_acc"]) for e in found.values())
+        + " |"
+    )
     class_names = next(iter(found.values()))["class_names"]
     for index, name in enumerate(class_names):
         cells = [_percent(e["per_class_iou"][index]) for e in found.values()]

@@ -43,8 +43,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--workers", type=int, default=0, help="DataLoader workers for (a)")
     parser.add_argument("--epochs", type=int, default=2, help="timed epochs per path")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch intra-op threads (default: torch's own)")  # fmt: skip
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch intra-op threads (default: torch's own)"
+    )
     parser.add_argument("--paths", default="loader,device", help="loader, device or both")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None, help="write JSON here")
@@ -73,8 +74,12 @@ def timed_epochs(
         sync(device)
         seconds.append(time.perf_counter() - start)
     total = sum(seconds)
-    return {"epoch_seconds": seconds, "images": count, "seconds": total,
-            "images_per_s": count / total if total else None}  # fmt: skip
+    return {
+        "epoch_seconds": seconds,
+        "images": count,
+        "seconds": total,
+        "images_per_s": count / total if total else None,
+    }
 
 
 def loader_path(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
@@ -83,10 +88,14 @@ def loader_path(args: argparse.Namespace, device: torch.device) -> dict[str, Any
     dataset.transform = train_transform(args.crop, ignore_index=dataset.info.ignore_index)
     generator = torch.Generator().manual_seed(args.seed)
     loader = torch.utils.data.DataLoader(
-        dataset, batch_size=args.batch_size, shuffle=True, generator=generator,
-        num_workers=args.workers, pin_memory=device.type == "cuda",
+        dataset,
+        batch_size=args.batch_size,
+        shuffle=True,
+        generator=generator,
+        num_workers=args.workers,
+        pin_memory=device.type == "cuda",
         persistent_workers=args.workers > 0,
-    )  # fmt: skip
+    )
     row = timed_epochs(lambda: loader, device, args.epochs)
     return {"path": "loader", "workers": args.workers, "decode_seconds": None, **row}
 
@@ -105,12 +114,23 @@ def device_path(args: argparse.Namespace, device: torch.device) -> dict[str, Any
     generator = torch.Generator().manual_seed(args.seed)
 
     def epoch() -> Batches:
-        return device_batches(data, batch_size=args.batch_size, generator=generator,
-                              device=device, augment=augment, drop_last=False)  # fmt: skip
+        return device_batches(
+            data,
+            batch_size=args.batch_size,
+            generator=generator,
+            device=device,
+            augment=augment,
+            drop_last=False,
+        )
 
     row = timed_epochs(epoch, device, args.epochs)
-    return {"path": "device", "workers": 0, "decode_seconds": decode_seconds,
-            "cache_mib": data.nbytes / 2**20, **row}  # fmt: skip
+    return {
+        "path": "device",
+        "workers": 0,
+        "decode_seconds": decode_seconds,
+        "cache_mib": data.nbytes / 2**20,
+        **row,
+    }
 
 
 def machine(device: torch.device) -> dict[str, Any]:
@@ -121,18 +141,27 @@ def machine(device: torch.device) -> dict[str, Any]:
     except metadata.PackageNotFoundError:
         kornia = None
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else env["cpu"]
-    return {**env, "torch": torch.__version__, "kornia": kornia, "device": device.type,
-            "device_name": name}  # fmt: skip
+    return {
+        **env,
+        "torch": torch.__version__,
+        "kornia": kornia,
+        "device": device.type,
+        "device_name": name,
+    }
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    lines = ["| path | workers | decode once s | epochs s | images | images/s |",
-             "|---|---:|---:|---|---:|---:|"]  # fmt: skip
+    lines = [
+        "| path | workers | decode once s | epochs s | images | images/s |",
+        "|---|---:|---:|---|---:|---:|",
+    ]
     for row in rows:
         decode = f"{row['decode_seconds']:.2f}" if row["decode_seconds"] is not None else "-"
         epochs = ", ".join(f"{s:.2f}" for s in row["epoch_seconds"])
-        lines.append(f"| {row['path']} | {row['workers']} | {decode} | {epochs} "
-                     f"| {row['images']} | {row['images_per_s']:.1f} |")  # fmt: skip
+        lines.append(
+            f"| {row['path']} | {row['workers']} | {decode} | {epochs} "
+            f"| {row['images']} | {row['images_per_s']:.1f} |"
+        )
     return "\n".join(lines)
 
 
@@ -162,13 +191,16 @@ def main(argv: list[str] | None = None) -> int:
     command = "python benchmarks/input_pipeline.py " + shlex.join(argv)
     print(table(rows))
     print(f"\nCommand: `{command}`")
-    print(f"Device: {env['device_name']}; CPU {env['cpu']} ({env['cpu_logical']} logical), "
-          f"torch threads {env['threads']}, torch {env['torch']}, kornia {env['kornia']}, "
-          f"load average {load_average()}")  # fmt: skip
+    print(
+        f"Device: {env['device_name']}; CPU {env['cpu']} ({env['cpu_logical']} logical), "
+        f"torch threads {env['threads']}, torch {env['torch']}, kornia {env['kornia']}, "
+        f"load average {load_average()}"
+    )
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        atomic.write_json(args.out, {"command": command, "args": vars(args),
-                                     "machine": env, "rows": rows})  # fmt: skip
+        atomic.write_json(
+            args.out, {"command": command, "args": vars(args), "machine": env, "rows": rows}
+        )
         print(f"wrote {args.out}")
     return 0
 

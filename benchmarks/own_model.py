@@ -44,25 +44,40 @@ def main(argv: list[str]) -> int:
     pruned = compress.prune(fp32, example, target_macs=args.target_macs, inplace=False)
     with tempfile.TemporaryDirectory(prefix="own-model-") as folder:
         calibration = _calibration(args.data, Path(folder))
-        int8 = compress.quantize(copy.deepcopy(fp32), calibration, Path(folder) / "fp32.int8.onnx",
-                                 calib_images=args.calib_images)  # fmt: skip
-        both = compress.quantize(pruned, calibration, Path(folder) / "pruned.int8.onnx",
-                                 calib_images=args.calib_images)  # fmt: skip
+        int8 = compress.quantize(
+            copy.deepcopy(fp32),
+            calibration,
+            Path(folder) / "fp32.int8.onnx",
+            calib_images=args.calib_images,
+        )
+        both = compress.quantize(
+            pruned, calibration, Path(folder) / "pruned.int8.onnx", calib_images=args.calib_images
+        )
         print("| variant | p50 ms | p90 ms | fp32 p50 ms | speed-up | size × | MACs × |")
         print("|---|---:|---:|---:|---:|---:|---:|")
         for name, subject in [("pruned (fp32)", pruned), ("int8", int8), ("pruned + int8", both)]:
-            r = compress.benchmark(subject, input_size=size, baseline=fp32, threads=args.threads,
-                                   runs=args.runs, warmup=args.warmup)  # fmt: skip
+            r = compress.benchmark(
+                subject,
+                input_size=size,
+                baseline=fp32,
+                threads=args.threads,
+                runs=args.runs,
+                warmup=args.warmup,
+            )
             macs = f"{r.macs_ratio:.2f}×" if r.macs_ratio else "—"
-            print(f"| {name} | {r.p50_ms:.1f} | {r.p90_ms:.1f} | {r.baseline.p50_ms:.1f} | "
-                  f"{r.speedup:.2f}× | {r.size_ratio:.2f}× | {macs} |")  # fmt: skip
+            print(
+                f"| {name} | {r.p50_ms:.1f} | {r.p90_ms:.1f} | {r.baseline.p50_ms:.1f} | "
+                f"{r.speedup:.2f}× | {r.size_ratio:.2f}× | {macs} |"
+            )
     env = environment(threads=args.threads)
     print(f"\nCommand: `python benchmarks/own_model.py {shlex.join(argv)}`")
     versions = env["versions"]
-    print(f"CPU: {env['cpu']}, {env['cpu_logical']} logical cores; threads {args.threads}; "
-          f"load average after: {env['load_average']}; torch {versions['torch']}, "
-          f"torchvision {versions['torchvision']}, onnxruntime {versions['onnxruntime']}; "
-          f"{env['date']}")  # fmt: skip
+    print(
+        f"CPU: {env['cpu']}, {env['cpu_logical']} logical cores; threads {args.threads}; "
+        f"load average after: {env['load_average']}; torch {versions['torch']}, "
+        f"torchvision {versions['torchvision']}, onnxruntime {versions['onnxruntime']}; "
+        f"{env['date']}"
+    )
     return 0
 
 

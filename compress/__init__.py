@@ -16,8 +16,17 @@ from compress.core.version import __version__
 
 moved.install()  # old module paths (compress.results, ...) keep working for one release
 
-API = ("Benchmark", "benchmark", "build", "evaluate", "factorize", "load", "prune",
-       "quantize", "save")  # fmt: skip
+API = (
+    "Benchmark",
+    "benchmark",
+    "build",
+    "evaluate",
+    "factorize",
+    "load",
+    "prune",
+    "quantize",
+    "save",
+)
 
 __all__ = ["CompressError", "__version__", *API]
 

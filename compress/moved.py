@@ -69,8 +69,9 @@ class _Alias(importlib.abc.Loader):
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
         warnings.warn(
             f"{spec.name} moved to {self.target}; the old path goes away in segcompress 0.3",
-            DeprecationWarning, stacklevel=2,
-        )  # fmt: skip
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return importlib.import_module(self.target)
 
     def exec_module(self, module: ModuleType) -> None:

@@ -47,8 +47,13 @@ def tiny_quickstart(tmp_path: Path) -> Path:
                 step.update(epochs=1, batch_size=2, crop=48)
             if step["kind"] == "quantize":
                 step["calib_images"] = 2
-    recipe["bench"] = {"input_size": [64, 64], "runtimes": ["torch", "ort"], "runs": 1,
-                       "warmup": 0, "threads": 1}  # fmt: skip
+    recipe["bench"] = {
+        "input_size": [64, 64],
+        "runtimes": ["torch", "ort"],
+        "runs": 1,
+        "warmup": 0,
+        "threads": 1,
+    }
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(recipe, sort_keys=False))
     return path

@@ -20,6 +20,13 @@ from compress.api.prune import prune
 from compress.api.quantize import quantize
 
 __all__ = [
-    "Benchmark", "benchmark", "build", "evaluate", "factorize", "load", "prune", "quantize",
+    "Benchmark",
+    "benchmark",
+    "build",
+    "evaluate",
+    "factorize",
+    "load",
+    "prune",
+    "quantize",
     "save",
-]  # fmt: skip
+]

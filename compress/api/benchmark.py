@@ -88,18 +88,29 @@ def benchmark(
     finally:
         torch.set_num_threads(previous)
     results = [
-        Benchmark(subject=label, runtime=runner.key, input_size=tuple(input_size),
-                  threads=runner.threads, p50_ms=timing.p50, p90_ms=timing.p90, runs=runs,
-                  warmup=warmup, **costs)  # fmt: skip
+        Benchmark(
+            subject=label,
+            runtime=runner.key,
+            input_size=tuple(input_size),
+            threads=runner.threads,
+            p50_ms=timing.p50,
+            p90_ms=timing.p90,
+            runs=runs,
+            warmup=warmup,
+            **costs,
+        )
         for (runner, label, costs), timing in zip(opened, timings, strict=True)
     ]
     return replace(results[0], baseline=results[1]) if len(results) == 2 else results[0]
 
 
 def _runner(
-    subject: Any, runtime: str, onnx_path: Path, input_size: tuple[int, int],
+    subject: Any,
+    runtime: str,
+    onnx_path: Path,
+    input_size: tuple[int, int],
     threads: int | None,
-) -> tuple[Any, str, dict[str, Any]]:  # fmt: skip
+) -> tuple[Any, str, dict[str, Any]]:
     """An opened runner, a label and the costs (size, MACs, params) of one subject."""
     from compress.measure.macs import count_macs_params
     from compress.measure.runtimes import RUNTIMES, open_runner

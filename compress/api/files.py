@@ -50,8 +50,9 @@ def save(
             "say how to rebuild it: builder='package.module:function', num_classes=..., "
             "options={...}"
         )
-    return Path(save_checkpoint(path, model, spec, structure=list(record["structure"]),
-                                dataset=dataset))  # fmt: skip
+    return Path(
+        save_checkpoint(path, model, spec, structure=list(record["structure"]), dataset=dataset)
+    )
 
 
 def load(path: str | os.PathLike[str], *, builder: str | None = None) -> nn.Module:

@@ -42,8 +42,14 @@ def prune(
     from compress.pruning import PruneSpec, prune_model
 
     target = model if inplace else copy.deepcopy(model)
-    fields = {"ratio": ratio, "target_macs": target_macs, "target_latency_ms": target_latency_ms,
-              "importance": importance, "ignored_layers": list(ignore), "round_to": round_to}
+    fields = {
+        "ratio": ratio,
+        "target_macs": target_macs,
+        "target_latency_ms": target_latency_ms,
+        "importance": importance,
+        "ignored_layers": list(ignore),
+        "round_to": round_to,
+    }
     spec = PruneSpec(**{k: v for k, v in fields.items() if v is not None or k == "round_to"})
     example = example_inputs[:1]
     if spec.budget == "latency":
@@ -57,4 +63,3 @@ def prune(
     target, step = prune_model(target, spec, example_input=example, importance_data=data)
     add_step(target, step)
     return target
-

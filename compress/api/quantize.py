@@ -64,21 +64,38 @@ def quantize(
     if method == "ptq":
         from compress.quantization.ptq import quantize_onnx
 
-        quantize_onnx(fp32_path, out, reader, calibration=calibration_method,
-                      reduce_range=fmt.reduce_range, activations=fmt.activation_type)  # fmt: skip
+        quantize_onnx(
+            fp32_path,
+            out,
+            reader,
+            calibration=calibration_method,
+            reduce_range=fmt.reduce_range,
+            activations=fmt.activation_type,
+        )
         _check_runs(out, images[:2])
     else:
         from compress.quantization.qat import calibrate_qat, export_qat, prepare_qat, qat_epochs
 
-        qmodel, _ = prepare_qat(model, images[0], reduce_range=fmt.reduce_range,
-                                activations=fmt.activation_type)  # fmt: skip
+        qmodel, _ = prepare_qat(
+            model, images[0], reduce_range=fmt.reduce_range, activations=fmt.activation_type
+        )
         calibrate_qat(qmodel, images)
         assert train_data is not None
-        qat_epochs(qmodel, train_data, epochs=epochs, lr=lr,
-                   ignore_index=-100 if ignore_index is None else ignore_index)  # fmt: skip
+        qat_epochs(
+            qmodel,
+            train_data,
+            epochs=epochs,
+            lr=lr,
+            ignore_index=-100 if ignore_index is None else ignore_index,
+        )
         export_qat(qmodel, out, input_size=size, opset=opset)
-        check_parity(qmodel, out, images[:2], min_agreement=0.98,
-                     source="calibration images (fake-quant PyTorch vs ORT int8)")  # fmt: skip
+        check_parity(
+            qmodel,
+            out,
+            images[:2],
+            min_agreement=0.98,
+            source="calibration images (fake-quant PyTorch vs ORT int8)",
+        )
     return out
 
 

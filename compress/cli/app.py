@@ -31,12 +31,16 @@ def _print_version(value: bool) -> None:
 @app.callback()
 def _root(
     version: bool = typer.Option(
-        False, "--version", callback=_print_version, is_eager=True,
+        False,
+        "--version",
+        callback=_print_version,
+        is_eager=True,
         help="Print the version and exit.",
-    ),  # fmt: skip
+    ),
 ) -> None:
     """Train segmentation baselines, then prune, quantize and factorize them - with mIoU,
     latency and size measured against each variant's baseline."""
+
 
 data_app = typer.Typer(help="Create and inspect data sets.", no_args_is_help=True)
 app.add_typer(data_app, name="data")

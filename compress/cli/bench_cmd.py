@@ -118,10 +118,14 @@ def _print(result: RunResult) -> None:
         table.add_column(column, justify="left" if column == "runtime" else "right")
     for key, stats in result.latency_ms.items():
         table.add_row(
-            key, f"{stats.p50:.2f}", f"{stats.p90:.2f}", f"{stats.min:.2f}",
-            _number(stats.mean, ".2f"), _number(stats.gmacs_per_s, ".2f"),
+            key,
+            f"{stats.p50:.2f}",
+            f"{stats.p90:.2f}",
+            f"{stats.min:.2f}",
+            _number(stats.mean, ".2f"),
+            _number(stats.gmacs_per_s, ".2f"),
             _number(None if stats.roof_fraction is None else 100 * stats.roof_fraction, ".1f"),
-        )  # fmt: skip
+        )
     console = Console()
     console.print(table)
     facts = [
@@ -134,8 +138,9 @@ def _print(result: RunResult) -> None:
     if roof.get("derivation"):
         console.print(escape(f"roof: {roof['derivation']}"))
         if roof.get("measured_gmacs"):
-            console.print(f"measured {roof['matmul_size']}^2 matmul: "
-                          f"{roof['measured_gmacs']:.1f} GMAC/s")  # fmt: skip
+            console.print(
+                f"measured {roof['matmul_size']}^2 matmul: {roof['measured_gmacs']:.1f} GMAC/s"
+            )
     if result.metrics is not None:
         m = result.metrics
         console.print(

@@ -29,8 +29,13 @@ def synth(
     from compress.core.specs import parse_spec
     from compress.data.synthetic import SyntheticSpec, write_synthetic_dataset
 
-    options = {"n": n, "size": size, "seed": seed, "val_fraction": val_fraction,
-               "test_fraction": test_fraction}  # fmt: skip
+    options = {
+        "n": n,
+        "size": size,
+        "seed": seed,
+        "val_fraction": val_fraction,
+        "test_fraction": test_fraction,
+    }
     spec = parse_spec(SyntheticSpec, options, source="compress data synth")
     console = Console()
     write_synthetic_dataset(
@@ -78,11 +83,12 @@ def _what_commands_need(splits: list[str], *, checked: list[str] | None) -> list
         return []
     notes = []
     if "train" not in splits:
-        notes.append("no train split: `compress train`, fine-tuning and int8 calibration "
-                     "need one")  # fmt: skip
+        notes.append("no train split: `compress train`, fine-tuning and int8 calibration need one")
     if "val" not in splits:
-        notes.append("no val split: `compress train` picks its best epoch on one; add it, "
-                     "or train with --val-fraction 0.15 to hold part of train out")  # fmt: skip
+        notes.append(
+            "no val split: `compress train` picks its best epoch on one; add it, "
+            "or train with --val-fraction 0.15 to hold part of train out"
+        )
     if "test" not in splits:
         notes.append("no test split: `compress eval` scores test by default; pass --split val")
     return notes

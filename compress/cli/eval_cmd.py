@@ -20,9 +20,7 @@ if TYPE_CHECKING:
 
 @app.command("eval")
 def eval_command(
-    checkpoint: Annotated[
-        Path, typer.Option(help=CHECKPOINT_HELP, callback=checkpoint_file)
-    ],
+    checkpoint: Annotated[Path, typer.Option(help=CHECKPOINT_HELP, callback=checkpoint_file)],
     data: Annotated[
         Path,
         typer.Option(help=DATA_HELP, callback=data_folder),
@@ -38,8 +36,11 @@ def eval_command(
     ] = None,
     tta: Annotated[
         str,
-        typer.Option(help="Test-time augmentation: none | flip (average with the mirrored "
-                     "image; two forward passes).", autocompletion=names_in(lambda: TTA_MODES)),
+        typer.Option(
+            help="Test-time augmentation: none | flip (average with the mirrored "
+            "image; two forward passes).",
+            autocompletion=names_in(lambda: TTA_MODES),
+        ),
     ] = "none",
 ) -> None:
     """Score a checkpoint: mIoU, class and pixel accuracy, the study's per-image mIoU."""
@@ -53,12 +54,16 @@ def eval_command(
     if out is not None:
         from compress.measure.eval_run import evaluate_into
 
-        stored, evaluation = evaluate_into(checkpoint, data, out, split=split, device=device,
-                                          tta=tta)  # fmt: skip
+        stored, evaluation = evaluate_into(
+            checkpoint, data, out, split=split, device=device, tta=tta
+        )
         if evaluation is None:  # this very evaluation was finished before
             console.print(f"{out} already holds this finished evaluation")
-            typer.echo(json.dumps(stored.metrics.model_dump(mode="json")) if as_json
-                       else f"{split} mIoU {100 * stored.metrics.miou:.2f}%")  # fmt: skip
+            typer.echo(
+                json.dumps(stored.metrics.model_dump(mode="json"))
+                if as_json
+                else f"{split} mIoU {100 * stored.metrics.miou:.2f}%"
+            )
             return
     else:
         evaluation = evaluate_checkpoint(checkpoint, data, split=split, device=device, tta=tta)

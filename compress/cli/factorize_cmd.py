@@ -48,8 +48,9 @@ def factorize_command(
     model: ModelName,
     method: Annotated[
         str,
-        typer.Option(help=method_help() + ".",
-                     autocompletion=names_in(lambda: FACTORIZATION_METHODS)),
+        typer.Option(
+            help=method_help() + ".", autocompletion=names_in(lambda: FACTORIZATION_METHODS)
+        ),
     ],
     checkpoint: BaseCheckpoint = None,
     rank: Annotated[
@@ -111,15 +112,20 @@ def factorize_command(
         {
             **variant_fields(locals()),
             "factorize": {
-                "method": method, "rank": rank, "rank_rule": rank_rule, "energy": energy,
-                "target_macs": target_macs, "layers": layers.split(","),
+                "method": method,
+                "rank": rank,
+                "rank_rule": rank_rule,
+                "energy": energy,
+                "target_macs": target_macs,
+                "layers": layers.split(","),
                 "round_to": None if round_to == 1 else round_to,
-                "max_macs_ratio": max_macs_ratio, "cp_max_error": cp_max_error,
+                "max_macs_ratio": max_macs_ratio,
+                "cp_max_error": cp_max_error,
                 "cp_time_limit": cp_time_limit,
             },
         },
         source="compress factorize",
-    )  # fmt: skip
+    )
     from compress.commands.factorize import run_factorize
 
     _print(run_factorize(spec, out, progress=progress))
@@ -155,10 +161,14 @@ def _print(run: FactorizeRun) -> None:
     for row in layer_rows(result):
         error = row.get("rel_error")
         table.add_row(
-            escape(row["name"]), row["layer"], escape(row["method"] or "-"),
-            ",".join(map(str, row["ranks"])) or "-", format_count(row["macs_before"]),
-            format_count(row["macs_after"]), "-" if error is None else f"{error:.3f}",
-        )  # fmt: skip
+            escape(row["name"]),
+            row["layer"],
+            escape(row["method"] or "-"),
+            ",".join(map(str, row["ranks"])) or "-",
+            format_count(row["macs_before"]),
+            format_count(row["macs_after"]),
+            "-" if error is None else f"{error:.3f}",
+        )
         if row.get("note"):
             notes.setdefault(row["note"], []).append(row["name"])
     console.print(table)
@@ -179,8 +189,9 @@ def _print(run: FactorizeRun) -> None:
     before_miou = base.metrics.miou if base and base.metrics else None
     if result.metrics is not None and before_miou is not None:
         delta = f"{100 * (result.metrics.miou - before_miou):+.2f} pt"
-        summary.add_row("val mIoU", f"{100 * before_miou:.2f}", f"{100 * result.metrics.miou:.2f}",
-                        delta)  # fmt: skip
+        summary.add_row(
+            "val mIoU", f"{100 * before_miou:.2f}", f"{100 * result.metrics.miou:.2f}", delta
+        )
     console.print(summary)
     for warning in detail.warnings if detail else []:
         console.print(f"[yellow]warning:[/] {escape(warning)}")

@@ -53,8 +53,12 @@ def models(
                 progress.update(task, description=f"counting MACs: {name}", completed=len(built))
                 built.append(name)
 
-            costs = {row["name"]: row for row in registered_model_costs(
-                num_classes=num_classes, input_size=size, on_model=advance)}  # fmt: skip
+            costs = {
+                row["name"]: row
+                for row in registered_model_costs(
+                    num_classes=num_classes, input_size=size, on_model=advance
+                )
+            }
         for row in rows:
             row.update(costs[row["name"]])
     if as_json:
@@ -69,8 +73,15 @@ def _catalogue_rows() -> list[dict[str, Any]]:
     rows = []
     for name in list_models():
         entry = model_entry(name)
-        rows.append({"name": name, "aliases": list(entry.aliases), "source": entry.source,
-                     "summary": entry.summary, "requires": list(entry.requires)})  # fmt: skip
+        rows.append(
+            {
+                "name": name,
+                "aliases": list(entry.aliases),
+                "source": entry.source,
+                "summary": entry.summary,
+                "requires": list(entry.requires),
+            }
+        )
     return rows
 
 
@@ -83,8 +94,10 @@ def _print_table(
     from compress.core.units import format_count
 
     title = f"models at {size[0]}x{size[1]}, {num_classes} classes" if macs else "models"
-    table = Table(title=title, caption="also: --model package.module:builder (any importable "
-                  "builder taking num_classes)")  # fmt: skip
+    table = Table(
+        title=title,
+        caption="also: --model package.module:builder (any importable builder taking num_classes)",
+    )
     for column in ("name", "aliases", "source", "description"):
         table.add_column(column)
     if macs:

@@ -10,8 +10,10 @@ from pathlib import Path
 from compress.core.paths import require_file, require_folder
 
 CHECKPOINT = "a checkpoint (.pt) file"
-DATA = ("a data set folder (<split>/image + <split>/mask, or <split>/images + <split>/labels; "
-        "e.g. `compress data synth`)")
+DATA = (
+    "a data set folder (<split>/image + <split>/mask, or <split>/images + <split>/labels; "
+    "e.g. `compress data synth`)"
+)
 
 
 def _checked(

@@ -13,9 +13,7 @@ from compress.cli.path_options import CHECKPOINT_HELP, checkpoint_file
 
 @app.command("predict")
 def predict_command(
-    checkpoint: Annotated[
-        Path, typer.Option(help=CHECKPOINT_HELP, callback=checkpoint_file)
-    ],
+    checkpoint: Annotated[Path, typer.Option(help=CHECKPOINT_HELP, callback=checkpoint_file)],
     input_path: Annotated[
         Path, typer.Option("--input", help="An image (.jpg/.jpeg/.png) or a folder of them.")
     ],

@@ -19,8 +19,9 @@ class RichBars:
     def __init__(self) -> None:
         from rich.console import Console
 
-        self.progress = rich_bar(fields=("label",), console=Console(stderr=True),
-                                 auto_refresh=False)  # fmt: skip
+        self.progress = rich_bar(
+            fields=("label",), console=Console(stderr=True), auto_refresh=False
+        )
         self.open = 0
 
     def start(self, description: str, total: int | None) -> Task:

@@ -87,8 +87,9 @@ def prune_command(
     finetune_epochs: FinetuneEpochs = 0,
     data: Annotated[
         Path | None,
-        typer.Option(help="Data set folder: fine-tuning, taylor gradients, val mIoU.",
-                     callback=data_folder),
+        typer.Option(
+            help="Data set folder: fine-tuning, taylor gradients, val mIoU.", callback=data_folder
+        ),
     ] = None,
     lr: FinetuneLr = 1e-4,
     batch_size: FinetuneBatch = 8,
@@ -106,8 +107,9 @@ def prune_command(
     ] = True,
     runtime: Annotated[
         str,
-        typer.Option(help=f"Latency runtime: {runtime_help()}.",
-                     autocompletion=names_in(lambda: RUNTIMES)),
+        typer.Option(
+            help=f"Latency runtime: {runtime_help()}.", autocompletion=names_in(lambda: RUNTIMES)
+        ),
     ] = "ort",
     runs: Annotated[int, typer.Option(help="Timed runs per latency measurement.")] = 10,
     warmup: Annotated[int, typer.Option(help="Untimed warm-up runs before timing.")] = 3,
@@ -131,19 +133,26 @@ def prune_command(
         {
             **variant_fields(locals()),
             "prune": {
-                "ratio": ratio, "target_macs": target_macs,
-                "target_latency_ms": target_latency_ms, "importance": importance,
-                "scope": scope, "iterative_steps": iterative_steps,
+                "ratio": ratio,
+                "target_macs": target_macs,
+                "target_latency_ms": target_latency_ms,
+                "importance": importance,
+                "scope": scope,
+                "iterative_steps": iterative_steps,
                 "round_to": None if round_to == 1 else round_to,
                 "ignored_layers": list(ignore_layer or []),
             },
             "sensitivity": str(sensitivity) if sensitivity else None,
             "sensitivity_ratios": parse_ratios(sensitivity_ratios, option="--sensitivity-ratios"),
-            "max_images": max_images, "bench": bench, "runtime": runtime, "runs": runs,
-            "warmup": warmup, "threads": threads,
+            "max_images": max_images,
+            "bench": bench,
+            "runtime": runtime,
+            "runs": runs,
+            "warmup": warmup,
+            "threads": threads,
         },
         source="compress prune",
-    )  # fmt: skip
+    )
     from compress.commands.prune import run_prune
 
     _print(run_prune(spec, out, progress=progress))
@@ -180,8 +189,9 @@ def _print(outcome: PruneOutcome) -> None:
     verdict = latency_verdict(result)
     for key, stats in result.latency_ms.items():
         before = base.latency_ms.get(key) if base else None
-        rows.append((f"latency p50 {key} {h}x{w}", before.p50 if before else None, stats.p50,
-                     _milliseconds))  # fmt: skip
+        rows.append(
+            (f"latency p50 {key} {h}x{w}", before.p50 if before else None, stats.p50, _milliseconds)
+        )
     for label, before, after, fmt in rows:
         ratio = f"{after / before:.3f}x" if before and after is not None else "-"
         if label.startswith("latency") and verdict:
@@ -198,8 +208,10 @@ def _print(outcome: PruneOutcome) -> None:
         return
     _print_budget(console, detail.budget, detail.layer_ratios)
     never = escape(", ".join(detail.protected_layers))
-    shown = "per group (table above)" if detail.ratio is None and detail.layer_ratios else (
-        detail.ratio
+    shown = (
+        "per group (table above)"
+        if detail.ratio is None and detail.layer_ratios
+        else (detail.ratio)
     )
     console.print(f"channel ratio {shown}; never pruned: {never}")
     for role, path in result.artifacts.items():

@@ -47,8 +47,10 @@ def quantize_command(
     ] = 64,
     calibration: Annotated[
         str,
-        typer.Option(help="Range estimator: " + calibration_help() + ".",
-                     autocompletion=names_in(lambda: CALIBRATORS)),
+        typer.Option(
+            help="Range estimator: " + calibration_help() + ".",
+            autocompletion=names_in(lambda: CALIBRATORS),
+        ),
     ] = "minmax",
     calib_size: Annotated[
         str | None, typer.Option(help="Resize calibration images to HxW (default: their own size).")
@@ -72,16 +74,21 @@ def quantize_command(
     threads: Annotated[int | None, typer.Option(help="Threads (default: torch's).")] = None,
     epochs: Annotated[
         int,
-        typer.Option("--finetune-epochs", "--epochs",
-                     help="QAT fine-tuning epochs (named as in prune and factorize)."),
+        typer.Option(
+            "--finetune-epochs",
+            "--epochs",
+            help="QAT fine-tuning epochs (named as in prune and factorize).",
+        ),
     ] = 1,
     lr: Annotated[float, typer.Option(help="QAT learning rate (Adam).")] = 1e-4,
     batch_size: Annotated[int, typer.Option(help="QAT batch size.")] = 4,
     crop: Annotated[int, typer.Option(help="QAT training crop size.")] = 256,
     qat_min_agreement: Annotated[
         float,
-        typer.Option(help="Share of pixels where the int8 ONNX model must pick the fake-quant "
-                     "PyTorch model's class (QAT's parity check)."),
+        typer.Option(
+            help="Share of pixels where the int8 ONNX model must pick the fake-quant "
+            "PyTorch model's class (QAT's parity check)."
+        ),
     ] = 0.99,
     gpu: Annotated[
         bool, typer.Option("--gpu", help="Also measure FP16 (and TensorRT int8) on CUDA.")
@@ -155,15 +162,17 @@ def _print(outcome: QuantizeOutcome) -> None:
     for column in ("model", "size (MB)", "ORT CPU p50 (ms)", "mIoU %"):
         table.add_column(column, justify="right" if column != "model" else "left")
     table.add_row(
-        "fp32 model.onnx", _mb(base.size_bytes if base else None),
+        "fp32 model.onnx",
+        _mb(base.size_bytes if base else None),
         _ms(fp32_latency.p50 if fp32_latency else None),
         _pct(fp32_metrics.miou if fp32_metrics else None),
-    )  # fmt: skip
+    )
     table.add_row(
-        "int8 model.int8.onnx", _mb(result.size_bytes),
+        "int8 model.int8.onnx",
+        _mb(result.size_bytes),
         _ms(int8_latency.p50 if int8_latency else None),
         _pct(result.metrics.miou if result.metrics else None),
-    )  # fmt: skip
+    )
     console = Console()
     console.print(table)
     details = [d for d in result.step_details if d.kind == "quantize"]

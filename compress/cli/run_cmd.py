@@ -61,8 +61,9 @@ def run_command(
     from compress.recipes.run import run_recipe
     from compress.reporting.formatting import print_table
 
-    outcome = run_recipe(parsed, target, only=names, data=data_arg, progress=progress,
-                         console=console)  # fmt: skip
+    outcome = run_recipe(
+        parsed, target, only=names, data=data_arg, progress=progress, console=console
+    )
     print_table(outcome.comparison)
     print(
         f"{parsed.eval.split}-split mIoU; each variant against its own baseline, measured "
@@ -83,10 +84,14 @@ def _print_plan(recipe, target: Path, names: list[str] | None, data: str | None)
     tree = Tree(f"[bold]{escape(recipe.name)}[/] -> {escape(str(target))}")
     for item in plan_recipe(recipe, target, only=names, data=data):
         colour = colours.get(item.state, "white")
-        node = tree.add(f"{item.kind} [bold]{escape(item.name)}[/]: [{colour}]{item.state}[/] "
-                        f"[dim]{escape(str(item.folder))}[/]")  # fmt: skip
+        node = tree.add(
+            f"{item.kind} [bold]{escape(item.name)}[/]: [{colour}]{item.state}[/] "
+            f"[dim]{escape(str(item.folder))}[/]"
+        )
         for child in item.children:
             colour = colours.get(child.state, "white")
-            node.add(f"{escape(child.name)}: [{colour}]{child.state}[/] "
-                     f"[dim]{escape(child.folder.name)}[/]")  # fmt: skip
+            node.add(
+                f"{escape(child.name)}: [{colour}]{child.state}[/] "
+                f"[dim]{escape(child.folder.name)}[/]"
+            )
     Console().print(tree)

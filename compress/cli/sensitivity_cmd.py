@@ -82,8 +82,11 @@ def sensitivity_command(
         Path | None, typer.Option(help="Run folder (default: runs/sensitivity-MODEL-...).")
     ] = None,
     progress: Annotated[
-        bool, typer.Option("--progress/--no-progress",
-                           help="A bar over groups x ratios (plain lines every 10 s without).")
+        bool,
+        typer.Option(
+            "--progress/--no-progress",
+            help="A bar over groups x ratios (plain lines every 10 s without).",
+        ),
     ] = True,
 ) -> None:
     """Prune each layer group alone at each ratio (no fine-tune): mIoU drop and MACs saved."""
@@ -93,15 +96,24 @@ def sensitivity_command(
     spec = parse_spec(
         SensitivitySpec,
         {
-            **base_fields(model=model, checkpoint=checkpoint, model_option=model_option,
-                          input_size=input_size, device=device, seed=seed),
-            "data": str(data), "ratios": parse_ratios(ratios), "split": split,
-            "max_images": max_images, "importance": importance,
+            **base_fields(
+                model=model,
+                checkpoint=checkpoint,
+                model_option=model_option,
+                input_size=input_size,
+                device=device,
+                seed=seed,
+            ),
+            "data": str(data),
+            "ratios": parse_ratios(ratios),
+            "split": split,
+            "max_images": max_images,
+            "importance": importance,
             "round_to": None if round_to == 1 else round_to,
             "ignored_layers": list(ignore_layer or []),
         },
         source="compress sensitivity",
-    )  # fmt: skip
+    )
     from rich.console import Console
 
     from compress.commands.sensitivity import run_sensitivity
@@ -117,8 +129,10 @@ def _print(outcome: SensitivityOutcome, console: Console) -> None:
 
     profile = outcome.profile
     if outcome.fresh_init:
-        console.print("[yellow]note:[/] no --checkpoint given: profiled a freshly initialised "
-                      "model (MACs are real, mIoU drops are not)")  # fmt: skip
+        console.print(
+            "[yellow]note:[/] no --checkpoint given: profiled a freshly initialised "
+            "model (MACs are real, mIoU drops are not)"
+        )
     if outcome.reused:
         console.print(f"{escape(str(outcome.run_dir))} already holds this finished run")
     table = Table(
@@ -135,9 +149,10 @@ def _print(outcome: SensitivityOutcome, console: Console) -> None:
         by_ratio = {point.ratio: point for point in group.points}
         cells = [
             f"{100 * p.miou_drop:+.2f} / {100 * p.macs_saved / profile.baseline_macs:.1f}%"
-            if (p := by_ratio.get(r)) is not None else "-"
+            if (p := by_ratio.get(r)) is not None
+            else "-"
             for r in profile.ratios
-        ]  # fmt: skip
+        ]
         table.add_row(escape(group.name), str(group.channels), *cells)
     console.print(table)
     for role, path in outcome.result.artifacts.items():

@@ -25,15 +25,19 @@ def _default(name: str) -> Any:
 
 def _choices(name: str) -> tuple[str, ...]:
     """The values a Literal spec field accepts (``--help`` lists them; completion offers them)."""
-    literal = next(a for a in get_args(TrainSpec.model_fields[name].annotation) if a is not None
-                   and get_origin(a) is Literal)  # fmt: skip
+    literal = next(
+        a
+        for a in get_args(TrainSpec.model_fields[name].annotation)
+        if a is not None and get_origin(a) is Literal
+    )
     return get_args(literal)
 
 
 def _choice_option(name: str, what: str) -> Any:
     choices = _choices(name)
-    return typer.Option(help=f"{what}: {' | '.join(choices)}.",
-                        autocompletion=names_in(lambda: choices))  # fmt: skip
+    return typer.Option(
+        help=f"{what}: {' | '.join(choices)}.", autocompletion=names_in(lambda: choices)
+    )
 
 
 @app.command("train")
@@ -58,8 +62,11 @@ def train_command(
     ] = ",".join(str(m) for m in STUDY_MILESTONES),
     gamma: Annotated[float, typer.Option(help="MultiStepLR factor.")] = _default("gamma"),
     schedule: Annotated[
-        str, typer.Option(help="step (x gamma at --milestones), cosine (decay to 0) or poly "
-                          "((1-t)^0.9).", autocompletion=names_in(lambda: _choices("schedule")))
+        str,
+        typer.Option(
+            help="step (x gamma at --milestones), cosine (decay to 0) or poly ((1-t)^0.9).",
+            autocompletion=names_in(lambda: _choices("schedule")),
+        ),
     ] = _default("schedule"),
     warmup_epochs: Annotated[
         int, typer.Option(help="Linear lr warm-up from lr/100 over the first N epochs.")
@@ -68,23 +75,33 @@ def train_command(
         str, _choice_option("optimizer", "Optimizer (sgd: Nesterov momentum 0.9)")
     ] = "adam",
     weight_decay_scope: Annotated[
-        str, _choice_option("weight_decay_scope", "Decay all parameters, or weights only "
-                            "(not norm and bias)")
+        str,
+        _choice_option(
+            "weight_decay_scope", "Decay all parameters, or weights only (not norm and bias)"
+        ),
     ] = "all",
     class_weights: Annotated[
         str, _choice_option("class_weights", "Cross-entropy class weights from the train masks")
     ] = "none",
     loss: Annotated[
-        str, _choice_option("loss", "Loss; dice and lovasz are added to cross-entropy, ohem "
-                            "keeps the hardest 25% of pixels")
+        str,
+        _choice_option(
+            "loss",
+            "Loss; dice and lovasz are added to cross-entropy, ohem "
+            "keeps the hardest 25% of pixels",
+        ),
     ] = "ce",
     ema: Annotated[
         float | None,
         typer.Option(help="Validate and keep an EMA of the weights with this decay (e.g. 0.999)."),
     ] = None,
     input_pipeline: Annotated[
-        str, _choice_option("input_pipeline", "Batches from the DataLoader, or decoded once and "
-                            "augmented on the device (auto: device on CUDA)")
+        str,
+        _choice_option(
+            "input_pipeline",
+            "Batches from the DataLoader, or decoded once and "
+            "augmented on the device (auto: device on CUDA)",
+        ),
     ] = "auto",
     augment: Annotated[
         bool, typer.Option("--augment/--no-augment", help="The study's augmentation.")

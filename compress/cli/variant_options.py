@@ -35,28 +35,39 @@ OptionalModelName = Annotated[
 ]
 BaseCheckpoint = Annotated[
     Path | None,
-    typer.Option(help="Trained checkpoint of --model; without it a fresh init is used.",
-                 callback=checkpoint_file),
+    typer.Option(
+        help="Trained checkpoint of --model; without it a fresh init is used.",
+        callback=checkpoint_file,
+    ),
 ]
 FinetuneEpochs = Annotated[int, typer.Option(help="Fine-tune epochs afterwards (needs --data).")]
 FinetuneLr = Annotated[float, typer.Option(help="Fine-tuning Adam learning rate.")]
 FinetuneBatch = Annotated[int, typer.Option(help="Fine-tuning batch size.")]
 FinetuneCrop = Annotated[int, typer.Option(help="Fine-tuning crop in pixels.")]
 FinetuneClassWeights = Annotated[
-    str, typer.Option(help="Fine-tune cross-entropy class weights, as in `compress train`: "
-                      "none | median-frequency | inverse-sqrt (use the baseline's).")
+    str,
+    typer.Option(
+        help="Fine-tune cross-entropy class weights, as in `compress train`: "
+        "none | median-frequency | inverse-sqrt (use the baseline's)."
+    ),
 ]
 FinetuneLoss = Annotated[
-    str, typer.Option(help="Fine-tune loss, as in `compress train`: ce | ce+dice | ce+lovasz "
-                      "| ohem (use the baseline's).")
+    str,
+    typer.Option(
+        help="Fine-tune loss, as in `compress train`: ce | ce+dice | ce+lovasz "
+        "| ohem (use the baseline's)."
+    ),
 ]
 FinetuneSchedule = Annotated[
     str, typer.Option(help="Fine-tuning lr decay: cosine (to 0) or step (constant here).")
 ]
 DistillWeight = Annotated[
     float | None,
-    typer.Option("--distill", help="Fine-tune also learning from the uncompressed model: "
-                 "weight of its loss in (0, 1] (temperature 2)."),
+    typer.Option(
+        "--distill",
+        help="Fine-tune also learning from the uncompressed model: "
+        "weight of its loss in (0, 1] (temperature 2).",
+    ),
 ]
 Workers = Annotated[int, typer.Option(help="Fine-tuning DataLoader worker processes.")]
 InputSize = Annotated[
@@ -67,8 +78,12 @@ FreshNumClasses = Annotated[
 ]
 ModelOptions = Annotated[
     list[str] | None,
-    typer.Option("--model-option", "-o", "--option",
-                 help="Builder option KEY=VALUE, with --model (repeatable)."),  # fmt: skip
+    typer.Option(
+        "--model-option",
+        "-o",
+        "--option",
+        help="Builder option KEY=VALUE, with --model (repeatable).",
+    ),
 ]
 Device = Annotated[str, typer.Option(help="Fine-tuning/eval device: cpu, cuda or auto.")]
 Seed = Annotated[int, typer.Option(help="Seed for a fresh init and data order.")]
@@ -93,10 +108,13 @@ def base_fields(
 ) -> dict[str, Any]:
     """The run-spec fields that name the base model and where it runs."""
     return {
-        "model": model, "checkpoint": str(checkpoint) if checkpoint else None,
-        "model_options": parse_key_values(model_option), "input_size": parse_size(input_size),
-        "device": device, "seed": seed,
-    }  # fmt: skip
+        "model": model,
+        "checkpoint": str(checkpoint) if checkpoint else None,
+        "model_options": parse_key_values(model_option),
+        "input_size": parse_size(input_size),
+        "device": device,
+        "seed": seed,
+    }
 
 
 def variant_fields(parameters: dict[str, Any]) -> dict[str, Any]:
@@ -105,16 +123,28 @@ def variant_fields(parameters: dict[str, Any]) -> dict[str, Any]:
     commands declare the same options, so their run specs are filled in one place."""
     p = parameters
     return {
-        **base_fields(model=p["model"], checkpoint=p["checkpoint"],
-                      model_option=p["model_option"], input_size=p["input_size"],
-                      device=p["device"], seed=p["seed"]),
-        **finetune_fields(data=p["data"], num_classes=p["num_classes"],
-                          finetune_epochs=p["finetune_epochs"], lr=p["lr"],
-                          batch_size=p["batch_size"], crop=p["crop"],
-                          schedule=p["finetune_schedule"], workers=p["workers"],
-                          distill=p["distill"], class_weights=p["class_weights"],
-                          loss=p["loss"]),
-    }  # fmt: skip
+        **base_fields(
+            model=p["model"],
+            checkpoint=p["checkpoint"],
+            model_option=p["model_option"],
+            input_size=p["input_size"],
+            device=p["device"],
+            seed=p["seed"],
+        ),
+        **finetune_fields(
+            data=p["data"],
+            num_classes=p["num_classes"],
+            finetune_epochs=p["finetune_epochs"],
+            lr=p["lr"],
+            batch_size=p["batch_size"],
+            crop=p["crop"],
+            schedule=p["finetune_schedule"],
+            workers=p["workers"],
+            distill=p["distill"],
+            class_weights=p["class_weights"],
+            loss=p["loss"],
+        ),
+    }
 
 
 def finetune_fields(
@@ -133,9 +163,15 @@ def finetune_fields(
 ) -> dict[str, Any]:
     """The run-spec fields of the data set and the fine-tuning after the step."""
     return {
-        "data": str(data) if data else None, "num_classes": num_classes,
-        "finetune_epochs": finetune_epochs, "lr": lr, "batch_size": batch_size, "crop": crop,
-        "schedule": schedule, "workers": workers,
+        "data": str(data) if data else None,
+        "num_classes": num_classes,
+        "finetune_epochs": finetune_epochs,
+        "lr": lr,
+        "batch_size": batch_size,
+        "crop": crop,
+        "schedule": schedule,
+        "workers": workers,
         "distill": {"weight": distill} if distill is not None else None,
-        "class_weights": class_weights, "loss": loss,
-    }  # fmt: skip
+        "class_weights": class_weights,
+        "loss": loss,
+    }

@@ -46,10 +46,14 @@ def run_factorize(
     base, variant = open_baseline(variant_of(spec))
     spec = spec.model_copy(update=resolved_fields(variant))
     return run_variant(
-        variant, out if out is not None else default_out(spec), opened=(base, variant),
-        document=spec.model_dump(mode="json"), kind="factorize", checkpoint_file=FACTORIZED_FILE,
+        variant,
+        out if out is not None else default_out(spec),
+        opened=(base, variant),
+        document=spec.model_dump(mode="json"),
+        kind="factorize",
+        checkpoint_file=FACTORIZED_FILE,
         progress=progress,
-    )  # fmt: skip
+    )
 
 
 def layer_rows(result: Any) -> list[dict[str, Any]]:

@@ -40,13 +40,22 @@ def _dump(spec: PruneRunSpec) -> dict[str, Any]:
 
 def variant_of(spec: PruneRunSpec) -> VariantSpec:
     """The one-step variant ``compress prune`` runs (plus its fine-tune)."""
-    step = PruneStep.model_validate({
-        **spec.prune.model_dump(), "sensitivity": spec.sensitivity,
-        "sensitivity_ratios": spec.sensitivity_ratios, "max_images": spec.max_images,
-    })  # fmt: skip
-    bench = BenchSettings(enabled=spec.measures_latency, runtimes=[spec.runtime],
-                          input_size=spec.input_size, runs=spec.runs, warmup=spec.warmup,
-                          threads=spec.threads)  # fmt: skip
+    step = PruneStep.model_validate(
+        {
+            **spec.prune.model_dump(),
+            "sensitivity": spec.sensitivity,
+            "sensitivity_ratios": spec.sensitivity_ratios,
+            "max_images": spec.max_images,
+        }
+    )
+    bench = BenchSettings(
+        enabled=spec.measures_latency,
+        runtimes=[spec.runtime],
+        input_size=spec.input_size,
+        runs=spec.runs,
+        warmup=spec.warmup,
+        threads=spec.threads,
+    )
     return one_step_variant(spec, step, bench)
 
 
@@ -56,29 +65,47 @@ def one_step_variant(spec: Any, step: Any, bench: BenchSettings) -> VariantSpec:
     if spec.finetune_epochs:
         steps.append(finetune_step(spec))
     return VariantSpec(
-        baseline=BaselineRef(model=spec.model, checkpoint=spec.checkpoint,
-                             num_classes=spec.num_classes, model_options=spec.model_options),
-        steps=steps, data=spec.data, eval_split="val", device=spec.device, seed=spec.seed,
+        baseline=BaselineRef(
+            model=spec.model,
+            checkpoint=spec.checkpoint,
+            num_classes=spec.num_classes,
+            model_options=spec.model_options,
+        ),
+        steps=steps,
+        data=spec.data,
+        eval_split="val",
+        device=spec.device,
+        seed=spec.seed,
         bench=bench,
-    )  # fmt: skip
+    )
 
 
 def finetune_step(spec: Any) -> FinetuneStep:
     """The fine-tune step of a prune/factorize run spec (:class:`FinetuneFields`)."""
-    return FinetuneStep(epochs=spec.finetune_epochs, lr=spec.lr, batch_size=spec.batch_size,
-                        crop=spec.crop, schedule=spec.schedule, workers=spec.workers,
-                        distill=spec.distill, class_weights=spec.class_weights,
-                        loss=spec.loss)  # fmt: skip
+    return FinetuneStep(
+        epochs=spec.finetune_epochs,
+        lr=spec.lr,
+        batch_size=spec.batch_size,
+        crop=spec.crop,
+        schedule=spec.schedule,
+        workers=spec.workers,
+        distill=spec.distill,
+        class_weights=spec.class_weights,
+        loss=spec.loss,
+    )
 
 
 def resolved_fields(variant: VariantSpec) -> dict[str, Any]:
     """The base-model fields of a run spec as the resolved variant names them."""
     ref = variant.baseline
     return {
-        "model": ref.model, "num_classes": ref.num_classes, "model_options": ref.model_options,
-        "checkpoint": ref.checkpoint, "checkpoint_sha256": ref.checkpoint_sha256,
+        "model": ref.model,
+        "num_classes": ref.num_classes,
+        "model_options": ref.model_options,
+        "checkpoint": ref.checkpoint,
+        "checkpoint_sha256": ref.checkpoint_sha256,
         "data": variant.data,
-    }  # fmt: skip
+    }
 
 
 def run_prune(
@@ -86,12 +113,19 @@ def run_prune(
 ) -> PruneOutcome:
     """Prune the spec's model (trained checkpoint or fresh init) into a run folder."""
     opened = open_baseline(variant_of(spec))
-    spec = spec.model_copy(update={
-        **resolved_fields(opened[1]),
-        "sensitivity": str(Path(spec.sensitivity).resolve()) if spec.sensitivity else None,
-    })  # fmt: skip
+    spec = spec.model_copy(
+        update={
+            **resolved_fields(opened[1]),
+            "sensitivity": str(Path(spec.sensitivity).resolve()) if spec.sensitivity else None,
+        }
+    )
     variant = opened[1].model_copy(update={"steps": variant_of(spec).steps})
     return run_variant(
-        variant, out if out is not None else default_out(spec), opened=(opened[0], variant),
-        document=_dump(spec), kind="prune", checkpoint_file=PRUNED_FILE, progress=progress,
-    )  # fmt: skip
+        variant,
+        out if out is not None else default_out(spec),
+        opened=(opened[0], variant),
+        document=_dump(spec),
+        kind="prune",
+        checkpoint_file=PRUNED_FILE,
+        progress=progress,
+    )

@@ -39,13 +39,22 @@ def variant_of(spec: QuantizeSpec) -> VariantSpec:
     fields = spec.model_dump(include=set(STEP_FIELDS))
     return VariantSpec(
         name=spec.name,
-        baseline=BaselineRef(checkpoint=str(spec.checkpoint) if spec.checkpoint else None,
-                             onnx=str(spec.onnx) if spec.onnx else None),
+        baseline=BaselineRef(
+            checkpoint=str(spec.checkpoint) if spec.checkpoint else None,
+            onnx=str(spec.onnx) if spec.onnx else None,
+        ),
         steps=[QuantizeStep.model_validate(fields)],
-        data=str(spec.data) if spec.data else None, eval_split=spec.split, seed=spec.seed,
-        bench=BenchSettings(runtimes=["ort"], input_size=spec.input_size, runs=spec.runs,
-                            warmup=spec.warmup, threads=spec.threads),
-    )  # fmt: skip
+        data=str(spec.data) if spec.data else None,
+        eval_split=spec.split,
+        seed=spec.seed,
+        bench=BenchSettings(
+            runtimes=["ort"],
+            input_size=spec.input_size,
+            runs=spec.runs,
+            warmup=spec.warmup,
+            threads=spec.threads,
+        ),
+    )
 
 
 def quantize(spec: QuantizeSpec, out: str | os.PathLike[str] | None = None) -> QuantizeOutcome:
@@ -62,8 +71,9 @@ def quantize(spec: QuantizeSpec, out: str | os.PathLike[str] | None = None) -> Q
     source = spec.checkpoint if spec.checkpoint is not None else spec.onnx
     opened[0].name = source.parent.name if source is not None and source.parent.name else None
     try:
-        return run_variant(opened[1], target, opened=opened, document=spec.model_dump(mode="json"),
-                           kind="quantize")  # fmt: skip
+        return run_variant(
+            opened[1], target, opened=opened, document=spec.model_dump(mode="json"), kind="quantize"
+        )
     except BaseException:
         if not existed:
             _discard(target)

@@ -48,35 +48,58 @@ def run_sensitivity(
     canonical = model_spec.name
     spec = spec.model_copy(update=update)
     dump = spec.model_dump(mode="json")
-    target = out if out is not None else (
-        Path("runs") / f"sensitivity-{canonical}-{spec.importance}-{spec_digest(dump)[:8]}")
+    target = (
+        out
+        if out is not None
+        else (Path("runs") / f"sensitivity-{canonical}-{spec.importance}-{spec_digest(dump)[:8]}")
+    )
     folder = prepare_run_dir(target, dump, kind=SENSITIVITY_KIND)
     if folder.finished:
-        return SensitivityOutcome(folder.path, load_result(folder.path),
-                                  load_profile(folder.path), fresh, True)  # fmt: skip
-    prune = PruneSpec(ratio=spec.ratios[0], importance=spec.importance, round_to=spec.round_to,
-                      ignored_layers=spec.ignored_layers)  # fmt: skip
+        return SensitivityOutcome(
+            folder.path, load_result(folder.path), load_profile(folder.path), fresh, True
+        )
+    prune = PruneSpec(
+        ratio=spec.ratios[0],
+        importance=spec.importance,
+        round_to=spec.round_to,
+        ignored_layers=spec.ignored_layers,
+    )
     importance_data = None
     if prune.needs_data:
-        importance_data = importance_loader(spec.data, info, crop=min(spec.input_size),
-                                            batch_size=8, seed=spec.seed)  # fmt: skip
+        importance_data = importance_loader(
+            spec.data, info, crop=min(spec.input_size), batch_size=8, seed=spec.seed
+        )
     profile = profile_sensitivity(
-        model, evaluation_subset(spec.data, spec.split, info, spec.max_images),
-        num_classes=info.num_classes, ignore_index=info.ignore_index, prune=prune,
-        ratios=spec.ratios, input_size=spec.input_size, model_name=canonical,
-        split=spec.split, device=spec.device, importance_data=importance_data,
+        model,
+        evaluation_subset(spec.data, spec.split, info, spec.max_images),
+        num_classes=info.num_classes,
+        ignore_index=info.ignore_index,
+        prune=prune,
+        ratios=spec.ratios,
+        input_size=spec.input_size,
+        model_name=canonical,
+        split=spec.split,
+        device=spec.device,
+        importance_data=importance_data,
         progress=progress,
-    )  # fmt: skip
+    )
     plot_sensitivity(profile, folder.path / PLOT_FILE)
     from compress.measure.macs import count_macs_params
 
     result = RunResult(
-        name=folder.path.name, kind=SENSITIVITY_KIND, model=canonical,
-        params=count_macs_params(model, spec.input_size)[1], macs=profile.baseline_macs,
+        name=folder.path.name,
+        kind=SENSITIVITY_KIND,
+        model=canonical,
+        params=count_macs_params(model, spec.input_size)[1],
+        macs=profile.baseline_macs,
         macs_input_size=spec.input_size,
-        artifacts={"plot": PLOT_FILE, "spec": SPEC_FILE}, env=environment(),
-        extra={"fresh_init": fresh, "source_checkpoint": spec.checkpoint,
-               "profile": profile.model_dump(mode="json")},
-    )  # fmt: skip
+        artifacts={"plot": PLOT_FILE, "spec": SPEC_FILE},
+        env=environment(),
+        extra={
+            "fresh_init": fresh,
+            "source_checkpoint": spec.checkpoint,
+            "profile": profile.model_dump(mode="json"),
+        },
+    )
     write_result(folder.path, result)
     return SensitivityOutcome(folder.path, result, profile, fresh)

@@ -43,8 +43,16 @@ STRUCTURE_REPLAYERS: dict[str, str] = {
 }
 
 _CORE_KEYS = frozenset(
-    {"format", "format_version", "model", "structure", "state_dict", "tensor_sha256", "dataset",
-     "meta"}
+    {
+        "format",
+        "format_version",
+        "model",
+        "structure",
+        "state_dict",
+        "tensor_sha256",
+        "dataset",
+        "meta",
+    }
 )
 _PLAIN = (str, int, float, bool, type(None))
 

@@ -41,7 +41,18 @@ def first_line(error: BaseException, limit: int = 160) -> str:
 
 # OS faults that are the machine's or the user's (read-only, disk full, permissions), not
 # bugs: reported as one line naming the path, exit code 2.
-OS_FAULTS = frozenset({
-    errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT, errno.ENOTDIR,
-    errno.EISDIR, errno.ENAMETOOLONG, errno.EFBIG, errno.EMFILE, errno.ENFILE,
-})  # fmt: skip
+OS_FAULTS = frozenset(
+    {
+        errno.EROFS,
+        errno.EACCES,
+        errno.EPERM,
+        errno.ENOSPC,
+        errno.EDQUOT,
+        errno.ENOTDIR,
+        errno.EISDIR,
+        errno.ENAMETOOLONG,
+        errno.EFBIG,
+        errno.EMFILE,
+        errno.ENFILE,
+    }
+)

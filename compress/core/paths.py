@@ -24,9 +24,7 @@ def require_file(path: str | os.PathLike[str], what: str, expected: str = "a fil
     return path
 
 
-def require_folder(
-    path: str | os.PathLike[str], what: str, expected: str = "a folder"
-) -> Path:
+def require_folder(path: str | os.PathLike[str], what: str, expected: str = "a folder") -> Path:
     """``path`` as a Path if it is a folder; CompressError saying what it is otherwise."""
     path = Path(path)
     if path.is_dir():

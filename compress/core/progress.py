@@ -90,11 +90,18 @@ def rich_bar(*, fields: tuple[str, ...], console: Any, auto_refresh: bool = True
 
     first, *rest = fields
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn(f"{{task.fields[{first}]}}"), TimeElapsedColumn(), TextColumn("eta"),
-        TimeRemainingColumn(), *(TextColumn(f"{{task.fields[{name}]}}") for name in rest),
-        console=console, transient=True, auto_refresh=auto_refresh,
-    )  # fmt: skip
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(f"{{task.fields[{first}]}}"),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        *(TextColumn(f"{{task.fields[{name}]}}") for name in rest),
+        console=console,
+        transient=True,
+        auto_refresh=auto_refresh,
+    )
 
 
 _CURRENT: ContextVar[Reporter | None] = ContextVar("segcompress_progress", default=None)

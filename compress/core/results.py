@@ -106,9 +106,7 @@ class RunResult(Measured):
 def write_result(run_dir: str | os.PathLike[str], result: RunResult) -> Path:
     """Atomically write ``result`` to ``run_dir/result.json``; return its path."""
     path = Path(run_dir) / RESULT_FILE
-    missing = [
-        rel for rel in result.artifacts.values() if not (Path(run_dir) / rel).exists()
-    ]
+    missing = [rel for rel in result.artifacts.values() if not (Path(run_dir) / rel).exists()]
     if missing:
         raise ValueError(f"result names artifacts that do not exist: {missing}")
     document = result.model_dump(mode="json")
@@ -119,8 +117,7 @@ def write_result(run_dir: str | os.PathLike[str], result: RunResult) -> Path:
 
 def load_result(path: str | os.PathLike[str]) -> RunResult:
     """Read a ``result.json`` (or a run folder holding one); CompressError if unusable."""
-    path, data = read_json(path, default_name=RESULT_FILE,
-                           what=f"a run folder with {RESULT_FILE}")  # fmt: skip
+    path, data = read_json(path, default_name=RESULT_FILE, what=f"a run folder with {RESULT_FILE}")
     if isinstance(data, dict) and data.get("schema_version") not in (None, *READABLE_VERSIONS):
         raise CompressError(
             f"{path}: schema_version {data.get('schema_version')!r} is not supported; "
@@ -147,16 +144,23 @@ def upgrade_v1(result: RunResult) -> RunResult:
     if isinstance(extra.get("baseline"), dict):
         base = extra["baseline"]
         result.baseline_measurement = Measurement(
-            params=base.get("params"), macs=base.get("macs"),
-            macs_input_size=result.macs_input_size, size_bytes=base.get("size_bytes"),
-            size_artifact="fp32-state-dict", latency_ms=extra.get("baseline_latency") or {},
+            params=base.get("params"),
+            macs=base.get("macs"),
+            macs_input_size=result.macs_input_size,
+            size_bytes=base.get("size_bytes"),
+            size_artifact="fp32-state-dict",
+            latency_ms=extra.get("baseline_latency") or {},
             metrics=base.get("metrics"),
-        )  # fmt: skip
+        )
     elif isinstance(extra.get("fp32"), dict):
         fp32 = extra["fp32"]
         result.baseline_measurement = Measurement(
-            params=result.params, macs=result.macs, macs_input_size=result.macs_input_size,
-            size_bytes=fp32.get("size_bytes"), size_artifact="fp32-onnx",
-            latency_ms=fp32.get("latency_ms") or {}, metrics=fp32.get("metrics"),
-        )  # fmt: skip
+            params=result.params,
+            macs=result.macs,
+            macs_input_size=result.macs_input_size,
+            size_bytes=fp32.get("size_bytes"),
+            size_artifact="fp32-onnx",
+            latency_ms=fp32.get("latency_ms") or {},
+            metrics=fp32.get("metrics"),
+        )
     return result

@@ -54,9 +54,7 @@ class RunFolder:
         return self.path / relative
 
 
-def prepare_run_dir(
-    out: str | os.PathLike[str], spec: dict[str, Any], *, kind: str
-) -> RunFolder:
+def prepare_run_dir(out: str | os.PathLike[str], spec: dict[str, Any], *, kind: str) -> RunFolder:
     """Create ``out`` for ``spec`` or check that it already belongs to the same spec.
 
     Raises:
@@ -191,11 +189,13 @@ def spec_differences(old: Any, new: dict[str, Any], *, most: int = 3) -> str:
         return ""
     flat_old, flat_new = _flatten(old), _flatten(new)
     keys = [k for k in sorted(set(flat_old) | set(flat_new)) if flat_old.get(k) != flat_new.get(k)]
+
     def show(value: Any) -> str:
         return shorten(repr(value), 60)
 
-    shown = [f"{k}: {show(flat_old.get(k))} there, {show(flat_new.get(k))} here"
-             for k in keys[:most]]  # fmt: skip
+    shown = [
+        f"{k}: {show(flat_old.get(k))} there, {show(flat_new.get(k))} here" for k in keys[:most]
+    ]
     more = f"; {len(keys) - most} more" if len(keys) > most else ""
     return f" ({'; '.join(shown)}{more})" if shown else ""
 

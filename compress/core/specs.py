@@ -89,8 +89,11 @@ def validation_message(error: ValidationError, *, source: str) -> str:
     message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
     message = shorten(message, MAX_MESSAGE)
     echo = shorten(repr(value))
-    shown = f" (got {echo})" if value is not None and not isinstance(value, dict) and (
-        echo not in message) else ""  # fmt: skip
+    shown = (
+        f" (got {echo})"
+        if value is not None and not isinstance(value, dict) and (echo not in message)
+        else ""
+    )
     return f"{source}: field {field!r}: {message}{shown}"
 
 

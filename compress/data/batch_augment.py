@@ -68,9 +68,10 @@ class BatchAugment:
                 K.ColorJitter(**JITTER, p=1.0),
             ]
         return K.AugmentationSequential(
-            *ops, data_keys=["input", "mask"],
+            *ops,
+            data_keys=["input", "mask"],
             extra_args={DataKey.MASK: {"resample": Resample.NEAREST, "align_corners": None}},
-        )  # fmt: skip
+        )
 
     def __call__(
         self, images: torch.Tensor, masks: torch.Tensor
@@ -136,9 +137,13 @@ def device_batches(
 
 
 def _batches(
-    data: DecodedSplit, order: list[int], batch_size: int, device: torch.device,
-    augment: BatchFn, drop_last: bool,
-) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:  # fmt: skip
+    data: DecodedSplit,
+    order: list[int],
+    batch_size: int,
+    device: torch.device,
+    augment: BatchFn,
+    drop_last: bool,
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     pin = device.type == "cuda"
     for number in range(num_batches(len(order), batch_size, drop_last)):
         chunk = order[number * batch_size : (number + 1) * batch_size]

@@ -67,9 +67,12 @@ def list_splits(root: str | os.PathLike[str]) -> list[str]:
     """Split folders under ``root`` that hold a known layout (train, val, test first)."""
     root = require_folder(root, "dataset folder")
     names = [
-        p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
+        p.name
+        for p in root.iterdir()
+        if p.is_dir()
+        and not p.name.startswith(".")
         and any((p / image).is_dir() for image, _ in LAYOUTS)
-    ]  # fmt: skip
+    ]
     return sorted(names, key=lambda s: (SPLIT_ORDER.index(s) if s in SPLIT_ORDER else 99, s))
 
 
@@ -86,9 +89,10 @@ def find_pairs(root: str | os.PathLike[str], split: str) -> list[tuple[Path, Pat
         raise CompressError(f"{split_dir} has no image/mask folders; expected {expected}")
     image_dir, mask_dir = layout
     images = sorted(
-        p for p in image_dir.iterdir()
+        p
+        for p in image_dir.iterdir()
         if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
-    )  # fmt: skip
+    )
     if not images:
         raise CompressError(
             f"{image_dir} holds no images ({', '.join('*' + s for s in IMAGE_SUFFIXES)})"
@@ -148,8 +152,13 @@ class SegmentationFolder(Dataset):
     def __len__(self) -> int:
         return len(self.pairs)
 
-    def subset(self, pairs: list[tuple[Path, Path]], *, split: str,
-               transform: PairTransformFn | None = None) -> SegmentationFolder:  # fmt: skip
+    def subset(
+        self,
+        pairs: list[tuple[Path, Path]],
+        *,
+        split: str,
+        transform: PairTransformFn | None = None,
+    ) -> SegmentationFolder:
         """The same data set restricted to ``pairs`` (named ``split``), e.g. a held-out part."""
         from compress.data.transforms import eval_transform
 

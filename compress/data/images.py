@@ -39,8 +39,9 @@ def _open(path: Path, what: str) -> Image.Image:
 
 
 # Modes PIL converts to RGB faithfully (8 bits per channel, or a palette / bilevel).
-_EIGHT_BIT_MODES = frozenset({"RGB", "RGBA", "RGBX", "RGBa", "L", "LA", "La", "P", "PA", "1",
-                              "CMYK", "YCbCr"})  # fmt: skip
+_EIGHT_BIT_MODES = frozenset(
+    {"RGB", "RGBA", "RGBX", "RGBa", "L", "LA", "La", "P", "PA", "1", "CMYK", "YCbCr"}
+)
 _SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I"})
 
 
@@ -143,9 +144,7 @@ def decode_rgb_mask(rgb: np.ndarray, info: DatasetInfo, *, source: str | Path) -
     found = keys[position] == packed
     if not found.all():
         unknown = np.unique(packed[~found])
-        shown = ", ".join(
-            f"({v >> 16}, {(v >> 8) & 255}, {v & 255})" for v in unknown[:3].tolist()
-        )
+        shown = ", ".join(f"({v >> 16}, {(v >> 8) & 255}, {v & 255})" for v in unknown[:3].tolist())
         raise CompressError(
             f"mask {source} has colour(s) {shown} ({int((~found).sum())} px) that are not in "
             f"the {info.name} palette; valid colours are the {len(colours)} listed in its "

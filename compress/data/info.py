@@ -120,15 +120,32 @@ FLOODNET = DatasetInfo(
 CAMVID = DatasetInfo(
     name="camvid",
     class_names=[
-        "sky", "building", "pole", "road", "pavement", "tree",
-        "sign/symbol", "fence", "car", "pedestrian", "bicyclist",
-    ],  # fmt: skip
+        "sky",
+        "building",
+        "pole",
+        "road",
+        "pavement",
+        "tree",
+        "sign/symbol",
+        "fence",
+        "car",
+        "pedestrian",
+        "bicyclist",
+    ],
     ignore_index=11,
     palette=[
-        (128, 128, 128), (128, 0, 0), (192, 192, 128), (128, 64, 128), (60, 40, 222),
-        (128, 128, 0), (192, 128, 128), (64, 64, 128), (64, 0, 128), (64, 64, 0),
+        (128, 128, 128),
+        (128, 0, 0),
+        (192, 192, 128),
+        (128, 64, 128),
+        (60, 40, 222),
+        (128, 128, 0),
+        (192, 128, 128),
+        (64, 64, 128),
+        (64, 0, 128),
+        (64, 64, 0),
         (0, 128, 192),
-    ],  # fmt: skip
+    ],
     ignore_color=(0, 0, 0),
 )
 

@@ -77,14 +77,27 @@ def _water(scene: Scene) -> None:
             angle, length = rng.uniform(0, math.pi), math.hypot(scene.h, scene.w)
             t = np.linspace(-length, length, 9)
             wobble = np.sin(t / length * rng.uniform(3, 7) + rng.uniform(0, 6)) * 12 * s
-            points = np.stack([cx + t * math.cos(angle) - wobble * math.sin(angle),
-                               cy + t * math.sin(angle) + wobble * math.cos(angle)], 1)  # fmt: skip
+            points = np.stack(
+                [
+                    cx + t * math.cos(angle) - wobble * math.sin(angle),
+                    cy + t * math.sin(angle) + wobble * math.cos(angle),
+                ],
+                1,
+            )
             scene.paint(scene.line(points, rng.uniform(8, 24) * s), WATER, colour)
         else:
             theta = np.linspace(0, 2 * math.pi, 24, endpoint=False)
-            radius = rng.uniform(10, 40) * s * (1 + sum(
-                rng.uniform(0, 0.2) * np.sin(k * theta + rng.uniform(0, 6)) for k in (1, 2, 3)
-            ))  # fmt: skip
+            radius = (
+                rng.uniform(10, 40)
+                * s
+                * (
+                    1
+                    + sum(
+                        rng.uniform(0, 0.2) * np.sin(k * theta + rng.uniform(0, 6))
+                        for k in (1, 2, 3)
+                    )
+                )
+            )
             points = np.stack([cx + radius * np.cos(theta), cy + radius * np.sin(theta)], 1)
             scene.paint(scene.polygon(points), WATER, colour)
 
@@ -179,9 +192,13 @@ def _buildings(scene: Scene, roads: list[Road]) -> list[Building]:
 
 
 def _roof_colour(rng: np.random.Generator) -> np.ndarray:
-    families = [((95, 95, 95), (185, 185, 190)), ((150, 65, 45), (195, 105, 80)),
-                ((95, 75, 55), (145, 110, 85)), ((185, 180, 170), (235, 230, 225)),
-                ((45, 45, 50), (85, 85, 90))]  # fmt: skip
+    families = [
+        ((95, 95, 95), (185, 185, 190)),
+        ((150, 65, 45), (195, 105, 80)),
+        ((95, 75, 55), (145, 110, 85)),
+        ((185, 180, 170), (235, 230, 225)),
+        ((45, 45, 50), (85, 85, 90)),
+    ]
     low, high = families[rng.integers(len(families))]
     return _colour(rng, low, high)
 
@@ -226,9 +243,14 @@ def _trees(scene: Scene) -> None:
             if crown is None or not scene.any_of(crown, [BACKGROUND, GRASS]):
                 continue
             scene.shadow_draw.ellipse(
-                (x - r + math.cos(scene.sun) * r, y - r + math.sin(scene.sun) * r,
-                 x + r + math.cos(scene.sun) * r, y + r + math.sin(scene.sun) * r), fill=255
-            )  # fmt: skip
+                (
+                    x - r + math.cos(scene.sun) * r,
+                    y - r + math.sin(scene.sun) * r,
+                    x + r + math.cos(scene.sun) * r,
+                    y + r + math.sin(scene.sun) * r,
+                ),
+                fill=255,
+            )
             scene.paint(crown, TREE, base * rng.uniform(0.8, 1.2), allowed=[BACKGROUND, GRASS])
             lit = scene.disc(x + toward_sun[0] * r * 0.35, y + toward_sun[1] * r * 0.35, r * 0.5)
             scene.paint(lit, None, base * 1.35, allowed=[TREE])
@@ -252,8 +274,9 @@ def _vehicles(scene: Scene, roads: list[Road]) -> None:
         body = scene.polygon(rect_points(*centre, hx, hy, angle))
         if body is None or (scene.labels_in(body) != ROAD).mean() > 0.2:
             continue
-        colour = np.clip(np.array(CAR_COLOURS[rng.integers(len(CAR_COLOURS))])
-                         * rng.uniform(0.85, 1.1), 0, 255)  # fmt: skip
+        colour = np.clip(
+            np.array(CAR_COLOURS[rng.integers(len(CAR_COLOURS))]) * rng.uniform(0.85, 1.1), 0, 255
+        )
         scene.cast(rect_points(*centre, hx, hy, angle), 1.5 * s)
         scene.paint(body, VEHICLE, colour, allowed=[ROAD])
         front = centre + d * hx * 0.35

@@ -28,6 +28,7 @@ from compress.data.scenes import GENERATOR_VERSION, render_scene
 
 logger = logging.getLogger(__name__)
 
+
 class SyntheticSpec(Spec):
     """How a synthetic data set is generated; stored as ``generator:`` in dataset.yaml."""
 
@@ -82,10 +83,15 @@ def write_synthetic_dataset(
     """
     spec = parse_spec(
         SyntheticSpec,
-        {"n": n, "size": size, "seed": seed, "val_fraction": val_fraction,
-         "test_fraction": test_fraction},
+        {
+            "n": n,
+            "size": size,
+            "seed": seed,
+            "val_fraction": val_fraction,
+            "test_fraction": test_fraction,
+        },
         source="synthetic data set",
-    )  # fmt: skip
+    )
     out, say = Path(os.path.abspath(out)), log or logger.info
     if _reusable(out, spec):
         say(f"reusing {out}: it already holds this data set (n={n}, size={size}, seed={seed})")
@@ -113,8 +119,10 @@ def write_synthetic_dataset(
         if tmp.exists():
             shutil.rmtree(tmp)
     sizes = spec.split_sizes()
-    say(f"wrote {n} scenes of {size}x{size} to {out} "
-        f"(train {sizes['train']}, val {sizes['val']}, test {sizes['test']})")  # fmt: skip
+    say(
+        f"wrote {n} scenes of {size}x{size} to {out} "
+        f"(train {sizes['train']}, val {sizes['val']}, test {sizes['test']})"
+    )
     return out
 
 

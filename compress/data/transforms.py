@@ -81,8 +81,12 @@ def train_transform(
     fill = _fill(ignore_index)
     if augment:
         ops: list[v2.Transform] = [
-            v2.RandomAffine(ROTATION_DEGREES, scale=ZOOM_RANGE,
-                            interpolation=v2.InterpolationMode.BILINEAR, fill=fill),  # fmt: skip
+            v2.RandomAffine(
+                ROTATION_DEGREES,
+                scale=ZOOM_RANGE,
+                interpolation=v2.InterpolationMode.BILINEAR,
+                fill=fill,
+            ),
             v2.RandomCrop(crop, pad_if_needed=True, fill=fill),
             v2.RandomHorizontalFlip(),
             v2.RandomVerticalFlip(),

@@ -40,8 +40,14 @@ class BaseModelSource:
     @classmethod
     def of(cls, spec: Any) -> BaseModelSource:
         """The source named by a run spec with these fields (SensitivitySpec, ...)."""
-        return cls(spec.model, spec.checkpoint, spec.num_classes, dict(spec.model_options),
-                   spec.data, spec.seed)  # fmt: skip
+        return cls(
+            spec.model,
+            spec.checkpoint,
+            spec.num_classes,
+            dict(spec.model_options),
+            spec.data,
+            spec.seed,
+        )
 
 
 def load_base(
@@ -55,9 +61,10 @@ def load_base(
 
             num_classes = load_dataset_info(spec.data).num_classes
         model_spec = ModelSpec(
-            name=canonical, num_classes=num_classes or DEFAULT_NUM_CLASSES,
+            name=canonical,
+            num_classes=num_classes or DEFAULT_NUM_CLASSES,
             options=spec.model_options,
-        )  # fmt: skip
+        )
         torch.manual_seed(spec.seed)
         return model_spec.build(), model_spec, [], None, True
     loaded = load_checkpoint(spec.checkpoint)
@@ -74,7 +81,9 @@ def load_base(
     return loaded.model, loaded.spec, list(loaded.structure), loaded.dataset, False
 
 
-def resolved_base(spec: Any) -> tuple[
+def resolved_base(
+    spec: Any,
+) -> tuple[
     nn.Module, ModelSpec, list[dict[str, Any]], dict[str, Any] | None, bool, Any, dict[str, Any]
 ]:
     """Open a run spec's base model and data; also the spec fields to store, resolved.
@@ -126,15 +135,20 @@ def val_metrics(model: nn.Module, data: str, info: Any, device: str) -> dict[str
 
     dataset = SegmentationFolder(data, "val", info=info)
     result = evaluate(
-        model, dataset, num_classes=info.num_classes, ignore_index=info.ignore_index,
+        model,
+        dataset,
+        num_classes=info.num_classes,
+        ignore_index=info.ignore_index,
         device=device,
-    )  # fmt: skip
+    )
     metrics, study = result.metrics, float(result.study_miou)
     return {
-        "miou": float(metrics.miou), "class_acc": float(metrics.class_acc),
+        "miou": float(metrics.miou),
+        "class_acc": float(metrics.class_acc),
         "pixel_acc": float(metrics.pixel_acc),
         "per_class_iou": [None if v is None else float(v) for v in metrics.per_class_iou],
         "class_names": list(info.class_names),
         "study_miou": None if math.isnan(study) else study,
-        "split": "val", "num_images": int(result.num_images),
-    }  # fmt: skip
+        "split": "val",
+        "num_images": int(result.num_images),
+    }

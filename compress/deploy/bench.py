@@ -25,7 +25,6 @@ from compress.deploy.onnx_model import architecture_of, onnx_classes, spec_from_
 from compress.measure.runtimes import RUNTIMES, RuntimeName
 
 if TYPE_CHECKING:
-
     from compress.core.checkpoint import Checkpoint
     from compress.measure.roof import Roof
 
@@ -151,9 +150,12 @@ def _measure(
         extra["source"] = str(spec.onnx)
     else:
         loaded = load_model(
-            model=spec.model, checkpoint=spec.checkpoint, num_classes=spec.num_classes,
-            options=spec.options, seed=spec.seed,
-        )  # fmt: skip
+            model=spec.model,
+            checkpoint=spec.checkpoint,
+            num_classes=spec.num_classes,
+            options=spec.options,
+            seed=spec.seed,
+        )
         model_spec, structure, architecture = loaded.spec, loaded.structure, loaded.model
         extra["source"] = str(spec.checkpoint) if spec.checkpoint else "random init"
         extra["state_dict_bytes"] = state_dict_bytes(loaded.model)
@@ -162,9 +164,12 @@ def _measure(
         macs, params = count_macs_params(architecture, spec.input_size)
     if loaded is not None and any(RUNTIMES[runtime].reads_onnx for runtime in runtimes):
         onnx_path = export_onnx(
-            loaded.model, workdir / "model.onnx", input_size=spec.input_size,
-            opset=spec.opset, metadata=loaded.metadata(),
-        )  # fmt: skip
+            loaded.model,
+            workdir / "model.onnx",
+            input_size=spec.input_size,
+            opset=spec.opset,
+            metadata=loaded.metadata(),
+        )
         if keep:
             artifacts["onnx"] = "model.onnx"
     if onnx_path is not None:
@@ -190,19 +195,30 @@ def _measure(
         else:
             assert loaded is not None
             runner = open_runner(
-                runtime, loaded.model, device=spec.device, threads=threads, fp16=spec.fp16,
+                runtime,
+                loaded.model,
+                device=spec.device,
+                threads=threads,
+                fp16=spec.fp16,
                 channels_last=spec.channels_last,
-            )  # fmt: skip
+            )
         runners[runtime] = runner
         timing = measure_latency(
-            runner.run, [runner.prepare(x)], warmup=spec.warmup, runs=spec.runs,
-            sync=runner.sync, cuda_memory=runtime == "torch" and spec.device == "cuda",
-        )  # fmt: skip
+            runner.run,
+            [runner.prepare(x)],
+            warmup=spec.warmup,
+            runs=spec.runs,
+            sync=runner.sync,
+            cuda_memory=runtime == "torch" and spec.device == "cuda",
+        )
         latency[runner.key] = timing.to_stats(
-            input_size=spec.input_size, batch=spec.batch, threads=runner.threads,
-            device_name=runner.device_name, macs=macs,
+            input_size=spec.input_size,
+            batch=spec.batch,
+            threads=runner.threads,
+            device_name=runner.device_name,
+            macs=macs,
             peak_gmacs=roof.peak_gmacs if roof is not None else None,
-        )  # fmt: skip
+        )
         samples[runner.key] = timing.samples_ms
         memory[runner.key] = timing.peak_memory_bytes
         rss[runner.key] = timing.max_rss_bytes
@@ -258,9 +274,12 @@ def _accuracy(spec: BenchSpec, predict: Any, num_classes: int) -> Metrics:
             f"{info.num_classes}; benchmark it on a data set with {num_classes} classes"
         )
     result = evaluate(
-        predict, dataset, num_classes=num_classes, ignore_index=info.ignore_index,
+        predict,
+        dataset,
+        num_classes=num_classes,
+        ignore_index=info.ignore_index,
         device=spec.device,
-    )  # fmt: skip
+    )
     return result.record(split=spec.split, class_names=info.class_names)
 
 

@@ -118,20 +118,32 @@ def _torch_export(
 
         axes = {0: Dim.DYNAMIC, 2: Dim.DYNAMIC, 3: Dim.DYNAMIC}
         torch.onnx.export(
-            model, (example,), str(path), dynamo=True, opset_version=opset,
-            input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], dynamic_shapes=(axes,),
+            model,
+            (example,),
+            str(path),
+            dynamo=True,
+            opset_version=opset,
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            dynamic_shapes=(axes,),
             verbose=False,
-        )  # fmt: skip
+        )
         return
     axes_names = {0: "batch", 2: "height", 3: "width"}
     with warnings.catch_warnings():
         for message in _DEPRECATION_NOTICES:
             warnings.filterwarnings("ignore", message=message, category=DeprecationWarning)
         torch.onnx.export(
-            model, (example,), str(path), dynamo=False, opset_version=opset,
-            input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], do_constant_folding=True,
+            model,
+            (example,),
+            str(path),
+            dynamo=False,
+            opset_version=opset,
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            do_constant_folding=True,
             dynamic_axes={INPUT_NAME: axes_names, OUTPUT_NAME: axes_names},
-        )  # fmt: skip
+        )
 
 
 class ExportSpec(Spec):
@@ -189,15 +201,22 @@ def export_model(spec: ExportSpec) -> ExportOutcome:
     if spec.out.is_dir():
         raise CompressError(f"--out {spec.out} is a folder; expected a file such as model.onnx")
     loaded = load_model(
-        model=spec.model, checkpoint=spec.checkpoint, num_classes=spec.num_classes,
-        options=spec.options, seed=spec.seed,
-    )  # fmt: skip
+        model=spec.model,
+        checkpoint=spec.checkpoint,
+        num_classes=spec.num_classes,
+        options=spec.options,
+        seed=spec.seed,
+    )
     metadata = loaded.metadata()
     with atomic.atomic_path(spec.out) as tmp:
         export_onnx(
-            loaded.model, tmp, input_size=spec.input_size, opset=spec.opset,
-            metadata=metadata, exporter=spec.exporter,
-        )  # fmt: skip
+            loaded.model,
+            tmp,
+            input_size=spec.input_size,
+            opset=spec.opset,
+            metadata=metadata,
+            exporter=spec.exporter,
+        )
         # after the export: a size the model cannot run at is refused there, in one line
         images, source = parity_images(
             spec.parity_images, spec.input_size, data=spec.data, split=spec.split, seed=spec.seed

@@ -88,8 +88,9 @@ def check_parity(
                 if top2 is not None and same < agrees.numel():
                     flipped_margins.append((top2[:, 0] - top2[:, 1])[~agrees])
                 pixels = reference.shape[0] * reference.shape[-2] * reference.shape[-1]
-                rows.append({"size": size, "max_abs_diff": float(diff.max()),
-                             "agreement": same / pixels})  # fmt: skip
+                rows.append(
+                    {"size": size, "max_abs_diff": float(diff.max()), "agreement": same / pixels}
+                )
                 total_pixels += pixels
                 agreeing += same
                 abs_sum += float(diff.sum())

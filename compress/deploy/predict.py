@@ -28,9 +28,16 @@ from compress.data.transforms import normalize
 from compress.measure.inference import Predictor, inference_context, logits_of, predict_mask
 
 __all__ = [
-    "Predictor", "colorize", "find_images", "inference_context", "logits_of", "normalize",
-    "predict_folder", "predict_mask", "save_panel",
-]  # fmt: skip
+    "Predictor",
+    "colorize",
+    "find_images",
+    "inference_context",
+    "logits_of",
+    "normalize",
+    "predict_folder",
+    "predict_mask",
+    "save_panel",
+]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 IMAGE_DIRS = ("image", "images")

@@ -29,9 +29,15 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = [
-    "FACTORIZATION_METHODS", "METHOD_NAMES", "RANK_RULES", "FactorizeRunSpec", "FactorizeSpec",
-    "MethodEntry", "register_method", *_LAZY,
-]  # fmt: skip
+    "FACTORIZATION_METHODS",
+    "METHOD_NAMES",
+    "RANK_RULES",
+    "FactorizeRunSpec",
+    "FactorizeSpec",
+    "MethodEntry",
+    "register_method",
+    *_LAZY,
+]
 
 
 def __getattr__(name: str) -> Any:

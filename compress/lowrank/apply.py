@@ -148,9 +148,15 @@ def factorize_model(
             pairs = zip(module.ranks, used.reference(site.layer), strict=False)
             kept[site.name] = min(rank / max(full, 1) for rank, full in pairs)
             rows[site.name] = LayerReport(
-                site.name, describe(site.layer), module.method, list(module.ranks), site.macs,
-                macs, error, note,
-            )  # fmt: skip
+                site.name,
+                describe(site.layer),
+                module.method,
+                list(module.ranks),
+                site.macs,
+                macs,
+                error,
+                note,
+            )
             progress.advance(site.name)
     ordered = [rows[site.name] for site in sites]
     step = {
@@ -159,11 +165,17 @@ def factorize_model(
         "method": spec.method,
         "input_shape": [1, in_channels, *input_size],
         "layers": [
-            {"name": row.name, "method": row.method, "ranks": row.ranks,
-             "weight_shape": _weight_shape(site.layer), "type": type(site.layer).__name__}
-            for row, site in zip(ordered, sites, strict=True) if row.method is not None
+            {
+                "name": row.name,
+                "method": row.method,
+                "ranks": row.ranks,
+                "weight_shape": _weight_shape(site.layer),
+                "type": type(site.layer).__name__,
+            }
+            for row, site in zip(ordered, sites, strict=True)
+            if row.method is not None
         ],
-    }  # fmt: skip
+    }
     outcome = FactorizeOutcome(model, step, ordered, fraction)
     if fraction is not None:
         _check_budget(outcome, spec, base, input_size, in_channels)
@@ -200,9 +212,12 @@ ERROR_FLOOR = 0.9  # relative error above which most of a layer's output is lost
 def _check_floors(outcome: FactorizeOutcome, kept: dict[str, float], *, budget: bool) -> None:
     """Warn about layers cut below :data:`RANK_FLOOR` of their rank or above
     :data:`ERROR_FLOOR` relative error, and (for a MACs budget) say which layers carry it."""
-    low = [row for row in outcome.replaced
-           if kept.get(row.name, 1.0) < RANK_FLOOR
-           or (row.rel_error is not None and row.rel_error > ERROR_FLOOR)]  # fmt: skip
+    low = [
+        row
+        for row in outcome.replaced
+        if kept.get(row.name, 1.0) < RANK_FLOOR
+        or (row.rel_error is not None and row.rel_error > ERROR_FLOOR)
+    ]
     for row in low:
         error = f", relative error {row.rel_error:.2f}" if row.rel_error is not None else ""
         outcome.warnings.append(

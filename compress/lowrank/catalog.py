@@ -64,7 +64,7 @@ for _entry in (
         "compress.lowrank.methods:SPATIAL_SVD",
     ),
 ):
-    register_method(_entry)  # fmt: skip
+    register_method(_entry)
 
 
 check_method = name_checker(FACTORIZATION_METHODS, "method")

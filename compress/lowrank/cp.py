@@ -92,9 +92,14 @@ def cp_decompose(
             # svd init with R > a mode's size pads with random columns and says so
             warnings.filterwarnings("ignore", message="Trying to compute SVD", category=UserWarning)
             weights, factors = parafac(
-                weight.detach().double().cpu(), rank, n_iter_max=limits.n_iter_max, init="svd",
-                tol=1e-8, random_state=0, callback=stop_when_late,
-            )  # fmt: skip
+                weight.detach().double().cpu(),
+                rank,
+                n_iter_max=limits.n_iter_max,
+                init="svd",
+                tol=1e-8,
+                random_state=0,
+                callback=stop_when_late,
+            )
     except (RuntimeError, ValueError, ArithmeticError) as error:
         first = (str(error).strip().splitlines() or [type(error).__name__])[0][:80]
         raise CPFailed(f"ALS failed ({first})") from None

@@ -83,15 +83,25 @@ def relative_error(original: Any, approx: Any) -> float:
 
 
 def axis_conv(
-    conv: nn.Conv2d, in_channels: int, out_channels: int, axis: int, *, groups: int = 1,
+    conv: nn.Conv2d,
+    in_channels: int,
+    out_channels: int,
+    axis: int,
+    *,
+    groups: int = 1,
     bias: bool = False,
-) -> nn.Conv2d:  # fmt: skip
+) -> nn.Conv2d:
     """The 1-D piece of ``conv`` along ``axis`` (0: kh x 1, 1: 1 x kw), geometry kept."""
     kh, kw = pair(conv.kernel_size)
     layer = nn.Conv2d(
-        in_channels, out_channels, (kh, 1) if axis == 0 else (1, kw),
-        stride=axis_pair(conv.stride, axis), padding=axis_padding(conv.padding, axis),
-        dilation=axis_pair(conv.dilation, axis), groups=groups, bias=bias,
+        in_channels,
+        out_channels,
+        (kh, 1) if axis == 0 else (1, kw),
+        stride=axis_pair(conv.stride, axis),
+        padding=axis_padding(conv.padding, axis),
+        dilation=axis_pair(conv.dilation, axis),
+        groups=groups,
+        bias=bias,
         padding_mode=conv.padding_mode,
-    )  # fmt: skip
+    )
     return placed(layer, conv)

@@ -37,9 +37,15 @@ def build_svd(layer: nn.Conv2d | nn.Linear, rank: int) -> LowRankSequential:
         second: nn.Module = placed(nn.Linear(rank, layer.out_features, bias=bias), layer)
     else:
         first = nn.Conv2d(
-            layer.in_channels, rank, 1, stride=layer.stride, padding=layer.padding,
-            dilation=layer.dilation, bias=False, padding_mode=layer.padding_mode,
-        )  # fmt: skip
+            layer.in_channels,
+            rank,
+            1,
+            stride=layer.stride,
+            padding=layer.padding,
+            dilation=layer.dilation,
+            bias=False,
+            padding_mode=layer.padding_mode,
+        )
         first = placed(first, layer)
         second = pointwise(rank, layer.out_channels, bias=bias, like=layer)
     return LowRankSequential(first, second, method=METHOD, ranks=[rank])

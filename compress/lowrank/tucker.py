@@ -31,9 +31,15 @@ def build_tucker(conv: nn.Conv2d, ranks: list[int]) -> LowRankSequential:
     """The three-layer structure for ``ranks = [r_out, r_in]`` (weights uninitialised)."""
     r_out, r_in = ranks
     core = nn.Conv2d(
-        r_in, r_out, conv.kernel_size, stride=conv.stride, padding=conv.padding,
-        dilation=conv.dilation, bias=False, padding_mode=conv.padding_mode,
-    )  # fmt: skip
+        r_in,
+        r_out,
+        conv.kernel_size,
+        stride=conv.stride,
+        padding=conv.padding,
+        dilation=conv.dilation,
+        bias=False,
+        padding_mode=conv.padding_mode,
+    )
     return LowRankSequential(
         pointwise(conv.in_channels, r_in, bias=False, like=conv),
         placed(core, conv),
@@ -52,9 +58,12 @@ def tucker_decompose(
 
     with tl.backend_context("pytorch"):
         (core, factors), _ = partial_tucker(
-            weight.detach().double().cpu(), rank=list(ranks), modes=[0, 1], init="svd",
+            weight.detach().double().cpu(),
+            rank=list(ranks),
+            modes=[0, 1],
+            init="svd",
             n_iter_max=n_iter_max,
-        )  # fmt: skip
+        )
     return core, factors[0], factors[1]
 
 

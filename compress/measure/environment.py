@@ -88,8 +88,10 @@ def busy_note(env: dict) -> str | None:
     load, cores = env.get("load_average"), env.get("cpu_logical") or env.get("cores")
     if load is None or not cores or load <= cores:
         return None
-    return (f"the machine was busy while timing (load average {load:g} on {cores} cores): "
-            "latencies may be inflated; rerun on a quiet machine to trust them")  # fmt: skip
+    return (
+        f"the machine was busy while timing (load average {load:g} on {cores} cores): "
+        "latencies may be inflated; rerun on a quiet machine to trust them"
+    )
 
 
 def load_average() -> float | None:

@@ -52,21 +52,34 @@ def evaluate_into(
     from compress.measure.size import file_bytes
 
     path = Path(checkpoint).resolve()
-    spec = EvalSpec(checkpoint=str(path), checkpoint_sha256=file_sha256(str(path)),
-                    data=str(Path(data).resolve()), split=split, device=device,
-                    tta=tta if tta != "none" else None)  # fmt: skip
+    spec = EvalSpec(
+        checkpoint=str(path),
+        checkpoint_sha256=file_sha256(str(path)),
+        data=str(Path(data).resolve()),
+        split=split,
+        device=device,
+        tta=tta if tta != "none" else None,
+    )
     folder = prepare_run_dir(out, spec.model_dump(mode="json"), kind="eval")
     if folder.finished:
         return load_result(folder.path), None
     evaluation = evaluate_checkpoint(path, data, split=split, device=device, tta=spec.tta)
     model = evaluation.model_spec
     result = RunResult(
-        name=Path(out).name, kind="eval", model=model.name if model else "?",
-        steps=list(evaluation.structure), size_bytes=file_bytes(path), size_artifact=path.name,
+        name=Path(out).name,
+        kind="eval",
+        model=model.name if model else "?",
+        steps=list(evaluation.structure),
+        size_bytes=file_bytes(path),
+        size_artifact=path.name,
         metrics=evaluation.result.record(split=split, class_names=evaluation.class_names),
-        env={"device": evaluation.device}, source_sha256=spec.checkpoint_sha256,
-        extra={"checkpoint": str(path), "data": spec.data,
-               **({"tta": spec.tta} if spec.tta else {})},
-    )  # fmt: skip
+        env={"device": evaluation.device},
+        source_sha256=spec.checkpoint_sha256,
+        extra={
+            "checkpoint": str(path),
+            "data": spec.data,
+            **({"tta": spec.tta} if spec.tta else {}),
+        },
+    )
     write_result(folder.path, result)
     return result, evaluation

@@ -68,12 +68,15 @@ class EvalResult:
         """The typed :class:`~compress.core.measurements.Metrics` a ``result.json`` holds."""
         study = self.study_miou
         return Metrics(
-            miou=self.metrics.miou, class_acc=self.metrics.class_acc,
-            pixel_acc=self.metrics.pixel_acc, per_class_iou=self.metrics.per_class_iou,
+            miou=self.metrics.miou,
+            class_acc=self.metrics.class_acc,
+            pixel_acc=self.metrics.pixel_acc,
+            per_class_iou=self.metrics.per_class_iou,
             class_names=list(class_names),
             study_miou=None if study is None or math.isnan(study) else study,
-            split=split, num_images=self.num_images,
-        )  # fmt: skip
+            split=split,
+            num_images=self.num_images,
+        )
 
     def extremes(self, class_index: int, k: int = 3) -> tuple[list[int], list[int]]:
         """Indices of the ``k`` best and ``k`` worst images for a class (where it is present).
@@ -127,8 +130,10 @@ def evaluate(
     start, done = time.perf_counter(), 0
     padding = PaddingLogits(predict)  # pads when the model needs sizes divisible by N
     logits_for = with_tta(padding, tta)
-    with inference_context(predict, target_device), task(f"scoring {total} images",
-                                                         total=total) as bar:  # fmt: skip
+    with (
+        inference_context(predict, target_device),
+        task(f"scoring {total} images", total=total) as bar,
+    ):
         for items in loader:
             images, masks = _stack(items, first_index=done)
             logits = logits_for(images.to(target_device))

@@ -162,8 +162,10 @@ def measure_interleaved(
         raise ValueError(f"need runs >= 1 and warmup >= 0, got runs={runs}, warmup={warmup}")
     wait = sync or _no_sync
     samples: list[list[float]] = [[] for _ in calls]
-    with torch.inference_mode(), task(f"timing {len(calls)} models, interleaved",
-                                      total=warmup + runs) as progress:  # fmt: skip
+    with (
+        torch.inference_mode(),
+        task(f"timing {len(calls)} models, interleaved", total=warmup + runs) as progress,
+    ):
         for round_index in range(warmup + runs):
             for index, (fn, item) in enumerate(calls):
                 wait()

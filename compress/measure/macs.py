@@ -79,8 +79,11 @@ def count_macs_params(
             model(torch.zeros(1, in_channels, height, width, device=device, dtype=dtype))
     except (RuntimeError, MemoryError) as error:
         shape = f"1x{in_channels}x{height}x{width}"
-        advice = "use a smaller input size" if out_of_memory(error) else _size_advice(
-            model, in_channels, height, width, device, dtype)  # fmt: skip
+        advice = (
+            "use a smaller input size"
+            if out_of_memory(error)
+            else _size_advice(model, in_channels, height, width, device, dtype)
+        )
         raise CompressError(
             f"{type(model).__name__} cannot run on a {shape} input ({first_line(error)}); {advice}"
         ) from None
@@ -96,7 +99,7 @@ def count_macs_params(
 def _size_advice(
     model: nn.Module, in_channels: int, height: int, width: int, device: Any, dtype: Any
 ) -> str:
-    """"use HxW (a multiple of N)" when padding would make the model run, else "try a
+    """ "use HxW (a multiple of N)" when padding would make the model run, else "try a
     larger input size"."""
     import torch
 
@@ -112,8 +115,10 @@ def _size_advice(
     up_h, up_w = -(-height // multiple) * multiple, -(-width // multiple) * multiple
     if height < multiple or width < multiple:
         return f"the input is too small for it: try at least {up_h}x{up_w}"
-    return (f"it needs sizes divisible by {multiple}: use e.g. {up_h}x{up_w} "
-            f"(evaluation pads whole images to that multiple by itself)")  # fmt: skip
+    return (
+        f"it needs sizes divisible by {multiple}: use e.g. {up_h}x{up_w} "
+        f"(evaluation pads whole images to that multiple by itself)"
+    )
 
 
 def _check_size(input_size: tuple[int, int], in_channels: int) -> tuple[int, int]:

@@ -163,8 +163,11 @@ def get_roof(
     entry = entries.get(key)
     if refresh or not isinstance(entry, dict) or not isinstance(entry.get("gmacs"), float):
         load = load_average()
-        entry = {"gmacs": measure_matmul_gmacs(threads, size=size), "measured": time.time(),
-                 "load_average": load}  # fmt: skip
+        entry = {
+            "gmacs": measure_matmul_gmacs(threads, size=size),
+            "measured": time.time(),
+            "load_average": load,
+        }
         # A rate measured while other work shares the cores would stick as the machine's
         # reference: report it, but cache only what was measured on a quiet machine.
         if load is None or load <= 0.5 * available_cpus():

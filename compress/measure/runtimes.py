@@ -87,9 +87,13 @@ def runtime_help() -> str:
 
 
 def open_runner(
-    runtime: str, subject: Any, *, device: str = "cpu", threads: int | None = None,
+    runtime: str,
+    subject: Any,
+    *,
+    device: str = "cpu",
+    threads: int | None = None,
     **options: Any,
-) -> Any:  # fmt: skip
+) -> Any:
     """A runner of ``runtime`` on ``subject`` (a module, or an ONNX path for ``reads_onnx``)."""
     check_device(device, runtime=runtime)
     return RUNTIMES[runtime].runner(subject, device=device, threads=threads, **options)
@@ -235,9 +239,19 @@ def _default_ort_threads() -> int:
 RUNTIMES: dict[str, Runtime] = {
     runtime.name: runtime
     for runtime in (
-        Runtime("torch", "PyTorch eager; fp16, channels-last on CUDA", reads_onnx=False,
-                runner=TorchRunner, check=_check_torch),
-        Runtime("ort", "ONNX Runtime on the exported file", reads_onnx=True,
-                runner=OrtRunner, check=_check_ort),
+        Runtime(
+            "torch",
+            "PyTorch eager; fp16, channels-last on CUDA",
+            reads_onnx=False,
+            runner=TorchRunner,
+            check=_check_torch,
+        ),
+        Runtime(
+            "ort",
+            "ONNX Runtime on the exported file",
+            reads_onnx=True,
+            runner=OrtRunner,
+            check=_check_ort,
+        ),
     )
-}  # fmt: skip
+}

@@ -34,7 +34,6 @@ class OpenedBaseline:
     own_dataset: dict[str, Any] | None = None  # what the checkpoint itself recorded
 
 
-
 def open_baseline(spec: VariantSpec) -> tuple[OpenedBaseline, VariantSpec]:
     """Open the spec's baseline and data; also the spec with its baseline resolved.
 
@@ -58,14 +57,24 @@ def open_baseline(spec: VariantSpec) -> tuple[OpenedBaseline, VariantSpec]:
             info = load_dataset_info(data)
         meta = read_metadata(ref.onnx)
         onnx_path = Path(ref.onnx).resolve()
-        resolved = spec.model_copy(update={
-            "data": data,
-            "baseline": ref.model_copy(update={"onnx": str(onnx_path),
-                                               "checkpoint_sha256": file_sha256(ref.onnx)}),
-        })  # fmt: skip
-        opened = OpenedBaseline(None, None, list(meta.get("structure") or []),
-                                meta.get("dataset"), False, info, onnx=onnx_path,
-                                name=onnx_path.parent.name or None)  # fmt: skip
+        resolved = spec.model_copy(
+            update={
+                "data": data,
+                "baseline": ref.model_copy(
+                    update={"onnx": str(onnx_path), "checkpoint_sha256": file_sha256(ref.onnx)}
+                ),
+            }
+        )
+        opened = OpenedBaseline(
+            None,
+            None,
+            list(meta.get("structure") or []),
+            meta.get("dataset"),
+            False,
+            info,
+            onnx=onnx_path,
+            name=onnx_path.parent.name or None,
+        )
         return opened, resolved
     from baselines.registry import canonical_name
 
@@ -75,23 +84,28 @@ def open_baseline(spec: VariantSpec) -> tuple[OpenedBaseline, VariantSpec]:
 
         checkpoint_model = (read_payload(ref.checkpoint).get("model") or {}).get("name")
     canonical = canonical_name(ref.model or checkpoint_model or "")
-    fields = BaseModelSource(ref.model or canonical, ref.checkpoint, ref.num_classes,
-                         ref.model_options, data, spec.seed)  # fmt: skip
+    fields = BaseModelSource(
+        ref.model or canonical, ref.checkpoint, ref.num_classes, ref.model_options, data, spec.seed
+    )
     model, model_spec, structure, dataset, fresh = load_base(fields, canonical)
     own_dataset = dataset
     info = data_info(data, model_spec)
     if info is not None and dataset is None:
         dataset = info.model_dump(mode="json")
-    resolved_ref = ref.model_copy(update={
-        "model": canonical, "num_classes": model_spec.num_classes,
-        "model_options": {} if ref.checkpoint else dict(model_spec.options),
-        "checkpoint": str(Path(ref.checkpoint).resolve()) if ref.checkpoint else None,
-        "checkpoint_sha256": file_sha256(ref.checkpoint) if ref.checkpoint else None,
-    })  # fmt: skip
+    resolved_ref = ref.model_copy(
+        update={
+            "model": canonical,
+            "num_classes": model_spec.num_classes,
+            "model_options": {} if ref.checkpoint else dict(model_spec.options),
+            "checkpoint": str(Path(ref.checkpoint).resolve()) if ref.checkpoint else None,
+            "checkpoint_sha256": file_sha256(ref.checkpoint) if ref.checkpoint else None,
+        }
+    )
     name = None
     if ref.checkpoint is not None:
         folder = Path(ref.checkpoint).parent
         name = folder.name if (folder / RESULT_FILE).is_file() else None
-    opened = OpenedBaseline(model, model_spec, structure, dataset, fresh, info, name=name,
-                            own_dataset=own_dataset)  # fmt: skip
+    opened = OpenedBaseline(
+        model, model_spec, structure, dataset, fresh, info, name=name, own_dataset=own_dataset
+    )
     return opened, spec.model_copy(update={"baseline": resolved_ref, "data": data})

@@ -52,21 +52,26 @@ def time_subjects(
                     if RUNTIMES[runtime].reads_onnx:
                         target = subject.onnx
                         if target is None and subject.model is not None:
-                            target = export_onnx(subject.model.cpu().eval(),
-                                                 Path(scratch) / f"subject-{index}.onnx",
-                                                 input_size=bench.input_size)  # fmt: skip
+                            target = export_onnx(
+                                subject.model.cpu().eval(),
+                                Path(scratch) / f"subject-{index}.onnx",
+                                input_size=bench.input_size,
+                            )
                     if target is not None:  # an ONNX-only subject has no PyTorch timing
                         runners.append((index, open_runner(runtime, target, threads=threads)))
             timings = measure_interleaved(
                 [(runner.run, runner.prepare(x)) for _, runner in runners],
-                warmup=bench.warmup, runs=bench.runs,
-            )  # fmt: skip
+                warmup=bench.warmup,
+                runs=bench.runs,
+            )
             latencies: list[dict[str, LatencyStats]] = [{} for _ in subjects]
             for (index, runner), timing in zip(runners, timings, strict=True):
                 latencies[index][runner.key] = timing.to_stats(
-                    input_size=bench.input_size, threads=runner.threads,
-                    device_name=runner.device_name, macs=subjects[index].macs,
-                )  # fmt: skip
+                    input_size=bench.input_size,
+                    threads=runner.threads,
+                    device_name=runner.device_name,
+                    macs=subjects[index].macs,
+                )
             return latencies
     finally:
         torch.set_num_threads(previous)
@@ -86,17 +91,24 @@ def score(subject: Subject, data: str, split: str, info: Any, *, device: str = "
     else:
         assert subject.model is not None
         predict = subject.model
-    result = evaluate(predict, dataset, num_classes=info.num_classes,
-                      ignore_index=info.ignore_index, device=device)  # fmt: skip
+    result = evaluate(
+        predict,
+        dataset,
+        num_classes=info.num_classes,
+        ignore_index=info.ignore_index,
+        device=device,
+    )
     metrics, study = result.metrics, result.study_miou
     return Metrics(
-        miou=float(metrics.miou), class_acc=float(metrics.class_acc),
+        miou=float(metrics.miou),
+        class_acc=float(metrics.class_acc),
         pixel_acc=float(metrics.pixel_acc),
         per_class_iou=[None if v is None else float(v) for v in metrics.per_class_iou],
         class_names=list(info.class_names),
         study_miou=None if study is None or math.isnan(float(study)) else float(study),
-        split=split, num_images=int(result.num_images),
-    )  # fmt: skip
+        split=split,
+        num_images=int(result.num_images),
+    )
 
 
 def argmax_agreement(a: Subject, b: Subject, data: str, split: str, images: int) -> float:

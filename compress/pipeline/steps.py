@@ -87,12 +87,16 @@ class QuantizeStep(QuantizeOptions):
     def record(self, *, reduce_range: bool, calib_images: int) -> dict[str, object]:
         """The ``steps`` entry recorded in ``result.json`` (what was used)."""
         record: dict[str, object] = {
-            "kind": "quantize", "method": self.method, "format": "QDQ",
+            "kind": "quantize",
+            "method": self.method,
+            "format": "QDQ",
             "activations": "int8 per-tensor",
             "weights": "int8 symmetric " + ("per-channel" if self.per_channel else "per-tensor"),
-            "reduce_range": reduce_range, "calibration": self.calibration,
-            "calib_images": calib_images, "keep_fp32": list(self.keep_fp32),
-        }  # fmt: skip
+            "reduce_range": reduce_range,
+            "calibration": self.calibration,
+            "calib_images": calib_images,
+            "keep_fp32": list(self.keep_fp32),
+        }
         if self.trains:
             record.update(epochs=self.epochs, lr=self.lr)
         return record

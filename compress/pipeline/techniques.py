@@ -42,24 +42,33 @@ TECHNIQUES: dict[str, Technique] = {
     technique.kind: technique
     for technique in (
         Technique(
-            "prune", PruneStep, "compress.pipeline.apply.prune:apply_prune",
+            "prune",
+            PruneStep,
+            "compress.pipeline.apply.prune:apply_prune",
             "remove channels (torch-pruning DepGraph); ratio or a MACs/latency budget",
             needs_data=lambda step: step.needs_data,
         ),
         Technique(
-            "factorize", FactorizeStep, "compress.pipeline.apply.factorize:apply_factorize",
+            "factorize",
+            FactorizeStep,
+            "compress.pipeline.apply.factorize:apply_factorize",
             "replace convolutions by low-rank factors (Tucker-2, CP, SVD)",
             needs_data=lambda step: False,
         ),
         Technique(
-            "finetune", FinetuneStep, "compress.pipeline.apply.finetune:apply_finetune",
+            "finetune",
+            FinetuneStep,
+            "compress.pipeline.apply.finetune:apply_finetune",
             "train the current model further (best epoch chosen on val)",
             needs_data=lambda step: True,
         ),
         Technique(
-            "quantize", QuantizeStep, "compress.pipeline.apply.quantize:apply_quantize",
+            "quantize",
+            QuantizeStep,
+            "compress.pipeline.apply.quantize:apply_quantize",
             "int8 QDQ ONNX for ONNX Runtime: post-training (ptq) or quantization-aware (qat)",
-            needs_data=lambda step: True, final=True,
+            needs_data=lambda step: True,
+            final=True,
         ),
     )
 }

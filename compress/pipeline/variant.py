@@ -84,8 +84,9 @@ class InlineStore:
     def __init__(self, run_dir: Path, spec: VariantSpec) -> None:
         self.run_dir = run_dir
         finetunes = [i for i, step in enumerate(spec.steps) if step.kind == "finetune"]
-        self._names = {i: "finetune" if n == 0 else f"finetune-{n + 1}"
-                       for n, i in enumerate(finetunes)}  # fmt: skip
+        self._names = {
+            i: "finetune" if n == 0 else f"finetune-{n + 1}" for n, i in enumerate(finetunes)
+        }
 
     def folder(self, index: int) -> Path:
         return self.run_dir
@@ -132,38 +133,55 @@ def run_variant(
     baseline_metrics = None
     if base.info is not None and spec.eval_split is not None and not spec.quantized:
         assert reference is not None
-        baseline_metrics = score(Subject(model=copy.deepcopy(reference)), str(spec.data),
-                                 spec.eval_split, base.info, device=spec.device)  # fmt: skip
+        baseline_metrics = score(
+            Subject(model=copy.deepcopy(reference)),
+            str(spec.data),
+            spec.eval_split,
+            base.info,
+            device=spec.device,
+        )
     applied = apply_steps(spec, base, store, progress=progress, teacher=reference)
     artifacts: dict[str, str] = {"spec": SPEC_FILE}
     if applied.onnx is None:
         assert applied.model is not None and base.model_spec is not None
         save_checkpoint(
-            run_dir / checkpoint_file, applied.model, base.model_spec,
-            structure=applied.structure, dataset=base.dataset,
-            meta={"kind": kind, "fresh_init": base.fresh,
-                  "source_checkpoint": spec.baseline.checkpoint},
-        )  # fmt: skip
+            run_dir / checkpoint_file,
+            applied.model,
+            base.model_spec,
+            structure=applied.structure,
+            dataset=base.dataset,
+            meta={
+                "kind": kind,
+                "fresh_init": base.fresh,
+                "source_checkpoint": spec.baseline.checkpoint,
+            },
+        )
         artifacts["checkpoint"] = checkpoint_file
     for role, path in applied.artifacts.items():
         artifacts[role] = _relative(path, run_dir)
-    result = _measure(spec, base, reference, baseline_metrics, applied, run_dir, kind, artifacts,
-                      checkpoint_file)  # fmt: skip
+    result = _measure(
+        spec, base, reference, baseline_metrics, applied, run_dir, kind, artifacts, checkpoint_file
+    )
     write_result(run_dir, result)
     return VariantOutcome(run_dir, result, base.fresh)
 
 
 def apply_steps(
-    spec: VariantSpec, base: OpenedBaseline, store: StepStore, *, progress: bool = True,
+    spec: VariantSpec,
+    base: OpenedBaseline,
+    store: StepStore,
+    *,
+    progress: bool = True,
     teacher: nn.Module | None = None,
-) -> Applied:  # fmt: skip
+) -> Applied:
     """Run the steps in order, reusing what ``store`` already holds.
 
     ``teacher`` is the uncompressed baseline (kept apart from the model the steps change),
     for fine-tunes that distil from it.
     """
-    applied = Applied(model=base.model, structure=list(base.structure), details=[],
-                      artifacts={}, onnx=None)  # fmt: skip
+    applied = Applied(
+        model=base.model, structure=list(base.structure), details=[], artifacts={}, onnx=None
+    )
     index = 0
     while index < len(spec.steps):
         stored = store.load(index, base)
@@ -174,14 +192,23 @@ def apply_steps(
         following = spec.steps[index + 1] if index + 1 < len(spec.steps) else None
         then_finetune = following if getattr(following, "kind", None) == "finetune" else None
         context = StepContext(
-            folder=store.folder(index), finetune_dir=store.finetune_dir(index),
-            data=spec.data, info=base.info, device=spec.device, seed=spec.seed,
-            bench=spec.bench, model_spec=base.model_spec, structure=list(applied.structure),
-            dataset=base.dataset, own_dataset=base.own_dataset, progress=progress,
+            folder=store.folder(index),
+            finetune_dir=store.finetune_dir(index),
+            data=spec.data,
+            info=base.info,
+            device=spec.device,
+            seed=spec.seed,
+            bench=spec.bench,
+            model_spec=base.model_spec,
+            structure=list(applied.structure),
+            dataset=base.dataset,
+            own_dataset=base.own_dataset,
+            progress=progress,
             eval_split=spec.eval_split,
-            then_finetune=then_finetune, onnx=base.onnx,  # type: ignore[arg-type]
+            then_finetune=then_finetune,
+            onnx=base.onnx,  # type: ignore[arg-type]
             teacher=teacher,
-        )  # fmt: skip
+        )
         context.folder.mkdir(parents=True, exist_ok=True)
         outcome: StepOutcome = technique(step.kind).load_apply()(applied.model, step, context)
         fresh = _as_applied(outcome, applied.structure)
@@ -198,22 +225,32 @@ def _as_applied(outcome: StepOutcome, structure: list[dict[str, Any]]) -> Applie
     new_structure = list(structure)
     if outcome.record is not None and outcome.onnx is None:
         new_structure.append(outcome.record)
-    return Applied(model=outcome.model, structure=new_structure, details=list(outcome.details),
-                   artifacts=dict(outcome.artifacts), onnx=outcome.onnx,
-                   fp32_onnx=outcome.fp32_onnx, metrics=outcome.metrics,
-                   training=outcome.training,
-                   final_record=outcome.record if outcome.onnx is not None else None)  # fmt: skip
+    return Applied(
+        model=outcome.model,
+        structure=new_structure,
+        details=list(outcome.details),
+        artifacts=dict(outcome.artifacts),
+        onnx=outcome.onnx,
+        fp32_onnx=outcome.fp32_onnx,
+        metrics=outcome.metrics,
+        training=outcome.training,
+        final_record=outcome.record if outcome.onnx is not None else None,
+    )
 
 
 def _merge(before: Applied, after: Applied) -> Applied:
     """``after`` (the new state) with the details and artifacts of every step so far."""
     return Applied(
-        model=after.model, structure=after.structure, details=[*before.details, *after.details],
-        artifacts={**before.artifacts, **after.artifacts}, onnx=after.onnx,
-        fp32_onnx=after.fp32_onnx, metrics=after.metrics,
+        model=after.model,
+        structure=after.structure,
+        details=[*before.details, *after.details],
+        artifacts={**before.artifacts, **after.artifacts},
+        onnx=after.onnx,
+        fp32_onnx=after.fp32_onnx,
+        metrics=after.metrics,
         training=after.training if after.training is not None else before.training,
         final_record=after.final_record,
-    )  # fmt: skip
+    )
 
 
 def _relative(path: Path, run_dir: Path) -> str:
@@ -265,46 +302,73 @@ def _measure(
     metrics = None
     if base.info is not None and spec.eval_split is not None:
         if quantized:
-            baseline_metrics = score(Subject(onnx=base_subject.onnx), str(spec.data),
-                                     spec.eval_split, base.info)  # fmt: skip
+            baseline_metrics = score(
+                Subject(onnx=base_subject.onnx), str(spec.data), spec.eval_split, base.info
+            )
             metrics = score(variant, str(spec.data), spec.eval_split, base.info)
         elif applied.metrics is not None and spec.eval_split == "val":
             metrics = applied.metrics  # the fine-tune's best epoch, scored on val
         else:
-            metrics = score(variant, str(spec.data), spec.eval_split, base.info,
-                            device=spec.device)  # fmt: skip
+            metrics = score(variant, str(spec.data), spec.eval_split, base.info, device=spec.device)
     details = [
         d.model_copy(update={"runs": [_relative(Path(r), run_dir) for r in d.runs]})
-        if d.kind == "finetune" else d
+        if d.kind == "finetune"
+        else d
         for d in applied.details
     ]
     baseline = Measurement(
-        name=base.name, params=base_params, macs=base_macs,
-        macs_input_size=size_at if base_macs is not None else None, size_bytes=base_size,
-        size_artifact=base_artifact, latency_ms=base_latency, metrics=baseline_metrics,
-    )  # fmt: skip
+        name=base.name,
+        params=base_params,
+        macs=base_macs,
+        macs_input_size=size_at if base_macs is not None else None,
+        size_bytes=base_size,
+        size_artifact=base_artifact,
+        latency_ms=base_latency,
+        metrics=baseline_metrics,
+    )
     steps = list(applied.structure)
     if applied.final_record is not None:
         steps.append(applied.final_record)
-    model_name = base.model_spec.name if base.model_spec else (
-        ((base.dataset or {}).get("model") or {}).get("name") or "onnx"
+    model_name = (
+        base.model_spec.name
+        if base.model_spec
+        else (((base.dataset or {}).get("model") or {}).get("name") or "onnx")
     )
     threads = next(iter(latency.values())).threads if latency else torch.get_num_threads()
-    env = environment(threads=threads) if quantized else {
-        "torch": torch.__version__, "python": platform.python_version(), "threads": threads,
-        "load_average": load_average(), "cpu_logical": available_cpus(),
-    }
+    env = (
+        environment(threads=threads)
+        if quantized
+        else {
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+            "threads": threads,
+            "load_average": load_average(),
+            "cpu_logical": available_cpus(),
+        }
+    )
     return RunResult(
-        name=spec.name or run_dir.name, kind=kind, model=model_name, steps=steps,
-        baseline=base.name, params=params if params is not None else base_params,
+        name=spec.name or run_dir.name,
+        kind=kind,
+        model=model_name,
+        steps=steps,
+        baseline=base.name,
+        params=params if params is not None else base_params,
         macs=macs if macs is not None else base_macs,
         macs_input_size=size_at if (macs or base_macs) is not None else None,
-        size_bytes=size, size_artifact=size_artifact, latency_ms=latency, metrics=metrics,
-        training=applied.training, artifacts=artifacts, env=env,
-        extra={"fresh_init": base.fresh, "source": spec.baseline.checkpoint
-               or spec.baseline.onnx or f"fresh {model_name}"},
-        baseline_measurement=baseline, step_details=details,
-    )  # fmt: skip
+        size_bytes=size,
+        size_artifact=size_artifact,
+        latency_ms=latency,
+        metrics=metrics,
+        training=applied.training,
+        artifacts=artifacts,
+        env=env,
+        extra={
+            "fresh_init": base.fresh,
+            "source": spec.baseline.checkpoint or spec.baseline.onnx or f"fresh {model_name}",
+        },
+        baseline_measurement=baseline,
+        step_details=details,
+    )
 
 
 def _export_reference(reference: nn.Module | None, run_dir: Path, base: OpenedBaseline) -> Path:

@@ -55,8 +55,9 @@ def ratio_for_macs(
     baseline, _ = count_macs_params(model, size)
 
     def kept(ratio: float) -> float:
-        probe = _pruned_copy(model, spec, {"ratio": ratio}, example_input, importance_data,
-                             ignore_index)  # fmt: skip
+        probe = _pruned_copy(
+            model, spec, {"ratio": ratio}, example_input, importance_data, ignore_index
+        )
         return count_macs_params(probe, size)[0] / baseline
 
     low, high = 0.0, MAX_RATIO
@@ -101,11 +102,16 @@ class BudgetChoice:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "mode": self.mode, "target": self.target, "allocation": self.allocation,
-            "measured_at_search": self.measured, "predicted_miou_drop": self.predicted_drop,
-            "ratio": self.spec.ratio, "layer_ratios": dict(self.spec.layer_ratios),
-            "probes": self.probes, "note": self.note,
-        }  # fmt: skip
+            "mode": self.mode,
+            "target": self.target,
+            "allocation": self.allocation,
+            "measured_at_search": self.measured,
+            "predicted_miou_drop": self.predicted_drop,
+            "ratio": self.spec.ratio,
+            "layer_ratios": dict(self.spec.layer_ratios),
+            "probes": self.probes,
+            "note": self.note,
+        }
 
 
 def resolve_budget(
@@ -139,15 +145,25 @@ def resolve_budget(
         raise ValueError("resolve_budget needs a spec with target_macs or target_latency_ms")
     size = (int(example_input.shape[-2]), int(example_input.shape[-1]))
     if mode == "macs" and profile is None:
-        ratio = ratio_for_macs(model, spec, example_input=example_input,
-                               importance_data=importance_data, ignore_index=ignore_index)
-        kept = _pruned_copy(model, spec, {"ratio": ratio}, example_input, importance_data,
-                            ignore_index)  # fmt: skip
+        ratio = ratio_for_macs(
+            model,
+            spec,
+            example_input=example_input,
+            importance_data=importance_data,
+            ignore_index=ignore_index,
+        )
+        kept = _pruned_copy(
+            model, spec, {"ratio": ratio}, example_input, importance_data, ignore_index
+        )
         base = count_macs_params(model, size)[0]
         return BudgetChoice(
-            spec.model_copy(update={"ratio": ratio}), mode, float(spec.target_macs or 0),
-            "uniform", count_macs_params(kept, size)[0] / base, note=_NO_PROFILE,
-        )  # fmt: skip
+            spec.model_copy(update={"ratio": ratio}),
+            mode,
+            float(spec.target_macs or 0),
+            "uniform",
+            count_macs_params(kept, size)[0] / base,
+            note=_NO_PROFILE,
+        )
     if profile is not None:
         schedule = greedy_schedule(profile)
         updates = [{"layer_ratios": a.ratios} for a in schedule]
@@ -179,14 +195,16 @@ def resolve_budget(
         if index == 0:
             return baseline_value
         search.advance(f"probe {len(probes) + 1}: {_shown(updates[index])}")
-        probe = _pruned_copy(model, spec, updates[index], example_input, importance_data,
-                             ignore_index)  # fmt: skip
+        probe = _pruned_copy(
+            model, spec, updates[index], example_input, importance_data, ignore_index
+        )
         if mode == "macs":
             measured = count_macs_params(probe, size)[0] / base_macs
         else:
             measured = measure_model(probe, latency)[1].p50
-        probes.append({"index": index, **_shown(updates[index]), "value": measured,
-                       "met": measured <= target})  # fmt: skip
+        probes.append(
+            {"index": index, **_shown(updates[index]), "value": measured, "met": measured <= target}
+        )
         return measured
 
     with task(f"{mode} budget search", total=None) as search:
@@ -206,14 +224,18 @@ def resolve_budget(
             low = chosen
     resolved = spec.model_copy(update=updates[chosen])
     return BudgetChoice(
-        resolved, mode, target, "sensitivity" if profile is not None else "uniform",
-        measured, drops[chosen], probes, None if profile is not None else _NO_PROFILE,
-    )  # fmt: skip
+        resolved,
+        mode,
+        target,
+        "sensitivity" if profile is not None else "uniform",
+        measured,
+        drops[chosen],
+        probes,
+        None if profile is not None else _NO_PROFILE,
+    )
 
 
-_NO_PROFILE = (
-    "no sensitivity profile (--data or --sensitivity): one uniform ratio was searched"
-)
+_NO_PROFILE = "no sensitivity profile (--data or --sensitivity): one uniform ratio was searched"
 
 
 def _first_meeting(
@@ -233,14 +255,21 @@ def _first_meeting(
 
 
 def _unreachable(mode: str, target: float, at_last: float, per_group: bool) -> str:
-    where = "every group at its largest profiled ratio" if per_group else (
-        f"a uniform ratio of {MAX_RATIO}")  # fmt: skip
+    where = (
+        "every group at its largest profiled ratio"
+        if per_group
+        else (f"a uniform ratio of {MAX_RATIO}")
+    )
     if mode == "macs":
-        return (f"target_macs {target:g} cannot be met: {where} still keeps {at_last:.3f} of "
-                "the MACs; choose a larger target" + (
-                    " or profile larger ratios (--ratios ...,0.9)" if per_group else ""))
-    return (f"target_latency_ms {target:g} cannot be met: {where} still takes "
-            f"{at_last:.2f} ms; choose a larger target")  # fmt: skip
+        return (
+            f"target_macs {target:g} cannot be met: {where} still keeps {at_last:.3f} of "
+            "the MACs; choose a larger target"
+            + (" or profile larger ratios (--ratios ...,0.9)" if per_group else "")
+        )
+    return (
+        f"target_latency_ms {target:g} cannot be met: {where} still takes "
+        f"{at_last:.2f} ms; choose a larger target"
+    )
 
 
 def _shown(update: dict[str, Any]) -> dict[str, Any]:
@@ -263,8 +292,11 @@ def _pruned_copy(
     probe = copy.deepcopy(model)
     resolved = spec.model_copy(update={"target_macs": None, "target_latency_ms": None, **update})
     session = PruningSession(
-        probe, resolved, example_input=example_input, importance_data=importance_data,
+        probe,
+        resolved,
+        example_input=example_input,
+        importance_data=importance_data,
         ignore_index=ignore_index,
-    )  # fmt: skip
+    )
     session.run()
     return probe.eval()

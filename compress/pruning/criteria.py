@@ -37,20 +37,39 @@ def _tp() -> Any:
 CRITERIA: dict[str, Criterion] = {
     criterion.name: criterion
     for criterion in (
-        Criterion("l1", lambda: _tp().GroupMagnitudeImportance(p=1),
-                  "L1 norm of the weights of every coupled layer"),
-        Criterion("l2", lambda: _tp().GroupMagnitudeImportance(p=2),
-                  "L2 norm of the weights of every coupled layer"),
-        Criterion("taylor", lambda: _tp().GroupTaylorImportance(),
-                  "first-order Taylor |w * dL/dw| on real batches", needs_data=True),
-        Criterion("bn-scale", lambda: _tp().BNScaleImportance(),
-                  "|gamma| of the coupled BatchNorms (groups without BN stay whole)"),
-        Criterion("lamp", lambda: _tp().LAMPImportance(p=2),
-                  "layer-adaptive magnitude (LAMP), mostly for scope global"),
-        Criterion("fpgm", lambda: _tp().FPGMImportance(p=2),
-                  "distance to the geometric median: redundant filters first"),
+        Criterion(
+            "l1",
+            lambda: _tp().GroupMagnitudeImportance(p=1),
+            "L1 norm of the weights of every coupled layer",
+        ),
+        Criterion(
+            "l2",
+            lambda: _tp().GroupMagnitudeImportance(p=2),
+            "L2 norm of the weights of every coupled layer",
+        ),
+        Criterion(
+            "taylor",
+            lambda: _tp().GroupTaylorImportance(),
+            "first-order Taylor |w * dL/dw| on real batches",
+            needs_data=True,
+        ),
+        Criterion(
+            "bn-scale",
+            lambda: _tp().BNScaleImportance(),
+            "|gamma| of the coupled BatchNorms (groups without BN stay whole)",
+        ),
+        Criterion(
+            "lamp",
+            lambda: _tp().LAMPImportance(p=2),
+            "layer-adaptive magnitude (LAMP), mostly for scope global",
+        ),
+        Criterion(
+            "fpgm",
+            lambda: _tp().FPGMImportance(p=2),
+            "distance to the geometric median: redundant filters first",
+        ),
     )
-}  # fmt: skip
+}
 
 IMPORTANCES: tuple[str, ...] = tuple(CRITERIA)  # the built-in names (a snapshot)
 
@@ -64,5 +83,6 @@ ImportanceName = Annotated[str, AfterValidator(check_importance)]
 
 def importance_help() -> str:
     """CLI help: ``l1, l2, taylor (needs --data), bn-scale, lamp or fpgm``."""
-    return or_list([f"{c.name} (needs --data)" if c.needs_data else c.name
-                    for c in CRITERIA.values()])  # fmt: skip
+    return or_list(
+        [f"{c.name} (needs --data)" if c.needs_data else c.name for c in CRITERIA.values()]
+    )

@@ -73,9 +73,7 @@ def accumulate_gradients(
                     logits = F.interpolate(
                         logits, size=masks.shape[-2:], mode="bilinear", align_corners=False
                     )
-                loss = F.cross_entropy(
-                    logits, masks, ignore_index=loss_ignore_index(ignore_index)
-                )
+                loss = F.cross_entropy(logits, masks, ignore_index=loss_ignore_index(ignore_index))
                 loss.backward()
                 used += 1
     finally:

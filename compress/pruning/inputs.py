@@ -20,9 +20,11 @@ def importance_loader(
     from compress.data import SegmentationFolder, train_transform
 
     dataset = SegmentationFolder(
-        data, "train", info=info,
+        data,
+        "train",
+        info=info,
         transform=train_transform(crop, augment=False, ignore_index=info.ignore_index),
-    )  # fmt: skip
+    )
     if len(dataset) == 0:
         raise CompressError(f"--data {data}: split 'train' holds no images")
     generator = torch.Generator().manual_seed(seed)

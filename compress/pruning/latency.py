@@ -56,16 +56,19 @@ def measure_model(
         with tempfile.TemporaryDirectory(prefix="segcompress-prune-bench-") as folder:
             target: Any = model
             if RUNTIMES[setup.runtime].reads_onnx:
-                target = export_onnx(model.cpu(), Path(folder) / "model.onnx",
-                                     input_size=setup.input_size)  # fmt: skip
+                target = export_onnx(
+                    model.cpu(), Path(folder) / "model.onnx", input_size=setup.input_size
+                )
             runner = open_runner(setup.runtime, target, threads=threads)
             timing = measure_latency(
                 runner.run, [runner.prepare(x)], warmup=setup.warmup, runs=setup.runs
             )
             stats = timing.to_stats(
-                input_size=setup.input_size, threads=runner.threads,
-                device_name=runner.device_name, macs=macs,
-            )  # fmt: skip
+                input_size=setup.input_size,
+                threads=runner.threads,
+                device_name=runner.device_name,
+                macs=macs,
+            )
             return runner.key, stats
     finally:
         torch.set_num_threads(previous)

@@ -46,13 +46,19 @@ def prune_model(
         from compress.pruning.budget import ratio_for_macs
 
         ratio = ratio_for_macs(
-            model, spec, example_input=example_input, importance_data=importance_data,
+            model,
+            spec,
+            example_input=example_input,
+            importance_data=importance_data,
             ignore_index=ignore_index,
-        )  # fmt: skip
+        )
         spec = spec.model_copy(update={"ratio": ratio})
     session = PruningSession(
-        model, spec, example_input=example_input, importance_data=importance_data,
+        model,
+        spec,
+        example_input=example_input,
+        importance_data=importance_data,
         ignore_index=ignore_index,
-    )  # fmt: skip
+    )
     session.run()
     return model, session.record()

@@ -59,8 +59,7 @@ def _input_shape(value: Any) -> tuple[int, ...]:
         or any(type(v) is not int or v < 1 for v in value)
     ):
         raise CompressError(
-            f"{SOURCE}: input_shape {value!r} is not a list of positive ints such as "
-            "[1, 3, 64, 64]"
+            f"{SOURCE}: input_shape {value!r} is not a list of positive ints such as [1, 3, 64, 64]"
         )
     return tuple(value)
 

@@ -61,57 +61,94 @@ def profile_sensitivity(
     items = [dataset[i] for i in range(len(dataset))]  # decoded once, evaluated many times
     example = torch.zeros(1, 3, *input_size)
     base = prune.model_copy(
-        update={"ratio": None, "target_macs": None, "target_latency_ms": None,
-                "layer_ratios": {}, "scope": "uniform"}
-    )  # fmt: skip
+        update={
+            "ratio": None,
+            "target_macs": None,
+            "target_latency_ms": None,
+            "layer_ratios": {},
+            "scope": "uniform",
+        }
+    )
 
     def miou(candidate: nn.Module) -> float:
-        return float(evaluate(candidate, items, num_classes=num_classes,
-                              ignore_index=ignore_index, device=device).miou)  # fmt: skip
+        return float(
+            evaluate(
+                candidate, items, num_classes=num_classes, ignore_index=ignore_index, device=device
+            ).miou
+        )
 
     model.eval()
     base_macs = count_macs_params(model, input_size)[0]
     base_miou = miou(model)
     probe = copy.deepcopy(model)
     groups = PruningSession(
-        probe, base.model_copy(update={"ratio": ratios[0]}), example_input=example,
-        importance_data=importance_data, ignore_index=ignore_index,
-    ).groups()  # fmt: skip
+        probe,
+        base.model_copy(update={"ratio": ratios[0]}),
+        example_input=example,
+        importance_data=importance_data,
+        ignore_index=ignore_index,
+    ).groups()
     del probe
     profiled: list[GroupSensitivity] = []
     with task("sensitivity: groups x ratios", total=len(groups) * len(ratios)) as bar:
         for done, group in enumerate(groups, start=1):
             points: list[SensitivityPoint] = []
-            by_width: dict[int, SensitivityPoint] = {0: SensitivityPoint(
-                ratio=0.0, channels_pruned=0, macs=base_macs, macs_saved=0, miou=base_miou,
-                miou_drop=0.0)}  # fmt: skip
+            by_width: dict[int, SensitivityPoint] = {
+                0: SensitivityPoint(
+                    ratio=0.0,
+                    channels_pruned=0,
+                    macs=base_macs,
+                    macs_saved=0,
+                    miou=base_miou,
+                    miou_drop=0.0,
+                )
+            }
             for ratio in ratios:
                 pruned = copy.deepcopy(model)
                 PruningSession(
-                    pruned, base.model_copy(update={"layer_ratios": {group.name: ratio}}),
-                    example_input=example, importance_data=importance_data,
+                    pruned,
+                    base.model_copy(update={"layer_ratios": {group.name: ratio}}),
+                    example_input=example,
+                    importance_data=importance_data,
                     ignore_index=ignore_index,
-                ).run()  # fmt: skip
+                ).run()
                 removed = group.channels - _out_channels(pruned, group.name)
                 if removed not in by_width:
                     macs = count_macs_params(pruned, input_size)[0]
                     value = miou(pruned)
                     by_width[removed] = SensitivityPoint(
-                        ratio=ratio, channels_pruned=removed, macs=macs,
-                        macs_saved=base_macs - macs, miou=value, miou_drop=base_miou - value,
-                    )  # fmt: skip
+                        ratio=ratio,
+                        channels_pruned=removed,
+                        macs=macs,
+                        macs_saved=base_macs - macs,
+                        miou=value,
+                        miou_drop=base_miou - value,
+                    )
                 points.append(by_width[removed].model_copy(update={"ratio": ratio}))
                 bar.advance(f"{group.name} at {ratio:g}")
-            profiled.append(GroupSensitivity(name=group.name, channels=group.channels,
-                                             members=list(group.members), points=points))
+            profiled.append(
+                GroupSensitivity(
+                    name=group.name,
+                    channels=group.channels,
+                    members=list(group.members),
+                    points=points,
+                )
+            )
             if progress is not None:
                 progress(done, len(groups), group.name)
     return SensitivityProfile(
-        model=model_name, importance=prune.importance, round_to=prune.round_to,
-        input_size=input_size, split=split, num_images=len(items), baseline_miou=base_miou,
-        baseline_macs=base_macs, ratios=list(ratios), groups=profiled,
+        model=model_name,
+        importance=prune.importance,
+        round_to=prune.round_to,
+        input_size=input_size,
+        split=split,
+        num_images=len(items),
+        baseline_miou=base_miou,
+        baseline_macs=base_macs,
+        ratios=list(ratios),
+        groups=profiled,
         seconds=time.perf_counter() - start,
-    )  # fmt: skip
+    )
 
 
 def _out_channels(model: nn.Module, name: str) -> int:

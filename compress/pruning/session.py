@@ -115,8 +115,9 @@ class PruningSession:
         ignore_index: int | None = None,
     ) -> None:
         if spec.ratio is None and not spec.layer_ratios:
-            raise ValueError("PruningSession needs spec.ratio or layer_ratios; resolve the "
-                             "budget first")  # fmt: skip
+            raise ValueError(
+                "PruningSession needs spec.ratio or layer_ratios; resolve the budget first"
+            )
         if spec.needs_data and importance_data is None:
             accumulate_gradients(model, None, batches=1)  # raises the CompressError
         self.model = model
@@ -165,13 +166,15 @@ class PruningSession:
             members = [
                 names[id(dep.target.module)]
                 for dep, _ in group
-                if graph.is_out_channel_pruning_fn(dep.handler)
-                and id(dep.target.module) in names
+                if graph.is_out_channel_pruning_fn(dep.handler) and id(dep.target.module) in names
             ]
             found.append(
-                PrunableGroup(names[id(root)], int(graph.get_out_channels(root)),
-                              tuple(dict.fromkeys(members)))
-            )  # fmt: skip
+                PrunableGroup(
+                    names[id(root)],
+                    int(graph.get_out_channels(root)),
+                    tuple(dict.fromkeys(members)),
+                )
+            )
         return found
 
     @property
@@ -185,9 +188,11 @@ class PruningSession:
         was_training = self.model.training
         if self.spec.needs_data:
             accumulate_gradients(
-                self.model, self.importance_data, batches=self.spec.importance_batches,
+                self.model,
+                self.importance_data,
+                batches=self.spec.importance_batches,
                 ignore_index=self.ignore_index,
-            )  # fmt: skip
+            )
         self.model.eval()
         try:
             self.pruner.step()

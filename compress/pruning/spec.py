@@ -106,8 +106,9 @@ class PruneSpec(Spec):
             if any(t is not None for t in targets):
                 raise ValueError("layer_ratios are chosen by a budget; give one or the other")
             if self.scope == "global":
-                raise ValueError("layer_ratios prune each group by its own ratio: use scope "
-                                 "uniform, not global")  # fmt: skip
+                raise ValueError(
+                    "layer_ratios prune each group by its own ratio: use scope uniform, not global"
+                )
             return self
         if sum(v is not None for v in [self.ratio, *targets]) != 1:
             raise ValueError(
@@ -174,11 +175,14 @@ class PruneRunSpec(FinetuneFields):
         if min(self.input_size) < 16:
             raise ValueError(f"input_size must be at least 16x16, got {self.input_size}")
         if self.sensitivity is not None and self.prune.scope == "global":
-            raise ValueError("--sensitivity gives each group its own ratio; it cannot be "
-                             "combined with --scope global")  # fmt: skip
+            raise ValueError(
+                "--sensitivity gives each group its own ratio; it cannot be "
+                "combined with --scope global"
+            )
         if self.sensitivity is not None and self.prune.budget is None:
-            raise ValueError("--sensitivity DIR guides a budget: add --target-macs or "
-                             "--target-latency-ms")  # fmt: skip
+            raise ValueError(
+                "--sensitivity DIR guides a budget: add --target-macs or --target-latency-ms"
+            )
         return self
 
     @property

@@ -181,8 +181,11 @@ class TensorCalibrationReader(_RangeReader):
 
     def describe(self) -> dict[str, Any]:
         """What a result records about the calibration set."""
-        return {"source": "tensors", "images": len(self.arrays),
-                "sizes": sorted({tuple(a.shape[-2:]) for a in self.arrays})}  # fmt: skip
+        return {
+            "source": "tensors",
+            "images": len(self.arrays),
+            "sizes": sorted({tuple(a.shape[-2:]) for a in self.arrays}),
+        }
 
 
 def _calibration_arrays(images: Any, count: int) -> list[np.ndarray]:

@@ -31,12 +31,17 @@ CALIBRATORS: dict[str, Calibrator] = {
     calibrator.name: calibrator
     for calibrator in (
         Calibrator("minmax", "MinMax", "min/max of every activation over the images"),
-        Calibrator("entropy", "Entropy", "range that minimises the KL divergence of a histogram",
-                   histogram=True),
-        Calibrator("percentile", "Percentile", "the --percentile of |activation| values",
-                   histogram=True),
+        Calibrator(
+            "entropy",
+            "Entropy",
+            "range that minimises the KL divergence of a histogram",
+            histogram=True,
+        ),
+        Calibrator(
+            "percentile", "Percentile", "the --percentile of |activation| values", histogram=True
+        ),
     )
-}  # fmt: skip
+}
 
 
 check_calibration = name_checker(CALIBRATORS, "calibration")

@@ -140,9 +140,15 @@ class QuantConv(nn.Module):
         x = self.input_quant(x)
         if self.transposed:
             y = F.conv_transpose2d(
-                x, weight, conv.bias, conv.stride, conv.padding, conv.output_padding,
-                conv.groups, conv.dilation,
-            )  # fmt: skip
+                x,
+                weight,
+                conv.bias,
+                conv.stride,
+                conv.padding,
+                conv.output_padding,
+                conv.groups,
+                conv.dilation,
+            )
         else:
             y = conv._conv_forward(x, weight, conv.bias)
         return self.output_quant(y)
@@ -162,15 +168,19 @@ def wrap_convs(
     the bilinear upsampling and the argmax, where int8 steps would create ties).
     """
     targets = [
-        (name, module) for name, module in model.named_modules()
+        (name, module)
+        for name, module in model.named_modules()
         if type(module) in (nn.Conv2d, nn.ConvTranspose2d)
-    ]  # fmt: skip
+    ]
     for name, module in targets:
         parent_name, _, attr = name.rpartition(".")
         wrapped = QuantConv(
-            module, per_channel=per_channel, reduce_range=reduce_range,
-            quantize_output=name not in float_output, activations=activations,
-        )  # fmt: skip
+            module,
+            per_channel=per_channel,
+            reduce_range=reduce_range,
+            quantize_output=name not in float_output,
+            activations=activations,
+        )
         setattr(model.get_submodule(parent_name), attr, wrapped)
     return [name for name, _ in targets]
 
@@ -197,6 +207,7 @@ def set_observing(model: nn.Module, observing: bool) -> None:
 def uncalibrated(model: nn.Module) -> list[str]:
     """Names of activation quantizers that never saw data (their range is still empty)."""
     return [
-        name for name, m in model.named_modules()
+        name
+        for name, m in model.named_modules()
         if isinstance(m, ActQuant) and not bool(m.initialized)
-    ]  # fmt: skip
+    ]

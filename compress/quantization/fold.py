@@ -116,4 +116,3 @@ def fold_batchnorms(
             f"(logit scale {scale:.3g}); a folded conv's output is used elsewhere"
         )
     return folded, report
-

@@ -57,9 +57,11 @@ def gpu_report(
     if "TensorrtExecutionProvider" in providers:
         session = ort.InferenceSession(
             str(int8_onnx),
-            providers=[("TensorrtExecutionProvider", {"trt_int8_enable": True}),
-                       "CUDAExecutionProvider"],
-        )  # fmt: skip
+            providers=[
+                ("TensorrtExecutionProvider", {"trt_int8_enable": True}),
+                "CUDAExecutionProvider",
+            ],
+        )
         name = session.get_inputs()[0].name
         array = x.numpy()
         timing = measure_latency(

@@ -33,7 +33,7 @@ QUANTIZE_METHODS: dict[str, QuantizeMethod] = {
         QuantizeMethod("ptq", "post-training, calibrated on real images", trains=False),
         QuantizeMethod("qat", "quantization-aware fine-tuning with fake-quant ops", trains=True),
     )
-}  # fmt: skip
+}
 
 
 check_method = name_checker(QUANTIZE_METHODS, "method")

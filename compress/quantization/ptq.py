@@ -72,11 +72,10 @@ def resolve_keep_fp32(proto: onnx.ModelProto, names: list[str]) -> list[str]:
     excluded: list[str] = []
     for name in names:
         matched = [
-            node for node in nodes
-            if node == name or (
-                (path := module_path(node)) == name or path.startswith(name + ".")
-            )
-        ]  # fmt: skip
+            node
+            for node in nodes
+            if node == name or ((path := module_path(node)) == name or path.startswith(name + "."))
+        ]
         if not matched:
             examples = sorted({module_path(n) for n in nodes if module_path(n)})[:6]
             raise CompressError(
@@ -130,11 +129,13 @@ def quantize_onnx(
     if calibrator.histogram:
         extra.update(CalibStridedMinMax=_stride(len(reader)), CalibPercentile=percentile)
     options = {
-        "quant_format": "QDQ", "activation_type": ACTIVATION_TYPES[activations],
+        "quant_format": "QDQ",
+        "activation_type": ACTIVATION_TYPES[activations],
         "weight_type": "QInt8",
-        "per_channel": per_channel, "reduce_range": reduce_range,
+        "per_channel": per_channel,
+        "reduce_range": reduce_range,
         "calibrate_method": calibrator.ort_method,
-    }  # fmt: skip
+    }
     with tempfile.TemporaryDirectory(prefix="segcompress-ptq-") as folder:
         pre = Path(folder) / "pre.onnx"
         options["symbolic_shape_inference"] = _pre_process(Path(fp32_path), pre)
@@ -143,14 +144,18 @@ def quantize_onnx(
         with task("calibrating and quantizing", total=len(reader)) as progress:
             reader.progress = progress  # ONNX Runtime pulls the images one by one
             quantize_static(
-                str(pre), str(quantized), reader, quant_format=QuantFormat.QDQ,
-                per_channel=per_channel, reduce_range=reduce_range,
+                str(pre),
+                str(quantized),
+                reader,
+                quant_format=QuantFormat.QDQ,
+                per_channel=per_channel,
+                reduce_range=reduce_range,
                 activation_type=getattr(QuantType, ACTIVATION_TYPES[activations]),
                 weight_type=QuantType.QInt8,
                 nodes_to_exclude=excluded or None,
                 calibrate_method=getattr(CalibrationMethod, calibrator.ort_method),
                 extra_options=extra,
-            )  # fmt: skip
+            )
         proto = onnx.load(str(quantized))
     copy_metadata(source, proto, extra={**(metadata or {}), "quantization": options})
     onnx.checker.check_model(proto)

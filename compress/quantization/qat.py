@@ -46,8 +46,9 @@ def last_conv(model: nn.Module, example: torch.Tensor) -> str | None:
     names = {m: n for n, m in model.named_modules()}
     hooks = [
         m.register_forward_hook(lambda mod, _i, _o: order.append(names[mod]))
-        for m in model.modules() if type(m) in (nn.Conv2d, nn.ConvTranspose2d)
-    ]  # fmt: skip
+        for m in model.modules()
+        if type(m) in (nn.Conv2d, nn.ConvTranspose2d)
+    ]
     was_training = model.training
     try:
         with torch.no_grad():
@@ -74,9 +75,12 @@ def prepare_qat(
     folded, report = fold_batchnorms(model, example)
     classifier = last_conv(folded, example)
     wrap_convs(
-        folded, per_channel=per_channel, reduce_range=reduce_range,
-        float_output={classifier} if classifier else set(), activations=activations,
-    )  # fmt: skip
+        folded,
+        per_channel=per_channel,
+        reduce_range=reduce_range,
+        float_output={classifier} if classifier else set(),
+        activations=activations,
+    )
     return folded, report
 
 
@@ -127,18 +131,24 @@ def train_qat(
     probe = SegmentationFolder(data, "train")
     info = probe.info
     dataset = SegmentationFolder(
-        data, "train", info=info,
+        data,
+        "train",
+        info=info,
         transform=train_transform(crop, augment=True, ignore_index=info.ignore_index),
-    )  # fmt: skip
+    )
     torch.manual_seed(seed)
     random.seed(seed)
     generator = torch.Generator().manual_seed(seed)
     loader = torch.utils.data.DataLoader(
-        dataset, batch_size=batch_size, shuffle=True, generator=generator,
+        dataset,
+        batch_size=batch_size,
+        shuffle=True,
+        generator=generator,
         drop_last=len(dataset) > batch_size,
-    )  # fmt: skip
-    return qat_epochs(model, loader, epochs=epochs, lr=lr,
-                      ignore_index=loss_ignore_index(info.ignore_index))  # fmt: skip
+    )
+    return qat_epochs(
+        model, loader, epochs=epochs, lr=lr, ignore_index=loss_ignore_index(info.ignore_index)
+    )
 
 
 def qat_epochs(

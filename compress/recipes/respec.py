@@ -17,9 +17,13 @@ RERUNNABLE = ("train", "prune", "factorize", "quantize", "variant")
 
 
 def rerun_spec_file(
-    path: Path, document: dict[str, Any], *, out: Path | None = None, dry_run: bool = False,
+    path: Path,
+    document: dict[str, Any],
+    *,
+    out: Path | None = None,
+    dry_run: bool = False,
     progress: bool = True,
-) -> Path:  # fmt: skip
+) -> Path:
     """Run the spec stored in ``path`` (a ``spec.yaml``) into ``out`` (default: its folder)."""
     kind, spec = document.get("kind"), document.get("spec")
     if kind not in RERUNNABLE or not isinstance(spec, dict):
@@ -49,8 +53,7 @@ def rerun_spec_file(
         from compress.commands.factorize import run_factorize
         from compress.lowrank.spec import FactorizeRunSpec
 
-        run_factorize(parse_spec(FactorizeRunSpec, spec, source=source), target,
-                      progress=progress)  # fmt: skip
+        run_factorize(parse_spec(FactorizeRunSpec, spec, source=source), target, progress=progress)
     elif kind == "quantize":
         from compress.commands.quantize import quantize
         from compress.quantization.spec import QuantizeSpec

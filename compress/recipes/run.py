@@ -26,10 +26,27 @@ from compress.core.paths import require_folder
 from compress.core.runs import spec_digest
 from compress.recipes.schema import BaselineEntry, DataSource, Recipe, VariantEntry
 
-TRAIN_FIELDS = ("epochs", "batch_size", "crop", "lr", "weight_decay", "milestones", "gamma",
-                "schedule", "augment", "val_every", "workers", "pretrained", "class_weights",
-                "loss", "optimizer", "weight_decay_scope", "warmup_epochs", "ema",
-                "input_pipeline")  # fmt: skip
+TRAIN_FIELDS = (
+    "epochs",
+    "batch_size",
+    "crop",
+    "lr",
+    "weight_decay",
+    "milestones",
+    "gamma",
+    "schedule",
+    "augment",
+    "val_every",
+    "workers",
+    "pretrained",
+    "class_weights",
+    "loss",
+    "optimizer",
+    "weight_decay_scope",
+    "warmup_epochs",
+    "ema",
+    "input_pipeline",
+)
 
 
 @dataclass
@@ -74,8 +91,9 @@ def ensure_data(recipe: Recipe, data: str | None, *, log: Any = None) -> None:
         scratch = path.with_name(path.name + ".partial")
         shutil.rmtree(scratch, ignore_errors=True)
         synthetic = recipe.data.synthetic
-        write_synthetic_dataset(scratch, n=synthetic.n, size=synthetic.size, seed=synthetic.seed,
-                                log=log)  # fmt: skip
+        write_synthetic_dataset(
+            scratch, n=synthetic.n, size=synthetic.size, seed=synthetic.seed, log=log
+        )
         scratch.rename(path)
     require_folder(path, "data", "a data set folder")
 
@@ -86,11 +104,16 @@ def train_spec(recipe: Recipe, entry: BaselineEntry, data: str) -> Any:
     from compress.training.train_spec import TrainSpec
 
     options = recipe.train.model_dump() | entry.train
-    spec = TrainSpec.model_validate({
-        "model": entry.model, "model_options": entry.model_options, "data": data,
-        "device": recipe.device, "seed": recipe.seed,
-        **{key: options[key] for key in TRAIN_FIELDS},
-    })  # fmt: skip
+    spec = TrainSpec.model_validate(
+        {
+            "model": entry.model,
+            "model_options": entry.model_options,
+            "data": data,
+            "device": recipe.device,
+            "seed": recipe.seed,
+            **{key: options[key] for key in TRAIN_FIELDS},
+        }
+    )
     return resolve_spec(spec)[0]
 
 
@@ -150,10 +173,18 @@ def run_recipe(
         base, resolved = open_baseline(spec)
         base.name = entry.baseline
         folder = variant_folder(out, entry, resolved)
-        say(f"[bold]variant {entry.name}[/]: {' -> '.join(s.kind for s in entry.steps)} "
-            f"into {folder}")  # fmt: skip
-        outcome = run_variant(resolved, folder, opened=(base, resolved), kind="variant",
-                              store=KeyedStore(out, resolved), progress=progress)  # fmt: skip
+        say(
+            f"[bold]variant {entry.name}[/]: {' -> '.join(s.kind for s in entry.steps)} "
+            f"into {folder}"
+        )
+        outcome = run_variant(
+            resolved,
+            folder,
+            opened=(base, resolved),
+            kind="variant",
+            store=KeyedStore(out, resolved),
+            progress=progress,
+        )
         measured.append(outcome.run_dir)
     return report(recipe, out, measured)
 
@@ -171,11 +202,18 @@ def measure_baseline(
 
     bench = recipe.bench
     spec = BenchSpec(
-        checkpoint=checkpoint, data=Path(data) if data else None, split=recipe.eval.split,
-        input_size=bench.input_size, runtimes=list(bench.runtimes), runs=bench.runs,
-        warmup=bench.warmup, threads=bench.threads, roof=False, seed=recipe.seed,
+        checkpoint=checkpoint,
+        data=Path(data) if data else None,
+        split=recipe.eval.split,
+        input_size=bench.input_size,
+        runtimes=list(bench.runtimes),
+        runs=bench.runs,
+        warmup=bench.warmup,
+        threads=bench.threads,
+        roof=False,
+        seed=recipe.seed,
         name=entry.name,
-    )  # fmt: skip
+    )
     digest = spec_digest(spec.model_dump(mode="json") | {"sha": _sha(checkpoint)})[:8]
     folder = out / "measured" / f"{entry.name}-{digest}"
     finished = (folder / RESULT_FILE).is_file()
@@ -235,8 +273,11 @@ def plan_recipe(
     if isinstance(recipe.data, DataSource) and data is None:
         assert data_path is not None
         ready = (Path(data_path) / "dataset.yaml").is_file()
-        items.append(PlannedItem("data", "synthetic scenes", Path(data_path),
-                                 "finished" if ready else "will run"))  # fmt: skip
+        items.append(
+            PlannedItem(
+                "data", "synthetic scenes", Path(data_path), "finished" if ready else "will run"
+            )
+        )
     checkpoints: dict[str, Path] = {}
     for entry in recipe.baselines:
         if entry.name not in needed:
@@ -252,8 +293,9 @@ def plan_recipe(
             continue
         folder = baseline_folder(out, entry, train_spec(recipe, entry, data_path))
         checkpoints[entry.name] = folder / "best.pt"
-        items.append(PlannedItem("baseline", entry.name, folder, _state(folder, RESULT_FILE,
-                                                                        LAST_FILE)))  # fmt: skip
+        items.append(
+            PlannedItem("baseline", entry.name, folder, _state(folder, RESULT_FILE, LAST_FILE))
+        )
     for entry in variants:
         checkpoint = str(checkpoints[entry.baseline])
         spec = recipe.variant_spec(entry, data=data_path, checkpoint=checkpoint)
@@ -266,8 +308,9 @@ def plan_recipe(
         else:  # its baseline is not trained yet: nothing of it can be finished
             resolved, folder, done = spec, out / "variants" / entry.name, False
         item = PlannedItem("variant", entry.name, folder, "finished" if done else "will run")
-        for index, (step, digest) in enumerate(zip(entry.steps, prefix_digests(resolved),
-                                                   strict=True)):  # fmt: skip
+        for index, (step, digest) in enumerate(
+            zip(entry.steps, prefix_digests(resolved), strict=True)
+        ):
             folder = out / "steps" / f"{index:02d}-{step.kind}-{digest[:10]}"
             state = _state(folder, STEP_FILE, "finetune/" + LAST_FILE)
             item.children.append(PlannedItem("step", _step_label(step), folder, state))

@@ -168,13 +168,18 @@ class Recipe(Spec):
         self, entry: VariantEntry, *, data: str | None, checkpoint: str
     ) -> VariantSpec:
         """The :class:`VariantSpec` of ``entry`` on ``checkpoint`` (its baseline's file)."""
-        return VariantSpec.model_validate({
-            "name": entry.name, "baseline": {"checkpoint": checkpoint},
-            "steps": [step.model_dump() for step in entry.steps],
-            "data": data if data is not None else (None if self.data is None else "<data>"),
-            "eval_split": self.eval.split, "device": self.device, "seed": self.seed,
-            "bench": self.bench.model_dump(),
-        })  # fmt: skip
+        return VariantSpec.model_validate(
+            {
+                "name": entry.name,
+                "baseline": {"checkpoint": checkpoint},
+                "steps": [step.model_dump() for step in entry.steps],
+                "data": data if data is not None else (None if self.data is None else "<data>"),
+                "eval_split": self.eval.split,
+                "device": self.device,
+                "seed": self.seed,
+                "bench": self.bench.model_dump(),
+            }
+        )
 
     def selected(self, only: list[str] | None) -> list[VariantEntry]:
         """The variants named by ``only`` (all without it); unknown names are errors."""

@@ -29,9 +29,11 @@ MODEL_FILE = "model.pt"
 def prefix_digests(spec: VariantSpec) -> list[str]:
     """One digest per step prefix of a resolved variant spec."""
     root = {
-        "baseline": spec.baseline.model_dump(mode="json"), "data": spec.data, "seed": spec.seed,
+        "baseline": spec.baseline.model_dump(mode="json"),
+        "data": spec.data,
+        "seed": spec.seed,
         "input_size": list(spec.bench.input_size),
-    }  # fmt: skip
+    }
     steps = [step.model_dump(mode="json") for step in spec.steps]
     return [spec_digest(root | {"steps": steps[: i + 1]}) for i in range(len(steps))]
 
@@ -71,13 +73,16 @@ class KeyedStore:
 
             model = load_checkpoint(folder / MODEL_FILE).model.eval()
         return Applied(
-            model=model, structure=record["structure"], details=details,
+            model=model,
+            structure=record["structure"],
+            details=details,
             artifacts={k: folder / v for k, v in record["artifacts"].items()},
             onnx=folder / record["onnx"] if record.get("onnx") else None,
             fp32_onnx=folder / record["fp32_onnx"] if record.get("fp32_onnx") else None,
             metrics=Metrics.model_validate(record["metrics"]) if record.get("metrics") else None,
-            training=record.get("training"), final_record=record.get("final_record"),
-        )  # fmt: skip
+            training=record.get("training"),
+            final_record=record.get("final_record"),
+        )
 
     def save(self, index: int, applied: Applied, base: OpenedBaseline) -> None:
         folder = self.folders[index]
@@ -86,18 +91,25 @@ class KeyedStore:
             from compress.core.checkpoint import save_checkpoint
 
             assert base.model_spec is not None
-            save_checkpoint(folder / MODEL_FILE, applied.model, base.model_spec,
-                            structure=applied.structure, dataset=base.dataset)  # fmt: skip
+            save_checkpoint(
+                folder / MODEL_FILE,
+                applied.model,
+                base.model_spec,
+                structure=applied.structure,
+                dataset=base.dataset,
+            )
         step = self.spec.steps[index]
         record: dict[str, Any] = {
-            "step": step.model_dump(mode="json"), "structure": applied.structure,
+            "step": step.model_dump(mode="json"),
+            "structure": applied.structure,
             "details": [d.model_dump(mode="json") for d in applied.details],
             "artifacts": {k: _rel(v, folder) for k, v in applied.artifacts.items()},
             "onnx": _rel(applied.onnx, folder) if applied.onnx else None,
             "fp32_onnx": _rel(applied.fp32_onnx, folder) if applied.fp32_onnx else None,
             "metrics": applied.metrics.model_dump(mode="json") if applied.metrics else None,
-            "training": applied.training, "final_record": applied.final_record,
-        }  # fmt: skip
+            "training": applied.training,
+            "final_record": applied.final_record,
+        }
         atomic.write_json(folder / STEP_FILE, record)
 
 

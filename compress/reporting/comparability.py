@@ -45,7 +45,8 @@ def miou_delta(result: Any, references: list[Any], notes: list[str]) -> float | 
         if other is None:
             continue
         if other.split != result.metrics.split or (
-            other.num_images and result.metrics.num_images
+            other.num_images
+            and result.metrics.num_images
             and other.num_images != result.metrics.num_images
         ):
             notes.append(f"mIoU: {result.metrics.split} vs baseline {other.split} - not comparable")
@@ -55,9 +56,12 @@ def miou_delta(result: Any, references: list[Any], notes: list[str]) -> float | 
 
 
 def speedup(
-    result: Any, references: list[Any], key: str | None, notes: list[str],
+    result: Any,
+    references: list[Any],
+    key: str | None,
+    notes: list[str],
     reference_key: str | None = None,
-) -> float | None:  # fmt: skip
+) -> float | None:
     """Reference latency / this latency, only at the same input size and thread count."""
     mine = result.latency_ms.get(key) if key is not None else None
     if mine is None:
@@ -92,8 +96,10 @@ def macs_reduction(result: RunResult, references: list[Any], notes: list[str]) -
         recounted = recount_macs(result, tuple(theirs))
         if recounted is not None:
             return ratio(reference.macs, recounted)
-        notes.append(f"MACs: counted at {_size(mine)} vs baseline at {_size(theirs)}, "
-                     "and no checkpoint to recount them - not comparable")  # fmt: skip
+        notes.append(
+            f"MACs: counted at {_size(mine)} vs baseline at {_size(theirs)}, "
+            "and no checkpoint to recount them - not comparable"
+        )
     return None
 
 

@@ -124,9 +124,12 @@ def load_results(paths: Sequence[str | os.PathLike[str]]) -> list[RunResult]:
 
 
 def compare(
-    results: list[RunResult], *, baseline: str | None = None, latency_key: str | None = None,
+    results: list[RunResult],
+    *,
+    baseline: str | None = None,
+    latency_key: str | None = None,
     parents: dict[str, str] | None = None,
-) -> Comparison:  # fmt: skip
+) -> Comparison:
     """One row per result, each compared with its own baseline (``baseline`` fills the gaps).
 
     A bench run of a train run's own checkpoint becomes part of that run's row
@@ -230,9 +233,11 @@ def best_rows(rows: list[ComparisonRow]) -> dict[str, set[str]]:
 
 
 def _row(
-    result: RunResult, base: RunResult | None, latency_key: str | None,
+    result: RunResult,
+    base: RunResult | None,
+    latency_key: str | None,
     parent: RunResult | None = None,
-) -> ComparisonRow:  # fmt: skip
+) -> ComparisonRow:
     """A run against its reference: the baseline measured beside it in the same process
     when the result holds one (schema 2), else the baseline run's own result. Only figures
     measured alike are divided or subtracted (:mod:`compress.reporting.comparability`); the others

@@ -29,9 +29,10 @@ def fold_bench_runs(results: list[RunResult]) -> tuple[list[RunResult], dict[str
 
     named_as_baseline = {r.baseline for r in results if r.baseline is not None}
     benches = {
-        r.source_sha256: r for r in results
+        r.source_sha256: r
+        for r in results
         if r.kind == "bench" and r.source_sha256 and r.name not in named_as_baseline
-    }  # fmt: skip
+    }
     if not benches:
         return results, {}
     folded: dict[str, str] = {}

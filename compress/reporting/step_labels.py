@@ -9,8 +9,15 @@ from compress.core.results import RunResult
 # The step fields worth a column: what a reader needs to tell two variants apart.
 # Records also carry bookkeeping (format versions, pruning history, per-layer ranks).
 STEP_SUMMARY_KEYS: tuple[str, ...] = (
-    "method", "ratio", "target_macs", "importance", "scope", "rank", "rank_rule", "calibration",
-)  # fmt: skip
+    "method",
+    "ratio",
+    "target_macs",
+    "importance",
+    "scope",
+    "rank",
+    "rank_rule",
+    "calibration",
+)
 
 
 def steps_label(steps: list[dict[str, Any]]) -> str:

@@ -57,13 +57,19 @@ def plot_training_curves(
                 metric_axes.plot(val_epochs, values, linestyle=style, label=name.replace("_", " "))
         best = max(validated, key=lambda r: (r.miou, -r.epoch))
         metric_axes.scatter(
-            [best.epoch], [best.miou], s=90, facecolors="none", edgecolors="black", zorder=3,
+            [best.epoch],
+            [best.miou],
+            s=90,
+            facecolors="none",
+            edgecolors="black",
+            zorder=3,
             label=f"best mIoU {100 * best.miou:.1f}% (epoch {best.epoch})",
         )
         metric_axes.legend(loc="best", fontsize="small")
     else:
-        metric_axes.text(0.5, 0.5, "no validation yet", ha="center", va="center",
-                         transform=metric_axes.transAxes)
+        metric_axes.text(
+            0.5, 0.5, "no validation yet", ha="center", va="center", transform=metric_axes.transAxes
+        )
     metric_axes.set_xlim(min(epochs) - 0.5, max(epochs) + 0.5)
     metric_axes.set_ylim(-0.02, 1.02)
     for axes in (loss_axes, metric_axes):

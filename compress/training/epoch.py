@@ -59,16 +59,24 @@ def train_epoch(
 
 
 def validate(
-    model: nn.Module, dataset: Any, info: DatasetInfo, device: torch.device,
-    *, progress: Callable[[int, int], None] | None = None,
-) -> dict[str, Any]:  # fmt: skip
+    model: nn.Module,
+    dataset: Any,
+    info: DatasetInfo,
+    device: torch.device,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
     """Val-split metrics as a plain dict (valid as :class:`compress.core.results.Metrics`);
     ``progress(done, total)`` after every image."""
     from compress.measure.evaluate import evaluate
 
     result = evaluate(
-        model, dataset, num_classes=info.num_classes, ignore_index=info.ignore_index,
-        device=str(device), progress=progress,
+        model,
+        dataset,
+        num_classes=info.num_classes,
+        ignore_index=info.ignore_index,
+        device=str(device),
+        progress=progress,
     )
     metrics = result.metrics
     study = float(result.study_miou)

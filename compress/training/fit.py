@@ -147,7 +147,9 @@ def fit(
         )
 
     train_set = SegmentationFolder(
-        spec.data, "train", info=info,
+        spec.data,
+        "train",
+        info=info,
         transform=train_transform(spec.crop, augment=spec.augment, ignore_index=info.ignore_index),
     )
     if spec.val_fraction is not None:
@@ -176,7 +178,7 @@ def fit(
         label_loss(spec.loss or "ce", loss_ignore_index(info.ignore_index), weight_tensor),
         teacher.to(device).eval().requires_grad_(False) if teacher is not None else None,
         spec.distill,
-    )  # fmt: skip
+    )
     ema = averaged_model(model, spec.ema)
     history, best, start = History(), None, 0
     if state is not None:
@@ -206,8 +208,17 @@ def fit(
                 torch.manual_seed(spec.seed * 1000 + epoch + 7919 * procs.rank)
             lr = float(optimizer.param_groups[0]["lr"])
             reporter.start_epoch(epoch, len(batches))
-            loss = train_epoch(trained, batches, optimizer, scaler, criterion, device, amp_dtype,
-                               reporter, after_step=after_step)  # fmt: skip
+            loss = train_epoch(
+                trained,
+                batches,
+                optimizer,
+                scaler,
+                criterion,
+                device,
+                amp_dtype,
+                reporter,
+                after_step=after_step,
+            )
             loss = mean_over_processes(loss, procs, device)
             if not math.isfinite(loss):
                 raise CompressError(
@@ -218,10 +229,14 @@ def fit(
             scheduler.step()
             metrics = None
             if procs.is_main and (epoch % spec.val_every == 0 or epoch == spec.epochs):
-                metrics = validate(evaluated, val_set, info, device,
-                                   progress=reporter.validation(len(val_set)))  # fmt: skip
+                metrics = validate(
+                    evaluated, val_set, info, device, progress=reporter.validation(len(val_set))
+                )
             record = EpochRecord(
-                epoch=epoch, loss=loss, lr=lr, seconds=time.perf_counter() - began,
+                epoch=epoch,
+                loss=loss,
+                lr=lr,
+                seconds=time.perf_counter() - began,
                 **({k: metrics[k] for k in ("miou", "class_acc", "pixel_acc")} if metrics else {}),
             )
             history.append(record)
@@ -229,23 +244,39 @@ def fit(
             if improved:
                 best = {"epoch": epoch, "miou": metrics["miou"], "metrics": metrics}
                 save_checkpoint(
-                    run_dir / BEST_FILE, evaluated, model_spec, structure=structure,
+                    run_dir / BEST_FILE,
+                    evaluated,
+                    model_spec,
+                    structure=structure,
                     dataset=dataset_dump,
-                    meta={"kind": "train", "epoch": epoch, "split": val_set.split,
-                          "metrics": metrics},  # fmt: skip
+                    meta={
+                        "kind": "train",
+                        "epoch": epoch,
+                        "split": val_set.split,
+                        "metrics": metrics,
+                    },
                 )
             if procs.is_main:
                 save_checkpoint(
-                    last_path, model, model_spec, structure=structure, dataset=dataset_dump,
+                    last_path,
+                    model,
+                    model_spec,
+                    structure=structure,
+                    dataset=dataset_dump,
                     meta={"kind": "train", "epoch": epoch},
                     extra={
-                        "train_spec": spec_dump, "epoch": epoch, "best": best,
-                        "history": history.to_dicts(), "optimizer": optimizer.state_dict(),
-                        "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
-                        "rng": rng_state(), "class_weights": weights,
+                        "train_spec": spec_dump,
+                        "epoch": epoch,
+                        "best": best,
+                        "history": history.to_dicts(),
+                        "optimizer": optimizer.state_dict(),
+                        "scheduler": scheduler.state_dict(),
+                        "scaler": scaler.state_dict(),
+                        "rng": rng_state(),
+                        "class_weights": weights,
                         **({"ema": ema.state_dict()} if ema is not None else {}),
                     },
-                )  # fmt: skip
+                )
                 history.write(run_dir)
             barrier(procs)  # no rank starts the next epoch before last.pt is written
             reporter.end_epoch(record, improved)
@@ -262,31 +293,53 @@ def fit(
     title = f"{run_dir.name} ({model_spec.name})"
     plot_training_curves(history, run_dir / CURVES_FILE, title=title, split=val_set.split)
     artifacts = {
-        "best": BEST_FILE, "last": LAST_FILE, "history": HISTORY_JSON,
-        "history_csv": HISTORY_CSV, "curves": CURVES_FILE,
+        "best": BEST_FILE,
+        "last": LAST_FILE,
+        "history": HISTORY_JSON,
+        "history_csv": HISTORY_CSV,
+        "curves": CURVES_FILE,
     }
     if (run_dir / SPEC_FILE).is_file():
         artifacts["spec"] = SPEC_FILE
     result = RunResult(
-        name=run_dir.name, kind="train", model=model_spec.name, steps=structure,
-        params=params, macs=macs, macs_input_size=(spec.crop, spec.crop),
-        size_bytes=state_dict_bytes(best_payload["state_dict"]), size_artifact=BEST_FILE,
+        name=run_dir.name,
+        kind="train",
+        model=model_spec.name,
+        steps=structure,
+        params=params,
+        macs=macs,
+        macs_input_size=(spec.crop, spec.crop),
+        size_bytes=state_dict_bytes(best_payload["state_dict"]),
+        size_artifact=BEST_FILE,
         metrics=Metrics.model_validate(best["metrics"]),
         training={
-            "epochs": spec.epochs, "seconds": round(history.total_seconds(), 3),
-            "best_epoch": best["epoch"], "batch_size": spec.batch_size, "crop": spec.crop,
-            "lr": spec.lr, "schedule": spec.schedule, "init": spec.init, "device": str(device),
-            "seed": spec.seed, "augment": spec.augment,
+            "epochs": spec.epochs,
+            "seconds": round(history.total_seconds(), 3),
+            "best_epoch": best["epoch"],
+            "batch_size": spec.batch_size,
+            "crop": spec.crop,
+            "lr": spec.lr,
+            "schedule": spec.schedule,
+            "init": spec.init,
+            "device": str(device),
+            "seed": spec.seed,
+            "augment": spec.augment,
             "amp": str(amp_dtype).removeprefix("torch.") if amp_dtype is not None else None,
-            "processes": procs.world_size, "effective_batch": spec.effective_batch,
-            "input_pipeline": pipeline, "loss": spec.loss or "ce",
-            "optimizer": spec.optimizer or "adam", "warmup_epochs": spec.warmup_epochs or 0,
-            "ema": spec.ema, "class_weights": weights,
+            "processes": procs.world_size,
+            "effective_batch": spec.effective_batch,
+            "input_pipeline": pipeline,
+            "loss": spec.loss or "ce",
+            "optimizer": spec.optimizer or "adam",
+            "warmup_epochs": spec.warmup_epochs or 0,
+            "ema": spec.ema,
+            "class_weights": weights,
         },
         artifacts=artifacts,
         env={
-            "torch": torch.__version__, "python": platform.python_version(),
-            "device": str(device), "threads": torch.get_num_threads(),
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+            "device": str(device),
+            "threads": torch.get_num_threads(),
         },
     )
     write_result(run_dir, result)

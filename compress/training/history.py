@@ -115,8 +115,9 @@ class History:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> History:
         """Read ``history.json`` (or the one inside a run folder)."""
-        path, rows = read_json(path, default_name=HISTORY_JSON,
-                               what=f"a {HISTORY_JSON} of a train run")  # fmt: skip
+        path, rows = read_json(
+            path, default_name=HISTORY_JSON, what=f"a {HISTORY_JSON} of a train run"
+        )
         if not isinstance(rows, list):
             raise CompressError(f"{path}: expected a list of epoch records")
         return cls.from_dicts(rows, source=str(path))
@@ -173,8 +174,13 @@ class EpochReporter:
         """A progress callback ``(done, total)`` for this epoch's validation pass."""
         if self._progress is None:
             return None
-        self._progress.reset(self._task, total=images, loss="", run_eta="",
-                             description=f"validating epoch {self._epoch}")  # fmt: skip
+        self._progress.reset(
+            self._task,
+            total=images,
+            loss="",
+            run_eta="",
+            description=f"validating epoch {self._epoch}",
+        )
 
         def update(done: int, total: int) -> None:
             self._progress.update(self._task, completed=done, total=total)
@@ -182,7 +188,7 @@ class EpochReporter:
         return update
 
     def _run_eta(self, epoch: int) -> str:
-        """"run eta H:MM:SS" from the mean duration of the epochs done in this process."""
+        """ "run eta H:MM:SS" from the mean duration of the epochs done in this process."""
         import time
 
         now = time.monotonic()

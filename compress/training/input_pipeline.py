@@ -26,8 +26,15 @@ from compress.training.train_spec import TrainSpec
 class DeviceEpochs:
     """Batches of decoded images augmented on ``device``; one pass per iteration."""
 
-    def __init__(self, data: Any, augment: Any, spec: TrainSpec, order: ShardedOrder,
-                 generator: torch.Generator, device: torch.device) -> None:  # fmt: skip
+    def __init__(
+        self,
+        data: Any,
+        augment: Any,
+        spec: TrainSpec,
+        order: ShardedOrder,
+        generator: torch.Generator,
+        device: torch.device,
+    ) -> None:
         self.data, self.augment, self.order = data, augment, order
         self.batch_size, self.generator, self.device = spec.batch_size, generator, device
         self.drop_last = len(order) > spec.batch_size  # a batch of 1 breaks BatchNorm
@@ -36,10 +43,14 @@ class DeviceEpochs:
         from compress.data.batch_augment import device_batches
 
         return device_batches(
-            self.data, batch_size=self.batch_size, generator=self.generator,
-            device=self.device, augment=self.augment, drop_last=self.drop_last,
+            self.data,
+            batch_size=self.batch_size,
+            generator=self.generator,
+            device=self.device,
+            augment=self.augment,
+            drop_last=self.drop_last,
             indices=list(self.order),
-        )  # fmt: skip
+        )
 
     def __len__(self) -> int:
         from compress.data.batch_augment import num_batches
@@ -48,9 +59,12 @@ class DeviceEpochs:
 
 
 def training_batches(
-    spec: TrainSpec, train_set: Any, order: ShardedOrder, generator: torch.Generator,
+    spec: TrainSpec,
+    train_set: Any,
+    order: ShardedOrder,
+    generator: torch.Generator,
     device: torch.device,
-) -> tuple[Iterable[tuple[torch.Tensor, torch.Tensor]], str, str | None]:  # fmt: skip
+) -> tuple[Iterable[tuple[torch.Tensor, torch.Tensor]], str, str | None]:
     """``(batches, pipeline, remark)``: an iterable of ``(images, masks)`` with ``len``, the
     name of the pipeline used (``loader`` or ``device``) and why ``auto`` fell back, if it
     did."""
@@ -70,11 +84,15 @@ def training_batches(
     else:
         remark = None
     loader = torch.utils.data.DataLoader(
-        train_set, batch_size=spec.batch_size, sampler=order, generator=generator,
+        train_set,
+        batch_size=spec.batch_size,
+        sampler=order,
+        generator=generator,
         drop_last=len(order) > spec.batch_size,  # a batch of 1 breaks BatchNorm
-        num_workers=spec.workers, worker_init_fn=seed_worker if spec.workers else None,
+        num_workers=spec.workers,
+        worker_init_fn=seed_worker if spec.workers else None,
         pin_memory=device.type == "cuda",
-    )  # fmt: skip
+    )
     return loader, "loader", remark
 
 

@@ -49,8 +49,9 @@ def dice_loss(logits: torch.Tensor, masks: torch.Tensor, ignore_index: int) -> t
     target = F.one_hot(labels, probabilities.shape[1]).to(probabilities.dtype)
     intersection = (probabilities * target).sum(dim=0)
     sizes = probabilities.sum(dim=0) + target.sum(dim=0)
-    present = (target.sum(dim=0) > 0) | (probabilities.argmax(dim=1).bincount(
-        minlength=probabilities.shape[1]) > 0)  # fmt: skip
+    present = (target.sum(dim=0) > 0) | (
+        probabilities.argmax(dim=1).bincount(minlength=probabilities.shape[1]) > 0
+    )
     dice = (2 * intersection[present] + 1e-6) / (sizes[present] + 1e-6)
     return 1.0 - dice.mean()
 
@@ -82,9 +83,11 @@ def lovasz_softmax_loss(
 
 
 def ohem_cross_entropy(
-    logits: torch.Tensor, masks: torch.Tensor, ignore_index: int,
+    logits: torch.Tensor,
+    masks: torch.Tensor,
+    ignore_index: int,
     weight: torch.Tensor | None = None,
-) -> torch.Tensor:  # fmt: skip
+) -> torch.Tensor:
     """Cross-entropy of the hardest :data:`OHEM_KEEP` of the labelled pixels."""
     pixel = F.cross_entropy(
         logits.float(), masks, weight=weight, ignore_index=ignore_index, reduction="none"
@@ -109,9 +112,11 @@ def label_loss(name: str, ignore_index: int, weight: torch.Tensor | None = None)
 
 def _cross_entropy(ignore_index: int, weight: torch.Tensor | None) -> LabelLoss:
     return lambda logits, masks: F.cross_entropy(
-        logits, masks, weight=None if weight is None else weight.to(logits.device),
+        logits,
+        masks,
+        weight=None if weight is None else weight.to(logits.device),
         ignore_index=ignore_index,
-    )  # fmt: skip
+    )
 
 
 def _plus(

@@ -23,9 +23,15 @@ from compress.training.history import HISTORY_JSON, EpochReporter, History
 from compress.training.train_spec import TrainSpec
 
 __all__ = [
-    "BEST_FILE", "CURVES_FILE", "LAST_FILE", "TrainResult", "fit", "resolve_spec",
-    "stored_result", "train",
-]  # fmt: skip
+    "BEST_FILE",
+    "CURVES_FILE",
+    "LAST_FILE",
+    "TrainResult",
+    "fit",
+    "resolve_spec",
+    "stored_result",
+    "train",
+]
 
 
 def train(
@@ -63,8 +69,9 @@ def train(
         model = get_model(spec.model, num_classes=spec.num_classes, **options)
     device = resolve_device(spec.device)  # no CUDA, an unknown name: refused before the folder
     procs = processes(device.type)  # under torchrun: rank 0 claims the folder for all
-    folder = main_first(procs, lambda: prepare_run_dir(out, spec.model_dump(mode="json"),
-                                                       kind="train"))  # fmt: skip
+    folder = main_first(
+        procs, lambda: prepare_run_dir(out, spec.model_dump(mode="json"), kind="train")
+    )
     if folder.finished:
         EpochReporter(enabled=progress, total_epochs=spec.epochs).note(
             f"{folder.path} already holds this finished run; returning its result"
@@ -77,7 +84,12 @@ def train(
             "pass --resume to continue it, or choose another --out"
         )
     return fit(
-        model, spec, folder.path, structure=structure, resume=resume, progress=progress,
+        model,
+        spec,
+        folder.path,
+        structure=structure,
+        resume=resume,
+        progress=progress,
         stop_after_epoch=stop_after_epoch,
     )
 
@@ -105,10 +117,13 @@ def _initial_model(spec: TrainSpec) -> tuple[nn.Module, TrainSpec, list[dict[str
             f"--init {spec.init} predicts {loaded.spec.num_classes} classes but data set "
             f"{spec.data} has {spec.num_classes}"
         )
-    resolved = spec.model_copy(update={
-        "init": str(path.resolve()), "init_sha256": file_sha256(str(path)),
-        "model_options": dict(loaded.spec.options),
-    })  # fmt: skip
+    resolved = spec.model_copy(
+        update={
+            "init": str(path.resolve()),
+            "init_sha256": file_sha256(str(path)),
+            "model_options": dict(loaded.spec.options),
+        }
+    )
     return loaded.model.train(), resolved, list(loaded.structure)
 
 
@@ -118,5 +133,3 @@ def stored_result(run_dir: str | Path) -> TrainResult:
     history_path = run_dir / HISTORY_JSON
     history = History.load(history_path) if history_path.is_file() else History()
     return TrainResult(run_dir=run_dir, history=history, result=load_result(run_dir), reused=True)
-
-

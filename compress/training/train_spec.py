@@ -27,9 +27,14 @@ InputPipeline = Literal["auto", "loader", "device"]
 
 # how the default of each later training option is spelled; it is stored as None (unset)
 DEFAULT_SPELLINGS: dict[str, Any] = {
-    "class_weights": "none", "loss": "ce", "optimizer": "adam", "weight_decay_scope": "all",
-    "warmup_epochs": 0, "world_size": 1, "input_pipeline": "auto",
-}  # fmt: skip
+    "class_weights": "none",
+    "loss": "ce",
+    "optimizer": "adam",
+    "weight_decay_scope": "all",
+    "warmup_epochs": 0,
+    "world_size": 1,
+    "input_pipeline": "auto",
+}
 
 
 def unset_if_default(value: Any, info: ValidationInfo) -> Any:
@@ -95,10 +100,21 @@ class TrainSpec(Spec):
     input_pipeline: InputPipeline | None = None  # None/auto: device on CUDA
     world_size: int | None = Field(default=None, ge=2)  # torchrun processes (None: one)
 
-    ADDED_FIELDS: ClassVar[frozenset[str]] = frozenset({
-        "distill", "val_fraction", "class_weights", "loss", "optimizer", "weight_decay_scope",
-        "warmup_epochs", "ema", "input_pipeline", "world_size",
-    })  # fmt: skip
+    ADDED_FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {
+            "distill",
+            "val_fraction",
+            "class_weights",
+            "loss",
+            "optimizer",
+            "weight_decay_scope",
+            "warmup_epochs",
+            "ema",
+            "input_pipeline",
+            "world_size",
+        }
+    )
+
     @field_validator(*DEFAULT_SPELLINGS, mode="before")
     @classmethod
     def _default_is_none(cls, value: Any, info: ValidationInfo) -> Any:
@@ -195,12 +211,23 @@ def finetune_train_spec(
     """The ``TrainSpec`` of the fine-tune after a compression step (the loss and class
     weights the baseline was trained with are the user's to repeat: ``run`` carries them)."""
     return TrainSpec(
-        model=model_spec.name, model_options=model_spec.options,
-        num_classes=model_spec.num_classes, data=str(run.data), epochs=run.finetune_epochs,
-        batch_size=run.batch_size, crop=run.crop, lr=run.lr, milestones=[],
-        schedule=run.schedule, workers=run.workers, device=run.device, seed=run.seed,
-        distill=distill, class_weights=run.class_weights, loss=run.loss,
-    )  # fmt: skip
+        model=model_spec.name,
+        model_options=model_spec.options,
+        num_classes=model_spec.num_classes,
+        data=str(run.data),
+        epochs=run.finetune_epochs,
+        batch_size=run.batch_size,
+        crop=run.crop,
+        lr=run.lr,
+        milestones=[],
+        schedule=run.schedule,
+        workers=run.workers,
+        device=run.device,
+        seed=run.seed,
+        distill=distill,
+        class_weights=run.class_weights,
+        loss=run.loss,
+    )
 
 
 def parse_milestones(text: str) -> list[int]:

@@ -26,8 +26,10 @@ def tiny() -> nn.Module:
 
 def pairs(count: int = 4) -> list[tuple[torch.Tensor, torch.Tensor]]:
     generator = torch.Generator().manual_seed(0)
-    return [(torch.randn(3, *SIZE, generator=generator),
-             torch.randint(0, 3, SIZE, generator=generator)) for _ in range(count)]  # fmt: skip
+    return [
+        (torch.randn(3, *SIZE, generator=generator), torch.randint(0, 3, SIZE, generator=generator))
+        for _ in range(count)
+    ]
 
 
 def loader() -> DataLoader:
@@ -36,8 +38,10 @@ def loader() -> DataLoader:
 
 
 def test_import_is_cheap_and_the_api_loads_on_first_use() -> None:
-    code = ("import sys, compress; before = 'torch' in sys.modules; compress.prune; "
-            "print(before, 'torch' in sys.modules)")  # fmt: skip
+    code = (
+        "import sys, compress; before = 'torch' in sys.modules; compress.prune; "
+        "print(before, 'torch' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "True"]
 
@@ -49,8 +53,10 @@ def test_prune_in_place_or_on_a_copy_and_save_load_round_trip(tmp_path: Path) ->
     assert copy_pruned is not model
     assert count_macs_params(copy_pruned, SIZE)[0] < 0.5 * count_macs_params(model, SIZE)[0]
     same = compress.prune(model, example, target_macs=0.5)
-    assert same is model and count_macs_params(model, SIZE)[0] <= 0.5 * count_macs_params(
-        tiny(), SIZE)[0]  # fmt: skip
+    assert (
+        same is model
+        and count_macs_params(model, SIZE)[0] <= 0.5 * count_macs_params(tiny(), SIZE)[0]
+    )
     path = compress.save(copy_pruned, tmp_path / "p.pt")
     again = compress.load(path)
     with torch.no_grad():
@@ -73,8 +79,9 @@ def test_a_module_built_elsewhere_needs_its_builder_named(tmp_path: Path) -> Non
     model = get_model("unet", num_classes=3, base_channels=8)
     with pytest.raises(CompressError, match="builder="):
         compress.save(model, tmp_path / "m.pt")
-    path = compress.save(model, tmp_path / "m.pt", builder="unet", num_classes=3,
-                         options={"base_channels": 8})  # fmt: skip
+    path = compress.save(
+        model, tmp_path / "m.pt", builder="unet", num_classes=3, options={"base_channels": 8}
+    )
     assert isinstance(compress.load(path), nn.Module)
 
 
@@ -83,8 +90,9 @@ def test_quantize_from_tensors_or_a_loader_of_pairs(calibration: str, tmp_path: 
     data = [image for image, _ in pairs()] if calibration == "tensors" else loader()
     path = compress.quantize(tiny(), data, tmp_path / "m.int8.onnx", calib_images=3)
     assert path.is_file() and (tmp_path / "m.fp32.onnx").is_file()
-    result = compress.benchmark(path, input_size=SIZE, baseline=tmp_path / "m.fp32.onnx",
-                                threads=1, runs=2, warmup=0)  # fmt: skip
+    result = compress.benchmark(
+        path, input_size=SIZE, baseline=tmp_path / "m.fp32.onnx", threads=1, runs=2, warmup=0
+    )
     assert result.p50_ms > 0 and result.baseline is not None
     assert result.size_ratio > 2  # int8 weights: about 4x smaller than fp32
     metrics = compress.evaluate(path, loader(), num_classes=3)
@@ -102,8 +110,15 @@ def test_quantize_refuses_what_it_cannot_use(tmp_path: Path) -> None:
 def test_qat_leaves_the_model_unchanged(tmp_path: Path) -> None:
     model = tiny()
     state = copy.deepcopy(model.state_dict())
-    path = compress.quantize(model, loader(), tmp_path / "q.int8.onnx", method="qat",
-                             train_data=loader(), epochs=1, calib_images=2)  # fmt: skip
+    path = compress.quantize(
+        model,
+        loader(),
+        tmp_path / "q.int8.onnx",
+        method="qat",
+        train_data=loader(),
+        epochs=1,
+        calib_images=2,
+    )
     assert path.is_file()
     assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
 
@@ -111,8 +126,9 @@ def test_qat_leaves_the_model_unchanged(tmp_path: Path) -> None:
 def test_benchmark_of_modules_on_torch_has_macs_ratios() -> None:
     base = tiny()
     pruned = compress.prune(tiny(), torch.randn(1, 3, *SIZE), ratio=0.5)
-    result = compress.benchmark(pruned, input_size=SIZE, runtime="torch", baseline=base,
-                                threads=1, runs=2, warmup=0)  # fmt: skip
+    result = compress.benchmark(
+        pruned, input_size=SIZE, runtime="torch", baseline=base, threads=1, runs=2, warmup=0
+    )
     assert result.macs_ratio > 2 and result.params < result.baseline.params
     assert result.runtime == "torch-cpu"
 

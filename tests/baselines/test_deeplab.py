@@ -127,10 +127,12 @@ def test_upsampling_is_bilinear_to_the_input_size() -> None:
 
 @pytest.mark.parametrize(
     ("options", "message"),
-    [({"head_channels": 100_000}, "head_channels must be an integer in 1..4096"),
-     ({"aspp_channels": 0}, "aspp_channels must be an integer in 1..4096"),
-     ({"aspp_rates": [6, 12, 1000]}, "aspp_rates must be three integers in 1..64")],
-)  # fmt: skip
+    [
+        ({"head_channels": 100_000}, "head_channels must be an integer in 1..4096"),
+        ({"aspp_channels": 0}, "aspp_channels must be an integer in 1..4096"),
+        ({"aspp_rates": [6, 12, 1000]}, "aspp_rates must be three integers in 1..64"),
+    ],
+)
 def test_option_bounds_refuse_before_anything_is_allocated(options: dict, message: str) -> None:
     from baselines import get_model
 

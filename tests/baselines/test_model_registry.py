@@ -163,9 +163,7 @@ def test_a_plugin_registers_models_through_entry_points(
 ) -> None:
     # An installed distribution declaring one model in the segcompress.models group.
     (tmp_path / "my_seg_plugin.py").write_text(
-        "import torch\n"
-        "def build(*, num_classes):\n"
-        "    return torch.nn.Conv2d(3, num_classes, 1)\n"
+        "import torch\ndef build(*, num_classes):\n    return torch.nn.Conv2d(3, num_classes, 1)\n"
     )
     info = tmp_path / "my_seg_plugin-1.0.dist-info"
     info.mkdir()

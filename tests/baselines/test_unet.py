@@ -48,8 +48,14 @@ def test_any_size_from_32_gives_logits_at_that_size(name: str, size: tuple[int, 
 
 @pytest.mark.parametrize(
     ("option", "value"),
-    [("base_channels", 0), ("base_channels", 2.0), ("base_channels", 4096), ("in_channels", -3),
-     ("in_channels", 65), ("dropout", 1.0)],  # fmt: skip
+    [
+        ("base_channels", 0),
+        ("base_channels", 2.0),
+        ("base_channels", 4096),
+        ("in_channels", -3),
+        ("in_channels", 65),
+        ("dropout", 1.0),
+    ],
 )
 def test_invalid_options_are_user_errors(option: str, value: object) -> None:
     with pytest.raises(BaselineError, match=option):

@@ -73,8 +73,13 @@ def test_eval_passes_options_to_the_library(monkeypatch, tmp_path, capsys) -> No
         ]
     )
     assert code == 2 and "error: stop here" in capsys.readouterr().err
-    assert seen == {"checkpoint": Path("a.pt"), "data": Path("d"), "split": "val",
-                    "device": "cpu", "tta": "flip"}  # fmt: skip
+    assert seen == {
+        "checkpoint": Path("a.pt"),
+        "data": Path("d"),
+        "split": "val",
+        "device": "cpu",
+        "tta": "flip",
+    }
 
 
 def test_eval_missing_checkpoint_exits_2(synthetic, tmp_path, capsys) -> None:
@@ -201,8 +206,9 @@ def test_eval_out_writes_a_run_folder_that_compare_reads_and_reuses(
     from compress.core.specs import ModelSpec
 
     spec = ModelSpec(name="unet", num_classes=8, options={"base_channels": 8})
-    checkpoint = save_checkpoint(tmp_path / "m.pt", get_model("unet", num_classes=8,
-                                 base_channels=8), spec)  # fmt: skip
+    checkpoint = save_checkpoint(
+        tmp_path / "m.pt", get_model("unet", num_classes=8, base_channels=8), spec
+    )
     out = tmp_path / "eval-run"
     argv = ["eval", "--checkpoint", str(checkpoint), "--data", str(tiny_data), "--out", str(out)]
     assert main(argv) == 0

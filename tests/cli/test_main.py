@@ -70,8 +70,9 @@ def test_a_missing_path_is_refused_before_torch_is_imported(argv: list[str], tmp
         f"import sys; from compress.cli import main; code = main({argv!r}); "
         "print(code, 'torch' in sys.modules)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=tmp_path, check=True)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=True
+    )
     assert out.stdout.split() == ["2", "False"]
     assert "missing" in out.stderr and out.stderr.count("\n") == 1
     assert not list(tmp_path.iterdir())  # nothing claimed

@@ -38,8 +38,17 @@ def test_json_with_macs_lists_every_model_with_counts(capsys: pytest.CaptureFixt
     rows = json.loads(capsys.readouterr().out)
     assert [row["name"] for row in rows] == list_models()
     for row in rows:
-        assert set(row) == {"name", "aliases", "params", "macs", "input_size", "options",
-                            "source", "summary", "requires"}  # fmt: skip
+        assert set(row) == {
+            "name",
+            "aliases",
+            "params",
+            "macs",
+            "input_size",
+            "options",
+            "source",
+            "summary",
+            "requires",
+        }
         assert row["aliases"] == aliases_of(row["name"])
         assert row["input_size"] == [64, 64]
         assert row["macs"] > 0

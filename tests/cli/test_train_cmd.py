@@ -30,13 +30,50 @@ def test_options_become_the_spec(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     monkeypatch.setattr(compress.cli.train_cmd, "_print_summary", lambda outcome: None)
     (tmp_path / "d").mkdir()  # paths are checked while the options are parsed
     args = base_args(tmp_path / "d", tmp_path / "o") + [
-        "--epochs", "3", "--batch-size", "4", "--crop", "64", "--lr", "0.01",
-        "--milestones", "1,2", "--gamma", "0.5", "--no-augment", "--device", "cpu",
-        "--seed", "5", "--val-every", "2", "--workers", "1", "-o", "base_channels=8",
-        "--model-option", "dropout=0.25", "--resume", "--no-progress", "--no-amp",
-        "--class-weights", "inverse-sqrt", "--loss", "ohem", "--optimizer", "sgd",
-        "--weight-decay-scope", "weights", "--warmup-epochs", "2", "--ema", "0.99",
-        "--input-pipeline", "device", "--schedule", "poly",
+        "--epochs",
+        "3",
+        "--batch-size",
+        "4",
+        "--crop",
+        "64",
+        "--lr",
+        "0.01",
+        "--milestones",
+        "1,2",
+        "--gamma",
+        "0.5",
+        "--no-augment",
+        "--device",
+        "cpu",
+        "--seed",
+        "5",
+        "--val-every",
+        "2",
+        "--workers",
+        "1",
+        "-o",
+        "base_channels=8",
+        "--model-option",
+        "dropout=0.25",
+        "--resume",
+        "--no-progress",
+        "--no-amp",
+        "--class-weights",
+        "inverse-sqrt",
+        "--loss",
+        "ohem",
+        "--optimizer",
+        "sgd",
+        "--weight-decay-scope",
+        "weights",
+        "--warmup-epochs",
+        "2",
+        "--ema",
+        "0.99",
+        "--input-pipeline",
+        "device",
+        "--schedule",
+        "poly",
     ]
     assert main(args) == 0
     spec = seen["spec"]
@@ -46,10 +83,16 @@ def test_options_become_the_spec(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     assert spec.model_options == {"base_channels": 8, "dropout": 0.25}
     assert seen["resume"] is True and seen["progress"] is False
     assert (spec.class_weights, spec.loss, spec.optimizer, spec.weight_decay_scope) == (
-        "inverse-sqrt", "ohem", "sgd", "weights"
+        "inverse-sqrt",
+        "ohem",
+        "sgd",
+        "weights",
     )
     assert (spec.warmup_epochs, spec.ema, spec.input_pipeline, spec.schedule) == (
-        2, 0.99, "device", "poly"
+        2,
+        0.99,
+        "device",
+        "poly",
     )
 
 
@@ -97,8 +140,16 @@ def test_tiny_training_run_exits_0_and_rerun_is_reused(
     tiny_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     args = base_args(tiny_data, tmp_path / "run") + [
-        "--epochs", "1", "--batch-size", "2", "--crop", "32", "--device", "cpu",
-        "-o", "base_channels=8",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "2",
+        "--crop",
+        "32",
+        "--device",
+        "cpu",
+        "-o",
+        "base_channels=8",
     ]
     assert main(args) == 0
     out = capsys.readouterr().out
@@ -132,7 +183,19 @@ def test_a_refused_device_claims_no_variant_folder(
 ) -> None:
     out = tmp_path / "run"
     step = ["--ratio", "0.5"] if command == "prune" else ["--method", "tucker"]
-    args = [command, "--model", "unet", "-o", "base_channels=8", *step, "--device", "tpu",
-            "--input-size", "64x64", "--out", str(out)]  # fmt: skip
+    args = [
+        command,
+        "--model",
+        "unet",
+        "-o",
+        "base_channels=8",
+        *step,
+        "--device",
+        "tpu",
+        "--input-size",
+        "64x64",
+        "--out",
+        str(out),
+    ]
     assert main(args) == 2
     assert "tpu" in capsys.readouterr().err and not out.exists()

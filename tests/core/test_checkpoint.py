@@ -245,4 +245,3 @@ def test_flipped_bytes_inside_a_tensor_are_detected(tmp_path: Path) -> None:
     assert torch.load(damaged, weights_only=True)["state_dict"] is not None  # torch is silent
     with pytest.raises(CompressError, match="damaged.pt is corrupted: its weights do not match"):
         load_checkpoint(damaged)
-

@@ -94,4 +94,3 @@ def test_a_deeply_nested_file_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "result.json").write_text("[" * 100_000 + "]" * 100_000)
     with pytest.raises(CompressError, match="nested too deeply"):
         load_result(tmp_path)
-

@@ -75,16 +75,22 @@ def test_a_second_process_on_the_same_folder_is_refused_and_kill_9_frees_it(tmp_
 
     folder = tmp_path / "run"
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, time; from compress.core.runs import prepare_run_dir; "
-         f"prepare_run_dir({str(folder)!r}, {{'a': 1}}, kind='t'); print('held', flush=True); "
-         "time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from compress.core.runs import prepare_run_dir; "
+            f"prepare_run_dir({str(folder)!r}, {{'a': 1}}, kind='t'); print('held', flush=True); "
+            "time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        with pytest.raises(CompressError, match=f"run folder {folder} is in use by another "
-                           f"command \\(pid {holder.pid}\\)"):  # fmt: skip
+        with pytest.raises(
+            CompressError,
+            match=f"run folder {folder} is in use by another command \\(pid {holder.pid}\\)",
+        ):
             prepare_run_dir(folder, {"a": 1}, kind="t")
     finally:
         holder.send_signal(signal.SIGKILL)
@@ -110,8 +116,11 @@ def test_a_refused_folder_names_the_fields_that_differ(tmp_path) -> None:
 
     prepare_run_dir(tmp_path / "run", {"lr": 0.001, "model": {"name": "unet"}}, kind="train")
     unlock_run_dirs()
-    with pytest.raises(CompressError, match=r"\(lr: 0\.001 there, 0\.01 here; model\.name: "
-                       r"'unet' there, 'vgg' here\)"):  # fmt: skip
+    with pytest.raises(
+        CompressError,
+        match=r"\(lr: 0\.001 there, 0\.01 here; model\.name: "
+        r"'unet' there, 'vgg' here\)",
+    ):
         prepare_run_dir(tmp_path / "run", {"lr": 0.01, "model": {"name": "vgg"}}, kind="train")
 
 

@@ -130,9 +130,16 @@ def test_device_batches_follow_the_random_sampler(drop_last: bool, sizes: list[i
     data = indexed_split(10)
     sampler = torch.utils.data.RandomSampler(range(10), generator=torch.Generator().manual_seed(5))
     expected = list(sampler)
-    batches = list(device_batches(data, batch_size=4, generator=torch.Generator().manual_seed(5),
-                                  device=torch.device("cpu"), augment=identity,
-                                  drop_last=drop_last))  # fmt: skip
+    batches = list(
+        device_batches(
+            data,
+            batch_size=4,
+            generator=torch.Generator().manual_seed(5),
+            device=torch.device("cpu"),
+            augment=identity,
+            drop_last=drop_last,
+        )
+    )
     assert [len(images) for images, _ in batches] == sizes == [4] * (len(sizes) - 1) + sizes[-1:]
     assert len(batches) == num_batches(10, 4, drop_last)
     seen = [int(image[0, 0, 0]) for images, _ in batches for image in images]
@@ -145,21 +152,46 @@ def test_device_batches_follow_the_random_sampler(drop_last: bool, sizes: list[i
 
 def test_device_batches_take_an_explicit_order_and_refuse_mixed_sizes() -> None:
     data = indexed_split(6)
-    batches = device_batches(data, batch_size=4, generator=torch.Generator(), augment=identity,
-                             device=torch.device("cpu"), drop_last=False,
-                             indices=[5, 0, 3])  # fmt: skip
+    batches = device_batches(
+        data,
+        batch_size=4,
+        generator=torch.Generator(),
+        augment=identity,
+        device=torch.device("cpu"),
+        drop_last=False,
+        indices=[5, 0, 3],
+    )
     assert [int(i[0, 0, 0]) for images, _ in batches for i in images] == [5, 0, 3]
     data.images[2] = torch.zeros(3, 9, 8, dtype=torch.uint8)
     assert not data.same_size
     with pytest.raises(ValueError, match="differ in size"):
-        device_batches(data, batch_size=2, generator=torch.Generator(), augment=identity,
-                       device=torch.device("cpu"), drop_last=False)  # fmt: skip
+        device_batches(
+            data,
+            batch_size=2,
+            generator=torch.Generator(),
+            augment=identity,
+            device=torch.device("cpu"),
+            drop_last=False,
+        )
     with pytest.raises(CompressError, match="batch size"):
-        device_batches(indexed_split(2), batch_size=0, generator=torch.Generator(),
-                       augment=identity, device=torch.device("cpu"), drop_last=False)  # fmt: skip
+        device_batches(
+            indexed_split(2),
+            batch_size=0,
+            generator=torch.Generator(),
+            augment=identity,
+            device=torch.device("cpu"),
+            drop_last=False,
+        )
     assert [num_batches(n, 4, d) for n in (0, 3, 4, 5) for d in (False, True)] == [
-        0, 0, 1, 0, 1, 1, 2, 1,
-    ]  # fmt: skip
+        0,
+        0,
+        1,
+        0,
+        1,
+        1,
+        2,
+        1,
+    ]
 
 
 def test_an_epoch_repeats_exactly_from_its_seed(tiny_data: Path) -> None:
@@ -170,8 +202,16 @@ def test_an_epoch_repeats_exactly_from_its_seed(tiny_data: Path) -> None:
 
     def epoch(seed: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
         seed_epoch(seed, 0, generator)
-        return list(device_batches(data, batch_size=3, generator=generator, augment=augment,
-                                   device=torch.device("cpu"), drop_last=False))  # fmt: skip
+        return list(
+            device_batches(
+                data,
+                batch_size=3,
+                generator=generator,
+                augment=augment,
+                device=torch.device("cpu"),
+                drop_last=False,
+            )
+        )
 
     first, again, other = epoch(1), epoch(1), epoch(2)
     assert len(first) == num_batches(len(data), 3, False)
@@ -193,12 +233,28 @@ def test_every_sample_draws_its_own_parameters_in_the_study_ranges() -> None:
         for b in range(a + 1, 16):
             flips = [out[b], out[b].flip(-1), out[b].flip(-2), out[b].flip(-1, -2)]
             assert not any(torch.equal(out[a], f) for f in flips), (a, b)
-    params = {k: v for item in augment._pipeline._params for k, v in item.data.items()
-              if k in ("angle", "scale", "brightness_factor", "contrast_factor",
-                       "saturation_factor", "hue_factor")}  # fmt: skip
-    ranges = {"angle": (-15, 15), "scale": (0.5, 2.0), "brightness_factor": (0.75, 1.25),
-              "contrast_factor": (0.75, 1.25), "saturation_factor": (0.75, 1.25),
-              "hue_factor": (-0.03, 0.03)}  # fmt: skip
+    params = {
+        k: v
+        for item in augment._pipeline._params
+        for k, v in item.data.items()
+        if k
+        in (
+            "angle",
+            "scale",
+            "brightness_factor",
+            "contrast_factor",
+            "saturation_factor",
+            "hue_factor",
+        )
+    }
+    ranges = {
+        "angle": (-15, 15),
+        "scale": (0.5, 2.0),
+        "brightness_factor": (0.75, 1.25),
+        "contrast_factor": (0.75, 1.25),
+        "saturation_factor": (0.75, 1.25),
+        "hue_factor": (-0.03, 0.03),
+    }
     assert params.keys() == ranges.keys()
     for name, (low, high) in ranges.items():
         values = params[name].flatten()

@@ -92,9 +92,14 @@ def test_transform_receives_raw_pair(write_split) -> None:
 
 def test_rgb_masks_with_a_palette_descriptor(tmp_path) -> None:
     palette = [(200, 0, 0), (0, 200, 0), (0, 0, 200)]
-    descriptor = {"name": "colours", "class_names": ["a", "b", "c"], "ignore_index": 255,
-                  "palette": [list(c) for c in palette], "ignore_color": [0, 0, 0],
-                  "masks": "rgb"}  # fmt: skip
+    descriptor = {
+        "name": "colours",
+        "class_names": ["a", "b", "c"],
+        "ignore_index": 255,
+        "palette": [list(c) for c in palette],
+        "ignore_color": [0, 0, 0],
+        "masks": "rgb",
+    }
     (tmp_path / "train" / "image").mkdir(parents=True)
     (tmp_path / "train" / "mask").mkdir()
     (tmp_path / "dataset.yaml").write_text(yaml.safe_dump(descriptor))
@@ -136,8 +141,9 @@ def test_label_out_of_range_is_reported(write_split) -> None:
 
 def test_colour_not_in_palette_is_reported(write_split) -> None:
     root = write_split("floodnet", n=1)
-    (root / "dataset.yaml").write_text(yaml.safe_dump({**FLOODNET.model_dump(mode="json"),
-                                                       "masks": "rgb"}))  # fmt: skip
+    (root / "dataset.yaml").write_text(
+        yaml.safe_dump({**FLOODNET.model_dump(mode="json"), "masks": "rgb"})
+    )
     Image.fromarray(np.full((24, 32, 3), 7, np.uint8)).save(root / "train" / "mask" / "img0.png")
     assert "(7, 7, 7)" in _bad(root, "mask/img0.png")
 

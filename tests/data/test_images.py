@@ -13,9 +13,13 @@ from compress.data.images import labels_to_rgb, read_image, read_mask, write_png
 from compress.data.info import CAMVID, SYNTHETIC_AERIAL, DatasetInfo
 
 RGB_INFO = DatasetInfo(
-    name="rgb", class_names=["a", "b", "c"], ignore_index=9,
-    palette=[(255, 0, 0), (0, 255, 0), (0, 0, 255)], ignore_color=(0, 0, 0), masks="rgb",
-)  # fmt: skip
+    name="rgb",
+    class_names=["a", "b", "c"],
+    ignore_index=9,
+    palette=[(255, 0, 0), (0, 255, 0), (0, 0, 255)],
+    ignore_color=(0, 0, 0),
+    masks="rgb",
+)
 
 
 def test_read_image_converts_grey_and_rgba_to_rgb(tmp_path) -> None:

@@ -52,9 +52,14 @@ def test_default_palette_is_distinct_and_not_black() -> None:
 
 
 def test_descriptor_is_read_and_generator_block_ignored(tmp_path) -> None:
-    data = {"name": "mine", "class_names": ["a", "b", "c"], "ignore_index": 255,
-            "palette": [[1, 2, 3], [4, 5, 6], [7, 8, 9]], "masks": "rgb",
-            "generator": {"n": 3}}  # fmt: skip
+    data = {
+        "name": "mine",
+        "class_names": ["a", "b", "c"],
+        "ignore_index": 255,
+        "palette": [[1, 2, 3], [4, 5, 6], [7, 8, 9]],
+        "masks": "rgb",
+        "generator": {"n": 3},
+    }
     (tmp_path / "dataset.yaml").write_text(yaml.safe_dump(data))
     info = load_dataset_info(tmp_path)
     assert info.name == "mine" and info.num_classes == 3 and info.ignore_index == 255

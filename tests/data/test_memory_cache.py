@@ -50,8 +50,9 @@ def test_above_the_limit_returns_none_after_one_decode(
     assert decode_split(dataset, limit_bytes=total) is not None  # the limit is inclusive
     calls = []
     original = SegmentationFolder.load_raw
-    monkeypatch.setattr(SegmentationFolder, "load_raw",
-                        lambda self, i: calls.append(i) or original(self, i))  # fmt: skip
+    monkeypatch.setattr(
+        SegmentationFolder, "load_raw", lambda self, i: calls.append(i) or original(self, i)
+    )
     assert decode_split(dataset, limit_bytes=total - 1) is None
     assert calls == [0]  # estimated from the first pair, the rest never decoded
 

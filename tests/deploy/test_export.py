@@ -52,9 +52,11 @@ def test_metadata_and_dynamic_batch(tmp_path: Path) -> None:
     model = tiny_unet()
     spec = ModelSpec(name="unet", num_classes=5, options={"base_channels": 8})
     path = export_onnx(
-        model, tmp_path / "m.onnx", input_size=(64, 64),
+        model,
+        tmp_path / "m.onnx",
+        input_size=(64, 64),
         metadata={"model": spec.model_dump(mode="json"), "class_names": list("abcde")},
-    )  # fmt: skip
+    )
     meta = read_metadata(path)
     assert meta["model"]["options"] == {"base_channels": 8}
     assert meta["class_names"] == list("abcde")
@@ -126,8 +128,14 @@ def test_export_model_leaves_nothing_when_parity_fails(
 
     monkeypatch.setattr(export_module, "check_parity", failing)
     out = tmp_path / "model.onnx"
-    spec = ExportSpec(model="unet", num_classes=5, options={"base_channels": 8}, out=out,
-                      input_size=(64, 64), parity_images=1)  # fmt: skip
+    spec = ExportSpec(
+        model="unet",
+        num_classes=5,
+        options={"base_channels": 8},
+        out=out,
+        input_size=(64, 64),
+        parity_images=1,
+    )
     with pytest.raises(CompressError, match="parity failed"):
         export_model(spec)
     assert list(tmp_path.iterdir()) == []  # no ONNX, no temporary file, no report

@@ -25,8 +25,19 @@ def test_factorize_writes_a_run_folder_that_reloads(tmp_path: Path, capsys) -> N
     from compress.core.checkpoint import load_checkpoint
 
     out = tmp_path / "run"
-    code = main([*TINY, "--method", "tucker", "--rank", "0.5", "--layers", "bottleneck.*,ups.0",
-                 "--out", str(out)])  # fmt: skip
+    code = main(
+        [
+            *TINY,
+            "--method",
+            "tucker",
+            "--rank",
+            "0.5",
+            "--layers",
+            "bottleneck.*,ups.0",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "freshly initialised" in printed and "bottleneck" in printed and "tucker" in printed
@@ -44,9 +55,28 @@ def test_factorize_with_finetuning(tmp_path: Path) -> None:
 
     data = write_synthetic_dataset(tmp_path / "synth", n=4, size=64, seed=0)
     out = tmp_path / "run"
-    args = ["--method", "svd", "--rank", "0.5", "--layers", "classifier", "--max-macs-ratio", "5",
-            "--finetune-epochs", "1", "--data", str(data), "--batch-size", "2", "--crop", "64",
-            "--device", "cpu", "--out", str(out)]  # fmt: skip
+    args = [
+        "--method",
+        "svd",
+        "--rank",
+        "0.5",
+        "--layers",
+        "classifier",
+        "--max-macs-ratio",
+        "5",
+        "--finetune-epochs",
+        "1",
+        "--data",
+        str(data),
+        "--batch-size",
+        "2",
+        "--crop",
+        "64",
+        "--device",
+        "cpu",
+        "--out",
+        str(out),
+    ]
     code = main([*TINY, *args])
     assert code == 0
     result = json.loads((out / "result.json").read_text())
@@ -87,22 +117,44 @@ def test_kill_9_during_the_fine_tune_then_rerun_gives_the_same_result(
     import time
 
     def command(out: Path) -> list[str]:
-        args = [*TINY, "--method", "tucker", "--rank", "0.5", "--layers", "bottleneck.*",
-                "--finetune-epochs", "2",
-                "--data", str(tiny_data), "--batch-size", "2", "--crop", "48", "--device",
-                "cpu", "--out", str(out)]  # fmt: skip
+        args = [
+            *TINY,
+            "--method",
+            "tucker",
+            "--rank",
+            "0.5",
+            "--layers",
+            "bottleneck.*",
+            "--finetune-epochs",
+            "2",
+            "--data",
+            str(tiny_data),
+            "--batch-size",
+            "2",
+            "--crop",
+            "48",
+            "--device",
+            "cpu",
+            "--out",
+            str(out),
+        ]
         return [sys.executable, "-m", "compress", *args]
 
     def numbers(out: Path) -> tuple[object, ...]:
         result = json.loads((out / "result.json").read_text())
-        return (result["metrics"]["miou"], result["metrics"]["per_class_iou"],
-                result["size_bytes"], result["steps"])  # fmt: skip
+        return (
+            result["metrics"]["miou"],
+            result["metrics"]["per_class_iou"],
+            result["size_bytes"],
+            result["steps"],
+        )
 
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     subprocess.run(command(tmp_path / "straight"), check=True, env=env, capture_output=True)
     killed = tmp_path / "killed"
-    process = subprocess.Popen(command(killed), env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)  # fmt: skip
+    process = subprocess.Popen(
+        command(killed), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and process.poll() is None:
         if list(killed.glob("finetune/checkpoints/last.pt")):

@@ -43,8 +43,11 @@ def test_a_registered_method_factorizes_and_replays(monkeypatch: pytest.MonkeyPa
     module = types.ModuleType("my_lowrank_method")
     module.METHOD = dataclasses.replace(SVD, name="my-svd")  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "my_lowrank_method", module)
-    monkeypatch.setitem(catalog.FACTORIZATION_METHODS, "my-svd", catalog.MethodEntry(
-        "my-svd", "my pointwise method", True, "my_lowrank_method:METHOD"))  # fmt: skip
+    monkeypatch.setitem(
+        catalog.FACTORIZATION_METHODS,
+        "my-svd",
+        catalog.MethodEntry("my-svd", "my pointwise method", True, "my_lowrank_method:METHOD"),
+    )
 
     assert "my-svd" in catalog.method_help()
     assert skip_reason(nn.Conv2d(8, 8, 3), "my-svd") == "k x k conv: use tucker, cp or spatial-svd"
@@ -70,7 +73,10 @@ def test_unknown_method_in_a_saved_step_is_one_line(tmp_path) -> None:
     from compress.core.errors import CompressError
     from compress.lowrank.replay import replay_factorize
 
-    step = {"kind": "factorize", "format": 1, "layers": [
-        {"name": "0", "method": "gone", "ranks": [2], "weight_shape": [4, 4, 1, 1]}]}  # fmt: skip
+    step = {
+        "kind": "factorize",
+        "format": 1,
+        "layers": [{"name": "0", "method": "gone", "ranks": [2], "weight_shape": [4, 4, 1, 1]}],
+    }
     with pytest.raises(CompressError, match="method 'gone' is unknown; valid: tucker, cp"):
         replay_factorize(nn.Sequential(nn.Conv2d(4, 4, 1)), step)

@@ -15,9 +15,12 @@ SIZE = (64, 64)
 # the chosen layers of these hold no 1 x 1 conv whose SVD would save MACs (only the
 # narrow classifier): the report must still say so for every layer
 NOTHING_TO_DO = {
-    ("unet", "svd"), ("deeplab-vgg11", "svd"), ("deeplab-mobilenetv3", "svd"),
-    ("deeplab-mobilenetv4", "svd"), ("lraspp-mobilenetv3-large", "spatial-svd"),
-}  # fmt: skip
+    ("unet", "svd"),
+    ("deeplab-vgg11", "svd"),
+    ("deeplab-mobilenetv3", "svd"),
+    ("deeplab-mobilenetv4", "svd"),
+    ("lraspp-mobilenetv3-large", "spatial-svd"),
+}
 # CP (slow ALS) on one small k x k conv of the models whose head has none to spare.
 CP_LAYERS = {
     "lraspp-mobilenetv3-large": ["backbone.0.0"],
@@ -41,14 +44,20 @@ def layer_patterns(name: str, model: nn.Module) -> list[str]:
     if name.startswith("unet"):
         return ["*"]
     strided = [
-        n for n, m in model.named_modules()
+        n
+        for n, m in model.named_modules()
         if isinstance(m, nn.Conv2d) and m.groups == 1 and m.stride != (1, 1) and n
-    ]  # fmt: skip
+    ]
     if not hasattr(model, "head"):  # torchvision's: LR-ASPP's light head, else the last conv
         # (their 960- and 2048-wide ASPP/FCN heads take tens of seconds to decompose)
-        head = {"lraspp-mobilenetv3-large": ["classifier.*"],
-                "deeplabv3-mobilenetv3-large": ["classifier.0.project.*", "classifier.1",
-                                                "classifier.4"]}  # fmt: skip
+        head = {
+            "lraspp-mobilenetv3-large": ["classifier.*"],
+            "deeplabv3-mobilenetv3-large": [
+                "classifier.0.project.*",
+                "classifier.1",
+                "classifier.4",
+            ],
+        }
         return [*head.get(name, ["classifier.4"]), *strided]
     patterns = ["aspp.*", "head.*", "classifier"] if name.endswith("aspp") else ["head.*"]
     return patterns + strided + (["classifier"] if "classifier" not in patterns else [])
@@ -107,14 +116,23 @@ def test_dilated_aspp_branches_keep_their_dilation() -> None:
 
 def test_skipped_layers_say_why() -> None:
     unet = tiny("unet")
-    rows = {r.name: r for r in factorize_model(unet, FactorizeSpec(method="tucker", rank=0.5),
-                                               input_size=SIZE).layers}  # fmt: skip
+    rows = {
+        r.name: r
+        for r in factorize_model(
+            unet, FactorizeSpec(method="tucker", rank=0.5), input_size=SIZE
+        ).layers
+    }
     assert rows["ups.0"].method is None and "transposed" in rows["ups.0"].note
     assert rows["classifier"].method is None and "1 x 1" in rows["classifier"].note
     mobile = tiny("deeplab-mobilenetv3")
-    rows = {r.name: r for r in factorize_model(
-        mobile, FactorizeSpec(method="tucker", rank=0.5, layers=["backbone.body.1.*"]),
-        input_size=SIZE).layers}  # fmt: skip
+    rows = {
+        r.name: r
+        for r in factorize_model(
+            mobile,
+            FactorizeSpec(method="tucker", rank=0.5, layers=["backbone.body.1.*"]),
+            input_size=SIZE,
+        ).layers
+    }
     assert any(r.note and "depthwise" in r.note for r in rows.values())
 
 
@@ -132,8 +150,9 @@ def test_macs_rule_meets_the_budget_checked_on_the_whole_model() -> None:
 @pytest.mark.parametrize("rule", ["vbmf", "energy"])
 def test_auto_rank_rules_pick_ranks_rounded_to_eight(rule: str) -> None:
     model = tiny("unet")
-    spec = FactorizeSpec(method="tucker", rank_rule=rule, energy=0.5, max_macs_ratio=10.0,
-                         layers=["bottleneck.*"])  # fmt: skip
+    spec = FactorizeSpec(
+        method="tucker", rank_rule=rule, energy=0.5, max_macs_ratio=10.0, layers=["bottleneck.*"]
+    )
     outcome = factorize_model(model, spec, input_size=SIZE)
     assert len(outcome.replaced) == 2
     assert all(r % 8 == 0 for row in outcome.replaced for r in row.ranks)
@@ -143,8 +162,9 @@ def test_bad_requests_are_user_errors() -> None:
     with pytest.raises(CompressError, match="larger than layer"):
         factorize_model(tiny("unet"), FactorizeSpec(method="tucker", rank=64), input_size=SIZE)
     with pytest.raises(CompressError, match="matches no conv"):
-        factorize_model(tiny("unet"), FactorizeSpec(method="svd", layers=["nope.*"]),
-                        input_size=SIZE)  # fmt: skip
+        factorize_model(
+            tiny("unet"), FactorizeSpec(method="svd", layers=["nope.*"]), input_size=SIZE
+        )
     with pytest.raises(CompressError, match="cannot be met"):
         spec = FactorizeSpec(method="svd", rank_rule="macs", target_macs=0.1)
         factorize_model(tiny("unet"), spec, input_size=SIZE)
@@ -154,8 +174,9 @@ def test_a_budget_carried_by_slivers_of_few_layers_is_named() -> None:
     # Few eligible layers and a tight MACs target: each is cut to about 5 % of its rank.
     torch.manual_seed(0)
     model = get_model("deeplab-resnet18-aspp", num_classes=3).eval()
-    spec = FactorizeSpec(method="tucker", rank_rule="macs", target_macs=0.78,
-                         layers=["aspp.*", "head.*"])  # fmt: skip
+    spec = FactorizeSpec(
+        method="tucker", rank_rule="macs", target_macs=0.78, layers=["aspp.*", "head.*"]
+    )
     outcome = factorize_model(model, spec, input_size=SIZE)
     slivers = [w for w in outcome.warnings if "of its rank" in w]
     assert len(slivers) == len(outcome.replaced) == 4
@@ -165,6 +186,7 @@ def test_a_budget_carried_by_slivers_of_few_layers_is_named() -> None:
 
 
 def test_a_gentle_rank_gives_no_floor_warning() -> None:
-    outcome = factorize_model(tiny("unet"), FactorizeSpec(method="tucker", rank=0.5),
-                              input_size=SIZE)  # fmt: skip
+    outcome = factorize_model(
+        tiny("unet"), FactorizeSpec(method="tucker", rank=0.5), input_size=SIZE
+    )
     assert outcome.replaced and not [w for w in outcome.warnings if "of its rank" in w]

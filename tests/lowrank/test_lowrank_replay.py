@@ -32,7 +32,7 @@ MIXED = [
     # every other CP layer falls back: a step that mixes cp and tucker layers
     FactorizeSpec(
         method="cp", rank=0.5, layers=["bottleneck.*"], cp_iterations=5, cp_max_error=0.75
-    ),  # fmt: skip
+    ),
 ]
 
 
@@ -48,8 +48,9 @@ def test_save_load_round_trip_gives_identical_outputs(spec: FactorizeSpec, tmp_p
 
 
 def test_cp_fallback_is_recorded_per_layer() -> None:
-    spec = FactorizeSpec(method="cp", rank=0.5, layers=["bottleneck.*"], cp_max_error=0.0,
-                         cp_iterations=3)  # fmt: skip
+    spec = FactorizeSpec(
+        method="cp", rank=0.5, layers=["bottleneck.*"], cp_max_error=0.0, cp_iterations=3
+    )
     _, step = _factorized(spec)
     assert step["method"] == "cp"
     assert {layer["method"] for layer in step["layers"]} == {"tucker"}

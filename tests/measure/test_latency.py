@@ -144,8 +144,6 @@ def test_interleaved_timing_runs_every_call_once_per_round() -> None:
     from compress.measure.latency import measure_interleaved
 
     order: list[str] = []
-    timings = measure_interleaved(
-        [(order.append, "a"), (order.append, "b")], warmup=1, runs=3
-    )
+    timings = measure_interleaved([(order.append, "a"), (order.append, "b")], warmup=1, runs=3)
     assert order == ["a", "b"] * 4  # warm-up round + 3 timed rounds, a and b alternating
     assert [t.runs for t in timings] == [3, 3] and all(t.min <= t.p50 <= t.p90 for t in timings)

@@ -37,8 +37,13 @@ def test_a_registered_runtime_is_timed_by_the_pipeline(monkeypatch: pytest.Monke
             self.memory_format = torch.channels_last
             self.key = "nhwc-cpu"
 
-    entry = runtimes.Runtime("nhwc", "PyTorch eager, channels-last", reads_onnx=False,
-                             runner=NhwcRunner, check=lambda device: None)  # fmt: skip
+    entry = runtimes.Runtime(
+        "nhwc",
+        "PyTorch eager, channels-last",
+        reads_onnx=False,
+        runner=NhwcRunner,
+        check=lambda device: None,
+    )
     monkeypatch.setitem(runtimes.RUNTIMES, "nhwc", entry)
     settings = BenchSettings(runtimes=["nhwc", "ort"], input_size=(16, 16), runs=2, warmup=1)
     model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 2, 1))

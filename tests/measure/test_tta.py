@@ -65,6 +65,7 @@ def test_an_evaluation_with_flip_is_another_run_than_without(
     assert "tta" not in stored.extra
     with pytest.raises(CompressError, match="tta"):
         evaluate_into(tmp_path / "m.pt", tiny_data, tmp_path / "plain", split="val", tta="flip")
-    flipped, _ = evaluate_into(tmp_path / "m.pt", tiny_data, tmp_path / "flip", split="val",
-                               tta="flip")  # fmt: skip
+    flipped, _ = evaluate_into(
+        tmp_path / "m.pt", tiny_data, tmp_path / "flip", split="val", tta="flip"
+    )
     assert flipped.extra["tta"] == "flip"

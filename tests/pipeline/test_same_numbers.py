@@ -20,8 +20,15 @@ from compress.core.specs import ModelSpec
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "results-v1"
 TINY_UNET = ModelSpec(name="unet", num_classes=8, options={"base_channels": 8})
-COMMON = dict(model="unet", input_size=(64, 64), device="cpu", finetune_epochs=1, batch_size=2,
-              crop=48, lr=1e-3)  # fmt: skip
+COMMON = dict(
+    model="unet",
+    input_size=(64, 64),
+    device="cpu",
+    finetune_epochs=1,
+    batch_size=2,
+    crop=48,
+    lr=1e-3,
+)
 QUANTIZE = dict(calib_images=2, input_size=(64, 64), runs=1, warmup=0)
 
 
@@ -77,8 +84,16 @@ def test_same_numbers_as_the_runners_before_the_pipeline(setup, tmp_path, name) 
     before = load_result(FIXTURES / f"{name}.json")
     after = run(name, data, checkpoint, tmp_path / name)
     assert after.schema_version == 2
-    for field in ("model", "kind", "params", "macs", "macs_input_size", "size_bytes",
-                  "size_artifact", "baseline"):  # fmt: skip
+    for field in (
+        "model",
+        "kind",
+        "params",
+        "macs",
+        "macs_input_size",
+        "size_bytes",
+        "size_artifact",
+        "baseline",
+    ):
         assert getattr(after, field) == getattr(before, field), field
     assert after.metrics.miou == pytest.approx(before.metrics.miou, abs=1e-9)
     assert after.metrics.split == before.metrics.split

@@ -48,18 +48,32 @@ class TinyNet(torch.nn.Module):
 
 def group(name: str, channels: int, drop_per_ratio: float, ratios=(0.5, 0.75)) -> dict:
     points = [
-        {"ratio": r, "channels_pruned": int(channels * r), "macs": 0,
-         "macs_saved": int(1000 * channels * r), "miou": 0.5 - drop_per_ratio * r,
-         "miou_drop": drop_per_ratio * r}
+        {
+            "ratio": r,
+            "channels_pruned": int(channels * r),
+            "macs": 0,
+            "macs_saved": int(1000 * channels * r),
+            "miou": 0.5 - drop_per_ratio * r,
+            "miou_drop": drop_per_ratio * r,
+        }
         for r in ratios
-    ]  # fmt: skip
+    ]
     return {"name": name, "channels": channels, "points": points}
 
 
 def make_profile(groups: list[dict], model: str = "unet", **fields) -> SensitivityProfile:
-    data = {"model": model, "importance": "l2", "round_to": None, "input_size": SIZE,
-            "split": "val", "num_images": 1, "baseline_miou": 0.5, "baseline_macs": 10**9,
-            "ratios": [0.5, 0.75], "groups": groups} | fields  # fmt: skip
+    data = {
+        "model": model,
+        "importance": "l2",
+        "round_to": None,
+        "input_size": SIZE,
+        "split": "val",
+        "num_images": 1,
+        "baseline_miou": 0.5,
+        "baseline_macs": 10**9,
+        "ratios": [0.5, 0.75],
+        "groups": groups,
+    } | fields
     return SensitivityProfile.model_validate(data)
 
 
@@ -71,10 +85,12 @@ def sensitive(name: str) -> bool:
 def unet_profile() -> SensitivityProfile:
     """Encoders and bottleneck lose a lot when pruned, decoders and ups nearly nothing."""
     model = tiny_unet()
-    names = PruningSession(model, PruneSpec(ratio=0.5, round_to=None),
-                           example_input=torch.zeros(1, 3, *SIZE)).groups()  # fmt: skip
-    return make_profile([group(g.name, g.channels, 0.3 if sensitive(g.name) else 0.001)
-                         for g in names])  # fmt: skip
+    names = PruningSession(
+        model, PruneSpec(ratio=0.5, round_to=None), example_input=torch.zeros(1, 3, *SIZE)
+    ).groups()
+    return make_profile(
+        [group(g.name, g.channels, 0.3 if sensitive(g.name) else 0.001) for g in names]
+    )
 
 
 def tiny_unet() -> torch.nn.Module:
@@ -86,27 +102,60 @@ def tiny_unet() -> torch.nn.Module:
 
 def write_profile(folder: Path, profile: SensitivityProfile) -> Path:
     folder.mkdir(parents=True)
-    result = RunResult(name=folder.name, kind="sensitivity", model=profile.model,
-                       extra={"profile": profile.model_dump(mode="json")})  # fmt: skip
+    result = RunResult(
+        name=folder.name,
+        kind="sensitivity",
+        model=profile.model,
+        extra={"profile": profile.model_dump(mode="json")},
+    )
     write_result(folder, result)
     return folder
 
 
 def run_spec(**fields) -> PruneRunSpec:
-    data = {"model": "unet", "model_options": TINY, "prune": {"ratio": 0.5, "round_to": None},
-            "input_size": SIZE, "device": "cpu", "bench": False, "runs": 2, "warmup": 0}
+    data = {
+        "model": "unet",
+        "model_options": TINY,
+        "prune": {"ratio": 0.5, "round_to": None},
+        "input_size": SIZE,
+        "device": "cpu",
+        "bench": False,
+        "runs": 2,
+        "warmup": 0,
+    }
     return PruneRunSpec.model_validate(data | fields)
 
 
 def test_greedy_takes_the_cheapest_moves_first() -> None:
-    profile = make_profile([
-        group("a", 16, 0.001), group("b", 16, 0.5),
-        {"name": "c", "channels": 8, "points": [  # rounding: 0.5 saves nothing, 0.75 does
-            {"ratio": 0.5, "channels_pruned": 0, "macs": 0, "macs_saved": 0, "miou": 0.5,
-             "miou_drop": 0.0},
-            {"ratio": 0.75, "channels_pruned": 6, "macs": 0, "macs_saved": 6000,
-             "miou": 0.49, "miou_drop": 0.01}]},
-    ], model="tiny")  # fmt: skip
+    profile = make_profile(
+        [
+            group("a", 16, 0.001),
+            group("b", 16, 0.5),
+            {
+                "name": "c",
+                "channels": 8,
+                "points": [  # rounding: 0.5 saves nothing, 0.75 does
+                    {
+                        "ratio": 0.5,
+                        "channels_pruned": 0,
+                        "macs": 0,
+                        "macs_saved": 0,
+                        "miou": 0.5,
+                        "miou_drop": 0.0,
+                    },
+                    {
+                        "ratio": 0.75,
+                        "channels_pruned": 6,
+                        "macs": 0,
+                        "macs_saved": 6000,
+                        "miou": 0.49,
+                        "miou_drop": 0.01,
+                    },
+                ],
+            },
+        ],
+        model="tiny",
+    )
     schedule = greedy_schedule(profile)
     assert schedule[0].ratios == {}
     assert schedule[1].ratios == {"a": 0.5} and schedule[2].ratios == {"a": 0.75}
@@ -119,34 +168,38 @@ def test_greedy_takes_the_cheapest_moves_first() -> None:
 def test_layer_ratios_prune_only_the_named_group() -> None:
     model = TinyNet()
     before = channel_counts(model)
-    session = PruningSession(model, PruneSpec(layer_ratios={"body.0": 0.5}, round_to=None),
-                             example_input=torch.zeros(1, 3, *SIZE))  # fmt: skip
+    session = PruningSession(
+        model,
+        PruneSpec(layer_ratios={"body.0": 0.5}, round_to=None),
+        example_input=torch.zeros(1, 3, *SIZE),
+    )
     session.run()
     after = channel_counts(model)
     assert after["body.0"] == [16, 16] and after["neck.0"] == [16, 16]
     assert after["stem.0"] == before["stem.0"] and after["classifier"] == before["classifier"]
     assert session.record()["layer_ratios"] == {"body.0": 0.5}
     with pytest.raises(CompressError, match="'body' is not the root layer.*stem.0"):
-        PruningSession(TinyNet(), PruneSpec(layer_ratios={"body": 0.5}),
-                       example_input=torch.zeros(1, 3, *SIZE))  # fmt: skip
+        PruningSession(
+            TinyNet(), PruneSpec(layer_ratios={"body": 0.5}), example_input=torch.zeros(1, 3, *SIZE)
+        )
 
 
 @pytest.mark.parametrize(
     "fields, message",
-    [({"layer_ratios": {"a": 1.0}}, r"outside \[0, 1\)"),
-     ({"layer_ratios": {"a": 0.5}, "target_macs": 0.5}, "one or the other"),
-     ({"layer_ratios": {"a": 0.5}, "scope": "global"}, "scope uniform"),
-     ({"ratio": 0.5, "target_latency_ms": 3.0}, "exactly one"),
-     ({"target_latency_ms": 0.0}, "must be > 0")],
-)  # fmt: skip
+    [
+        ({"layer_ratios": {"a": 1.0}}, r"outside \[0, 1\)"),
+        ({"layer_ratios": {"a": 0.5}, "target_macs": 0.5}, "one or the other"),
+        ({"layer_ratios": {"a": 0.5}, "scope": "global"}, "scope uniform"),
+        ({"ratio": 0.5, "target_latency_ms": 3.0}, "exactly one"),
+        ({"target_latency_ms": 0.0}, "must be > 0"),
+    ],
+)
 def test_prune_spec_rules(fields: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         PruneSpec(**fields)
 
 
-def test_macs_budget_from_a_profile_prunes_the_insensitive_groups(
-    unet_profile, tmp_path
-) -> None:
+def test_macs_budget_from_a_profile_prunes_the_insensitive_groups(unet_profile, tmp_path) -> None:
     folder = write_profile(tmp_path / "sens", unet_profile)
     spec = run_spec(prune={"target_macs": 0.75, "round_to": None}, sensitivity=str(folder))
     result = run_prune(spec, tmp_path / "run", progress=False).result
@@ -165,8 +218,12 @@ def test_macs_budget_profiles_on_the_fly_with_data(tmp_path) -> None:
     from compress.data import write_synthetic_dataset
 
     data = write_synthetic_dataset(tmp_path / "data", n=6, size=64, seed=0)
-    spec = run_spec(prune={"target_macs": 0.6, "round_to": None}, data=str(data),
-                    sensitivity_ratios=[0.5], max_images=1)  # fmt: skip
+    spec = run_spec(
+        prune={"target_macs": 0.6, "round_to": None},
+        data=str(data),
+        sensitivity_ratios=[0.5],
+        max_images=1,
+    )
     outcome = run_prune(spec, tmp_path / "run", progress=False)
     detail = outcome.result.step_details[0]
     assert detail.budget["allocation"] == "sensitivity" and detail.budget["met"] is True
@@ -198,8 +255,9 @@ def fake_latency(miss_first_confirmation: bool = False):
         if counts[value] == 2 and not state["missed"]:
             state["missed"] = True
             p50 *= 3
-        stats = LatencyStats(p50=p50, p90=p50, min=p50, runs=setup.runs, warmup=0,
-                             input_size=setup.input_size)  # fmt: skip
+        stats = LatencyStats(
+            p50=p50, p90=p50, min=p50, runs=setup.runs, warmup=0, input_size=setup.input_size
+        )
         return "ort-cpu", stats
 
     return measure
@@ -209,19 +267,26 @@ def test_latency_budget_goes_on_when_a_confirmation_misses(monkeypatch) -> None:
     monkeypatch.setattr(compress.pruning.latency, "measure_model", fake_latency(True))
     model = TinyNet()
     target = 0.6 * count_macs_params(model, SIZE)[0] / 1e6
-    profile = make_profile([group("stem.0", 16, 0.01), group("body.0", 32, 0.02),
-                            group("neck.0", 16, 0.03)], model="tiny")  # fmt: skip
+    profile = make_profile(
+        [group("stem.0", 16, 0.01), group("body.0", 32, 0.02), group("neck.0", 16, 0.03)],
+        model="tiny",
+    )
     choice = resolve_budget(
-        model, PruneSpec(target_latency_ms=target, round_to=None), profile=profile,
-        example_input=torch.zeros(1, 3, *SIZE), latency=LatencySetup(input_size=SIZE, runs=2),
-    )  # fmt: skip
+        model,
+        PruneSpec(target_latency_ms=target, round_to=None),
+        profile=profile,
+        example_input=torch.zeros(1, 3, *SIZE),
+        latency=LatencySetup(input_size=SIZE, runs=2),
+    )
     assert choice.allocation == "sensitivity" and choice.measured <= target
     met = {p["index"] for p in choice.probes if p["met"]}
-    missed_on_confirmation = [p["index"] for p in choice.probes if not p["met"]
-                              and p["index"] in met]  # fmt: skip
+    missed_on_confirmation = [
+        p["index"] for p in choice.probes if not p["met"] and p["index"] in met
+    ]
     assert missed_on_confirmation, choice.probes
     final = greedy_schedule(profile).index(
-        next(a for a in greedy_schedule(profile) if a.ratios == choice.spec.layer_ratios))
+        next(a for a in greedy_schedule(profile) if a.ratios == choice.spec.layer_ratios)
+    )
     assert final > missed_on_confirmation[0]
     pruned = copy.deepcopy(model)
     PruningSession(pruned, choice.spec, example_input=torch.zeros(1, 3, *SIZE)).run()
@@ -230,9 +295,19 @@ def test_latency_budget_goes_on_when_a_confirmation_misses(monkeypatch) -> None:
 
 def fake_time_subjects(subjects, bench, *, seed=0):
     """Interleaved timing replaced by the same MACs / 1e6 ms rule."""
-    return [{"ort-cpu": LatencyStats(p50=s.macs / 1e6, p90=s.macs / 1e6, min=s.macs / 1e6,
-                                     runs=bench.runs, warmup=0, input_size=bench.input_size)}
-            for s in subjects]  # fmt: skip
+    return [
+        {
+            "ort-cpu": LatencyStats(
+                p50=s.macs / 1e6,
+                p90=s.macs / 1e6,
+                min=s.macs / 1e6,
+                runs=bench.runs,
+                warmup=0,
+                input_size=bench.input_size,
+            )
+        }
+        for s in subjects
+    ]
 
 
 def test_latency_budget_run_records_latency(monkeypatch, tmp_path) -> None:
@@ -267,35 +342,66 @@ def test_verdict() -> None:
 def test_cli_shows_not_faster(monkeypatch, tmp_path, capsys) -> None:
     stats = LatencyStats(p50=10.0, p90=10.0, min=10.0, runs=2, warmup=0, input_size=SIZE)
     result = RunResult(
-        name="r", kind="prune", model="unet", macs=40, params=4, size_bytes=16,
-        macs_input_size=SIZE, latency_ms={"ort-cpu": stats},
-        baseline_measurement=Measurement(macs=100, params=10, size_bytes=40,
-                                         macs_input_size=SIZE, latency_ms={"ort-cpu": stats}),
-    )  # fmt: skip
-    monkeypatch.setattr(compress.commands.prune, "run_prune",
-                        lambda spec, out, progress: PruneOutcome(tmp_path, result, False))
+        name="r",
+        kind="prune",
+        model="unet",
+        macs=40,
+        params=4,
+        size_bytes=16,
+        macs_input_size=SIZE,
+        latency_ms={"ort-cpu": stats},
+        baseline_measurement=Measurement(
+            macs=100, params=10, size_bytes=40, macs_input_size=SIZE, latency_ms={"ort-cpu": stats}
+        ),
+    )
+    monkeypatch.setattr(
+        compress.commands.prune,
+        "run_prune",
+        lambda spec, out, progress: PruneOutcome(tmp_path, result, False),
+    )
     assert main(["prune", "--model", "unet", "--ratio", "0.5"]) == 0
     printed = capsys.readouterr().out
     assert "NOT faster" in printed and "1.000x" in printed and "0.400x" in printed
 
 
 def test_cli_latency_target_that_cannot_be_met_terminates(tmp_path, capsys) -> None:
-    code = main(["prune", "--model", "unet", "-o", "base_channels=8", "--target-latency-ms",
-                 "1e-6", "--runs", "2", "--warmup", "0", "--input-size", "32", "--round-to",
-                 "1", "--out", str(tmp_path / "run")])  # fmt: skip
+    code = main(
+        [
+            "prune",
+            "--model",
+            "unet",
+            "-o",
+            "base_channels=8",
+            "--target-latency-ms",
+            "1e-6",
+            "--runs",
+            "2",
+            "--warmup",
+            "0",
+            "--input-size",
+            "32",
+            "--round-to",
+            "1",
+            "--out",
+            str(tmp_path / "run"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "cannot be met" in err and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize(
     "args, message",
-    [(["--target-macs", "1.5"], "(0, 1)"), (["--target-macs", "0"], "(0, 1)"),
-     (["--target-latency-ms", "-3"], "> 0"), (["--ratio", "0.5", "--target-macs", "0.5"],
-                                              "exactly one"),
-     (["--ratio", "0.5", "--sensitivity", "x"], "guides a budget"),
-     (["--target-macs", "0.5", "--scope", "global", "--sensitivity", "x"], "--scope global"),
-     (["--target-macs", "0.5", "--sensitivity-ratios", "0.5,2"], "outside (0, 1)")],
-)  # fmt: skip
+    [
+        (["--target-macs", "1.5"], "(0, 1)"),
+        (["--target-macs", "0"], "(0, 1)"),
+        (["--target-latency-ms", "-3"], "> 0"),
+        (["--ratio", "0.5", "--target-macs", "0.5"], "exactly one"),
+        (["--ratio", "0.5", "--sensitivity", "x"], "guides a budget"),
+        (["--target-macs", "0.5", "--scope", "global", "--sensitivity", "x"], "--scope global"),
+        (["--target-macs", "0.5", "--sensitivity-ratios", "0.5,2"], "outside (0, 1)"),
+    ],
+)
 def test_cli_budget_errors_exit_2(args: list[str], message: str, capsys) -> None:
     code = main(["prune", "--model", "unet", *args])
     err = capsys.readouterr().err

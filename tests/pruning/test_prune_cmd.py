@@ -30,8 +30,19 @@ def test_checkpoint_of_another_model_exits_2(tmp_path, capsys) -> None:
 
     spec = ModelSpec(name="unet", num_classes=3, options={"base_channels": 8})
     path = save_checkpoint(tmp_path / "unet.pt", spec.build(), spec)
-    code = main(["prune", "--model", "vgg", "--checkpoint", str(path), "--ratio", "0.5",
-                 "--out", str(tmp_path / "out")])  # fmt: skip
+    code = main(
+        [
+            "prune",
+            "--model",
+            "vgg",
+            "--checkpoint",
+            str(path),
+            "--ratio",
+            "0.5",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "holds model 'unet'" in err
 
@@ -46,11 +57,34 @@ def test_options_reach_the_library(monkeypatch, tmp_path, capsys) -> None:
         raise CompressError("stop here")
 
     monkeypatch.setattr(compress.commands.prune, "run_prune", fake)
-    code = main(["prune", "--model", "vgg", "--ratio", "0.3", "--importance", "lamp",
-                 "--scope", "global", "--iterative-steps", "3", "--round-to", "1",
-                 "--ignore-layer", "head.0", "--input-size", "128x96", "--out",
-                 str(tmp_path / "o"), "--no-progress", "--finetune-schedule", "step",
-                 "--workers", "3"])  # fmt: skip
+    code = main(
+        [
+            "prune",
+            "--model",
+            "vgg",
+            "--ratio",
+            "0.3",
+            "--importance",
+            "lamp",
+            "--scope",
+            "global",
+            "--iterative-steps",
+            "3",
+            "--round-to",
+            "1",
+            "--ignore-layer",
+            "head.0",
+            "--input-size",
+            "128x96",
+            "--out",
+            str(tmp_path / "o"),
+            "--no-progress",
+            "--finetune-schedule",
+            "step",
+            "--workers",
+            "3",
+        ]
+    )
     assert code == 2 and "error: stop here" in capsys.readouterr().err
     spec = seen["spec"]
     assert spec.model == "vgg" and spec.input_size == (128, 96) and seen["progress"] is False
@@ -66,8 +100,11 @@ def test_fine_tune_defaults_and_a_bad_schedule(capsys) -> None:
     from compress.pruning.spec import PruneRunSpec
     from compress.training.train_spec import finetune_train_spec
 
-    spec = parse_spec(PruneRunSpec, {"model": "unet", "prune": {"ratio": 0.5}, "data": "d",
-                                     "finetune_epochs": 3}, source="test")  # fmt: skip
+    spec = parse_spec(
+        PruneRunSpec,
+        {"model": "unet", "prune": {"ratio": 0.5}, "data": "d", "finetune_epochs": 3},
+        source="test",
+    )
     assert spec.schedule == "cosine" and spec.workers == 0
     train = finetune_train_spec(spec, ModelSpec(name="unet", num_classes=8))
     assert train.schedule == "cosine" and train.epochs == 3 and train.milestones == []
@@ -79,9 +116,25 @@ def test_fine_tune_defaults_and_a_bad_schedule(capsys) -> None:
 
 def test_prune_a_fresh_model_as_typed(tmp_path, capsys) -> None:
     out = tmp_path / "run"
-    code = main(["prune", "--model", "unet", "-o", "base_channels=8", "--ratio", "0.5",
-                 "--input-size", "64x64", "--runs", "2", "--warmup", "0",
-                 "--out", str(out)])  # fmt: skip
+    code = main(
+        [
+            "prune",
+            "--model",
+            "unet",
+            "-o",
+            "base_channels=8",
+            "--ratio",
+            "0.5",
+            "--input-size",
+            "64x64",
+            "--runs",
+            "2",
+            "--warmup",
+            "0",
+            "--out",
+            str(out),
+        ]
+    )
     printed = capsys.readouterr().out
     assert code == 0
     assert "freshly initialised" in printed and "MACs at 64x64" in printed

@@ -106,10 +106,12 @@ def test_every_importance_and_ratio_on_a_small_model(importance: str, ratio: flo
     macs0, params0 = count_macs_params(model, SIZE)
     generator = torch.Generator().manual_seed(0)
     data = [
-        (torch.randn(3, *SIZE, generator=generator),
-         torch.randint(0, NUM_CLASSES, SIZE, generator=generator))
+        (
+            torch.randn(3, *SIZE, generator=generator),
+            torch.randint(0, NUM_CLASSES, SIZE, generator=generator),
+        )
         for _ in range(2)
-    ]  # fmt: skip
+    ]
     spec = PruneSpec(ratio=ratio, importance=importance, round_to=None)
     model, step = prune_model(model, spec, example_input=example(), importance_data=data)
     with torch.no_grad():
@@ -134,8 +136,9 @@ def test_global_scope_and_iterative_steps() -> None:
 
 def test_round_to_keeps_multiples_and_never_empties_a_layer() -> None:
     original = channel_counts(build("unet"))
-    model, _ = prune_model(build("unet"), PruneSpec(ratio=0.75, round_to=8),
-                           example_input=example())  # fmt: skip
+    model, _ = prune_model(
+        build("unet"), PruneSpec(ratio=0.75, round_to=8), example_input=example()
+    )
     for name, (_, out) in channel_counts(model).items():
         if name == "classifier":
             continue
@@ -150,21 +153,29 @@ def test_ignored_layers_are_left_whole() -> None:
     assert model.encoders[0][0][0].out_channels == 8
     assert model.encoders[1][0][0].out_channels == 8  # 16 halved: the rest is pruned
     with pytest.raises(CompressError, match="encoders.9"):
-        prune_model(build("unet"), PruneSpec(ratio=0.5, ignored_layers=["encoders.9"]),
-                    example_input=example())  # fmt: skip
+        prune_model(
+            build("unet"),
+            PruneSpec(ratio=0.5, ignored_layers=["encoders.9"]),
+            example_input=example(),
+        )
 
 
 def test_taylor_without_data_asks_for_data() -> None:
     with pytest.raises(CompressError, match="--data"):
-        prune_model(build("unet"), PruneSpec(ratio=0.5, importance="taylor"),
-                    example_input=example())  # fmt: skip
+        prune_model(
+            build("unet"), PruneSpec(ratio=0.5, importance="taylor"), example_input=example()
+        )
 
 
 def test_taylor_refuses_labels_beyond_the_classes() -> None:
     data = [(torch.randn(3, *SIZE), torch.full(SIZE, NUM_CLASSES))]
     with pytest.raises(CompressError, match=f"label {NUM_CLASSES}"):
-        prune_model(build("unet"), PruneSpec(ratio=0.5, importance="taylor"),
-                    example_input=example(), importance_data=data)  # fmt: skip
+        prune_model(
+            build("unet"),
+            PruneSpec(ratio=0.5, importance="taylor"),
+            example_input=example(),
+            importance_data=data,
+        )
 
 
 def test_budget_mode_meets_its_macs_target() -> None:
@@ -216,8 +227,9 @@ def test_groupnorm_channels_are_pruned_group_by_group(groups: int, round_to: int
     torch.manual_seed(0)
     model = GroupNormNet(groups).eval()
     macs0, _ = count_macs_params(model, SIZE)
-    model, step = prune_model(model, PruneSpec(ratio=0.5, round_to=round_to),
-                              example_input=example())  # fmt: skip
+    model, step = prune_model(
+        model, PruneSpec(ratio=0.5, round_to=round_to), example_input=example()
+    )
     assert count_macs_params(model, SIZE)[0] < 0.35 * macs0  # not silently left whole
     for norm in (m for m in model.modules() if isinstance(m, nn.GroupNorm)):
         assert norm.num_channels % norm.num_groups == 0

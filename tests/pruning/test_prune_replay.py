@@ -100,8 +100,10 @@ def test_pruned_models_export_to_onnx_with_parity(name: str, tmp_path) -> None:
     model, _ = pruned(name)
     path = export_onnx(model, tmp_path / "model.onnx", input_size=SIZE)
     generator = torch.Generator().manual_seed(0)
-    images = [torch.randn(3, *SIZE, generator=generator),
-              torch.randn(3, 96, 80, generator=generator)]  # fmt: skip
+    images = [
+        torch.randn(3, *SIZE, generator=generator),
+        torch.randn(3, 96, 80, generator=generator),
+    ]
     assert check_parity(model, path, images).passed
 
 
@@ -124,7 +126,8 @@ def test_a_fresh_process_reloads_a_pruned_checkpoint(tmp_path) -> None:
         "assert 'compress.pruning.prune' not in sys.modules; "
         "torch.set_num_threads(1); print(torch.equal(m(x), y))"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          cwd=Path(__file__).parent)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=Path(__file__).parent
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "True"

@@ -28,8 +28,14 @@ def synthetic(tmp_path_factory) -> Path:
 
 
 def run_spec(**fields) -> PruneRunSpec:
-    data = {"model": "unet", "model_options": TINY, "prune": {"ratio": 0.5, "round_to": None},
-            "input_size": (64, 64), "device": "cpu", "bench": False}  # fmt: skip
+    data = {
+        "model": "unet",
+        "model_options": TINY,
+        "prune": {"ratio": 0.5, "round_to": None},
+        "input_size": (64, 64),
+        "device": "cpu",
+        "bench": False,
+    }
     return PruneRunSpec.model_validate(data | fields)
 
 
@@ -69,12 +75,18 @@ def test_trained_checkpoint_taylor_and_finetune(tmp_path, synthetic) -> None:
     path = save_checkpoint(tmp_path / "base.pt", trained, spec)
     outcome = run_prune(
         run_spec(
-            model="unet-attention", model_options={}, checkpoint=str(path), data=str(synthetic),
-            prune={"ratio": 0.5, "importance": "taylor", "round_to": None}, finetune_epochs=1,
-            batch_size=2, crop=64,
+            model="unet-attention",
+            model_options={},
+            checkpoint=str(path),
+            data=str(synthetic),
+            prune={"ratio": 0.5, "importance": "taylor", "round_to": None},
+            finetune_epochs=1,
+            batch_size=2,
+            crop=64,
         ),
-        tmp_path / "run", progress=False,
-    )  # fmt: skip
+        tmp_path / "run",
+        progress=False,
+    )
     result = outcome.result
     assert not outcome.fresh_init
     assert result.metrics is not None and result.metrics.split == "val"
@@ -103,12 +115,13 @@ def test_distilling_fine_tune_learns_from_the_unpruned_model(synthetic, tmp_path
 
     fields = {"data": str(synthetic), "finetune_epochs": 1, "batch_size": 2, "crop": 48}
     plain = run_prune(run_spec(**fields), tmp_path / "plain", progress=False)
-    taught = run_prune(run_spec(**fields, distill={"weight": 0.5}), tmp_path / "kd",
-                       progress=False)  # fmt: skip
+    taught = run_prune(run_spec(**fields, distill={"weight": 0.5}), tmp_path / "kd", progress=False)
     assert "distill" not in (plain.run_dir / "spec.yaml").read_text()  # old digests hold
     assert "distill" in (taught.run_dir / "spec.yaml").read_text()
     last = read_payload(next(taught.run_dir.rglob("checkpoints/last.pt")))
     assert last["train_spec"]["distill"] == {"weight": 0.5, "temperature": 2.0}
-    losses = [json.loads(next(run.run_dir.rglob("history.json")).read_text())[0]["loss"]
-              for run in (plain, taught)]  # fmt: skip
+    losses = [
+        json.loads(next(run.run_dir.rglob("history.json")).read_text())[0]["loss"]
+        for run in (plain, taught)
+    ]
     assert losses[0] != losses[1]

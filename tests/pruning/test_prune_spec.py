@@ -35,10 +35,16 @@ def test_unknown_importance_names_the_valid_ones() -> None:
 
 @pytest.mark.parametrize(
     "fields",
-    [{}, {"ratio": 0.5, "target_macs": 0.3}, {"target_macs": 1.2}, {"ratio": 0.5, "scope": "x"},
-     {"ratio": 0.5, "iterative_steps": 0}, {"ratio": 0.5, "round_to": 0},
-     {"ratio": 0.5, "typo": 1}],
-)  # fmt: skip
+    [
+        {},
+        {"ratio": 0.5, "target_macs": 0.3},
+        {"target_macs": 1.2},
+        {"ratio": 0.5, "scope": "x"},
+        {"ratio": 0.5, "iterative_steps": 0},
+        {"ratio": 0.5, "round_to": 0},
+        {"ratio": 0.5, "typo": 1},
+    ],
+)
 def test_invalid_specs_are_refused(fields: dict) -> None:
     with pytest.raises(CompressError):
         parse_spec(PruneSpec, fields, source="options")
@@ -52,8 +58,14 @@ def test_budget_mode_and_defaults() -> None:
 
 
 def test_spec_round_trips_through_yaml() -> None:
-    spec = PruneSpec(ratio=0.4, importance="fpgm", scope="global", iterative_steps=3,
-                     round_to=None, ignored_layers=["head.0"])  # fmt: skip
+    spec = PruneSpec(
+        ratio=0.4,
+        importance="fpgm",
+        scope="global",
+        iterative_steps=3,
+        round_to=None,
+        ignored_layers=["head.0"],
+    )
     again = PruneSpec.model_validate(yaml.safe_load(yaml.safe_dump(spec.model_dump(mode="json"))))
     assert again == spec
 

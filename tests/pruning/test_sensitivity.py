@@ -48,10 +48,15 @@ def profile(synthetic):
     info = load_dataset_info(synthetic)
     torch.manual_seed(0)
     return profile_sensitivity(
-        TinyNet(), evaluation_subset(str(synthetic), "val", info, 20), num_classes=8,
-        ignore_index=info.ignore_index, prune=PruneSpec(ratio=0.5, round_to=None),
-        ratios=[0.25, 0.5, 0.75], input_size=(32, 32), model_name="tiny",
-    )  # fmt: skip
+        TinyNet(),
+        evaluation_subset(str(synthetic), "val", info, 20),
+        num_classes=8,
+        ignore_index=info.ignore_index,
+        prune=PruneSpec(ratio=0.5, round_to=None),
+        ratios=[0.25, 0.5, 0.75],
+        input_size=(32, 32),
+        model_name="tiny",
+    )
 
 
 def test_profile_table_shape_and_values(profile) -> None:
@@ -76,10 +81,15 @@ def test_a_ratio_that_prunes_nothing_drops_nothing(synthetic) -> None:
 
     info = load_dataset_info(synthetic)
     rounded = profile_sensitivity(
-        TinyNet(), evaluation_subset(str(synthetic), "val", info, 1), num_classes=8,
-        ignore_index=info.ignore_index, prune=PruneSpec(ratio=0.5, round_to=16),
-        ratios=[0.25, 0.75], input_size=(32, 32), model_name="tiny",
-    )  # fmt: skip
+        TinyNet(),
+        evaluation_subset(str(synthetic), "val", info, 1),
+        num_classes=8,
+        ignore_index=info.ignore_index,
+        prune=PruneSpec(ratio=0.5, round_to=16),
+        ratios=[0.25, 0.75],
+        input_size=(32, 32),
+        model_name="tiny",
+    )
     stem = rounded.group("stem.0")  # 16 channels: 0.25 rounds back to 16 kept
     assert stem.points[0].channels_pruned == 0
     assert stem.points[0].miou_drop == 0.0 and stem.points[0].macs_saved == 0
@@ -97,9 +107,28 @@ def test_plot_is_written(profile, tmp_path) -> None:
 
 def test_cli_writes_a_sensitivity_run_folder(synthetic, tmp_path, capsys) -> None:
     out = tmp_path / "sens"
-    args = ["sensitivity", "--model", "unet", "-o", "base_channels=8", "--data",
-            str(synthetic), "--ratios", "0.5", "--max-images", "1", "--input-size", "32",
-            "--round-to", "1", "--device", "cpu", "--out", str(out), "--no-progress"]  # fmt: skip
+    args = [
+        "sensitivity",
+        "--model",
+        "unet",
+        "-o",
+        "base_channels=8",
+        "--data",
+        str(synthetic),
+        "--ratios",
+        "0.5",
+        "--max-images",
+        "1",
+        "--input-size",
+        "32",
+        "--round-to",
+        "1",
+        "--device",
+        "cpu",
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "encoders.0.0.0" in printed and "freshly initialised" in printed

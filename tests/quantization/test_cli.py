@@ -31,11 +31,28 @@ def test_options_build_the_spec(
     (tmp_path / "c.pt").touch()
     (tmp_path / "d").mkdir()
     with pytest.raises(SystemExit):
-        main([
-            "quantize", "--checkpoint", "c.pt", "--data", "d", "--calib-images", "8",
-            "--calibration", "entropy", "--per-tensor", "--keep-fp32", "classifier, head",
-            "--input-size", "64x96", "--reduce-range", "off", "--out", str(tmp_path / "r"),
-        ])  # fmt: skip
+        main(
+            [
+                "quantize",
+                "--checkpoint",
+                "c.pt",
+                "--data",
+                "d",
+                "--calib-images",
+                "8",
+                "--calibration",
+                "entropy",
+                "--per-tensor",
+                "--keep-fp32",
+                "classifier, head",
+                "--input-size",
+                "64x96",
+                "--reduce-range",
+                "off",
+                "--out",
+                str(tmp_path / "r"),
+            ]
+        )
     spec = seen["spec"]
     assert (spec.method, spec.calib_images, spec.calibration) == ("ptq", 8, "entropy")
     assert spec.per_channel is False and spec.reduce_range is False
@@ -76,10 +93,24 @@ def test_ptq_end_to_end_prints_the_comparison(
     unet_checkpoint: Path, tiny_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     argv = [
-        "quantize", "--checkpoint", str(unet_checkpoint), "--data", str(tiny_data),
-        "--calib-images", "2", "--input-size", "64x64", "--runs", "2", "--warmup", "0",
-        "--threads", "1", "--out", str(tmp_path / "run"),
-    ]  # fmt: skip
+        "quantize",
+        "--checkpoint",
+        str(unet_checkpoint),
+        "--data",
+        str(tiny_data),
+        "--calib-images",
+        "2",
+        "--input-size",
+        "64x64",
+        "--runs",
+        "2",
+        "--warmup",
+        "0",
+        "--threads",
+        "1",
+        "--out",
+        str(tmp_path / "run"),
+    ]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "model.int8.onnx" in out and "reduce_range=" in out

@@ -16,11 +16,32 @@ from compress.core.results import load_result
 
 def _command(checkpoint: Path, data: Path, out: Path, method: str) -> list[str]:
     args = [
-        "quantize", "--checkpoint", str(checkpoint), "--data", str(data), "--method", method,
-        "--calib-images", "2", "--input-size", "64x64", "--runs", "1", "--warmup", "0",
-        "--threads", "1", "--epochs", "2", "--crop", "48", "--batch-size", "2",
-        "--out", str(out),
-    ]  # fmt: skip
+        "quantize",
+        "--checkpoint",
+        str(checkpoint),
+        "--data",
+        str(data),
+        "--method",
+        method,
+        "--calib-images",
+        "2",
+        "--input-size",
+        "64x64",
+        "--runs",
+        "1",
+        "--warmup",
+        "0",
+        "--threads",
+        "1",
+        "--epochs",
+        "2",
+        "--crop",
+        "48",
+        "--batch-size",
+        "2",
+        "--out",
+        str(out),
+    ]
     return [sys.executable, "-m", "compress", *args]
 
 
@@ -28,8 +49,12 @@ def _numbers(out: Path) -> dict[str, object]:
     """What must not depend on an interruption: accuracy and size, not timings."""
     result = load_result(out)
     assert result.metrics is not None
-    return {"miou": result.metrics.miou, "per_class": result.metrics.per_class_iou,
-            "size": result.size_bytes, "steps": result.steps}  # fmt: skip
+    return {
+        "miou": result.metrics.miou,
+        "per_class": result.metrics.per_class_iou,
+        "size": result.size_bytes,
+        "steps": result.steps,
+    }
 
 
 @pytest.mark.slow
@@ -39,12 +64,20 @@ def test_kill_9_during_quantize_then_rerun_gives_the_same_result(
 ) -> None:
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     straight = tmp_path / "straight"
-    subprocess.run(_command(unet_checkpoint, tiny_data, straight, method), check=True,
-                   env=env, capture_output=True)  # fmt: skip
+    subprocess.run(
+        _command(unet_checkpoint, tiny_data, straight, method),
+        check=True,
+        env=env,
+        capture_output=True,
+    )
 
     killed = tmp_path / "killed"
-    process = subprocess.Popen(_command(unet_checkpoint, tiny_data, killed, method), env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    process = subprocess.Popen(
+        _command(unet_checkpoint, tiny_data, killed, method),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and process.poll() is None:
         if (killed / "spec.yaml").is_file():
@@ -56,8 +89,12 @@ def test_kill_9_during_quantize_then_rerun_gives_the_same_result(
     process.wait()
     assert not (killed / "result.json").exists()
 
-    rerun = subprocess.run(_command(unet_checkpoint, tiny_data, killed, method), env=env,
-                           capture_output=True, text=True)  # fmt: skip
+    rerun = subprocess.run(
+        _command(unet_checkpoint, tiny_data, killed, method),
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert _numbers(killed) == _numbers(straight)
     assert not [p for p in killed.rglob(".*.tmp*")], "a temporary file survived the rerun"
@@ -84,11 +121,30 @@ def test_a_full_disk_is_one_line_and_leaves_no_partial_file(
         pytest.skip("cannot mount a small tmpfs here (needs root or CAP_SYS_ADMIN)")
     target = disk / ("model.onnx" if command == "export" else "run")
     argv = {
-        "export": ["export", "--checkpoint", str(unet_checkpoint), "--input-size", "32x32",
-                   "--out", str(target)],
-        "prune": ["prune", "--model", "unet", "--checkpoint", str(unet_checkpoint), "--ratio",
-                  "0.5", "--no-bench", "--input-size", "32x32", "--out", str(target)],
-    }[command]  # fmt: skip
+        "export": [
+            "export",
+            "--checkpoint",
+            str(unet_checkpoint),
+            "--input-size",
+            "32x32",
+            "--out",
+            str(target),
+        ],
+        "prune": [
+            "prune",
+            "--model",
+            "unet",
+            "--checkpoint",
+            str(unet_checkpoint),
+            "--ratio",
+            "0.5",
+            "--no-bench",
+            "--input-size",
+            "32x32",
+            "--out",
+            str(target),
+        ],
+    }[command]
     try:
         code = main(argv)
         lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]

@@ -145,9 +145,10 @@ def test_pre_processing_leaves_no_files_in_the_working_directory(tmp_path, monke
     work.mkdir()
     monkeypatch.chdir(work)
     source = export_onnx(
-        get_model("unet", num_classes=3, base_channels=8).eval(), tmp_path / "unet.onnx",
+        get_model("unet", num_classes=3, base_channels=8).eval(),
+        tmp_path / "unet.onnx",
         input_size=(64, 64),
-    )  # fmt: skip
+    )
     _pre_process(source, tmp_path / "pre.onnx")
     assert (tmp_path / "pre.onnx").is_file()
     assert list(work.iterdir()) == []
@@ -162,9 +163,10 @@ def test_activation_type_reaches_the_quantized_graph(tmp_path) -> None:
     from compress.quantization.ptq import quantize_onnx
 
     source = export_onnx(
-        get_model("unet", num_classes=3, base_channels=8).eval(), tmp_path / "unet.onnx",
+        get_model("unet", num_classes=3, base_channels=8).eval(),
+        tmp_path / "unet.onnx",
         input_size=(32, 32),
-    )  # fmt: skip
+    )
 
     class Reader:
         def __init__(self) -> None:

@@ -77,9 +77,14 @@ def test_qat_run_records_training_and_parity(
     unet_checkpoint: Path, tiny_data: Path, tmp_path: Path
 ) -> None:
     spec = QuantizeSpec(
-        checkpoint=unet_checkpoint, data=tiny_data, method="qat", epochs=1, crop=64,
-        batch_size=2, **FAST,
-    )  # fmt: skip
+        checkpoint=unet_checkpoint,
+        data=tiny_data,
+        method="qat",
+        epochs=1,
+        crop=64,
+        batch_size=2,
+        **FAST,
+    )
     result = quantize(spec, tmp_path / "qat").result
     assert result.steps[-1]["method"] == "qat" and result.training["epochs"] == 1
     assert result.step_details[0].qat["torch_ort_agreement"] >= spec.qat_min_agreement

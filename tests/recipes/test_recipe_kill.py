@@ -28,11 +28,15 @@ def _numbers(out: Path) -> dict[str, object]:
     base = result.baseline_measurement
     assert result.metrics is not None and base is not None and base.metrics is not None
     return {
-        "miou": result.metrics.miou, "per_class": result.metrics.per_class_iou,
-        "baseline_miou": base.metrics.miou, "params": result.params, "macs": result.macs,
-        "size": result.size_bytes, "steps": result.steps,
+        "miou": result.metrics.miou,
+        "per_class": result.metrics.per_class_iou,
+        "baseline_miou": base.metrics.miou,
+        "params": result.params,
+        "macs": result.macs,
+        "size": result.size_bytes,
+        "steps": result.steps,
         "best_epoch": [getattr(d, "best_epoch", None) for d in result.step_details],
-    }  # fmt: skip
+    }
 
 
 @pytest.mark.slow
@@ -51,8 +55,9 @@ def test_kill_9_during_a_fine_tune_then_rerun_gives_the_same_result(
     subprocess.run(_command(tiny_recipe, straight), check=True, env=env, capture_output=True)
 
     killed = tmp_path / "killed"
-    process = subprocess.Popen(_command(tiny_recipe, killed), env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    process = subprocess.Popen(
+        _command(tiny_recipe, killed), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline and process.poll() is None:
         if list((killed / "steps").glob("01-finetune-*/finetune/checkpoints/last.pt")):

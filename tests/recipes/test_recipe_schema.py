@@ -32,11 +32,17 @@ BASE = {"name": "t", "data": "somewhere", "baselines": [{"name": "a", "model": "
 
 
 def test_every_problem_is_reported_with_its_path(tmp_path: Path) -> None:
-    document = BASE | {"variants": [
-        {"name": "v", "baseline": "a", "steps": [{"kind": "prune", "ratio": 1.5},
-                                                 {"kind": "finetune", "epochs": 0}]},
-        {"name": "w", "baseline": "a", "steps": [{"kind": "prnue"}]},
-    ], "bench": {"runs": -1}}  # fmt: skip
+    document = BASE | {
+        "variants": [
+            {
+                "name": "v",
+                "baseline": "a",
+                "steps": [{"kind": "prune", "ratio": 1.5}, {"kind": "finetune", "epochs": 0}],
+            },
+            {"name": "w", "baseline": "a", "steps": [{"kind": "prnue"}]},
+        ],
+        "bench": {"runs": -1},
+    }
     with pytest.raises(CompressError) as caught:
         load_recipe(write(tmp_path, document))
     message = str(caught.value)
@@ -50,15 +56,26 @@ def test_every_problem_is_reported_with_its_path(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "variants, expected",
     [
-        ([{"name": "v", "baseline": "zz", "steps": [{"kind": "finetune", "epochs": 1}]}],
-         "variants[0].baseline: 'zz' is not a baseline"),
-        ([{"name": "v", "baseline": "a", "steps": [{"kind": "quantize"}, {"kind": "prune",
-                                                                        "ratio": 0.5}]}],
-         "must be the last step"),
-        ([{"name": "a", "baseline": "a", "steps": [{"kind": "finetune", "epochs": 1}]}],
-         "name 'a' is used more than once"),
+        (
+            [{"name": "v", "baseline": "zz", "steps": [{"kind": "finetune", "epochs": 1}]}],
+            "variants[0].baseline: 'zz' is not a baseline",
+        ),
+        (
+            [
+                {
+                    "name": "v",
+                    "baseline": "a",
+                    "steps": [{"kind": "quantize"}, {"kind": "prune", "ratio": 0.5}],
+                }
+            ],
+            "must be the last step",
+        ),
+        (
+            [{"name": "a", "baseline": "a", "steps": [{"kind": "finetune", "epochs": 1}]}],
+            "name 'a' is used more than once",
+        ),
     ],
-)  # fmt: skip
+)
 def test_cross_step_and_reference_rules(tmp_path: Path, variants, expected) -> None:
     with pytest.raises(CompressError, match=expected.replace("[", r"\[").replace("]", r"\]")):
         load_recipe(write(tmp_path, BASE | {"variants": variants}))
@@ -81,9 +98,14 @@ def test_unsafe_yaml_and_huge_files_are_refused(tmp_path: Path) -> None:
 
 def _mutations():
     """A shipped recipe with one value anywhere replaced by something else."""
-    values = st.one_of(st.none(), st.integers(-5, 5), st.floats(allow_nan=True),
-                       st.text(max_size=5), st.lists(st.integers(), max_size=2),
-                       st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))  # fmt: skip
+    values = st.one_of(
+        st.none(),
+        st.integers(-5, 5),
+        st.floats(allow_nan=True),
+        st.text(max_size=5),
+        st.lists(st.integers(), max_size=2),
+        st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    )
     return st.tuples(st.sampled_from(SHIPPED), st.integers(0, 10_000), values)
 
 

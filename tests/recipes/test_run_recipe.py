@@ -21,8 +21,14 @@ def test_quickstart_runs_compares_and_reuses(tiny_recipe: Path, tmp_path: Path, 
     assert "unet-pruned50-int8" in printed and "wrote" in printed
     table = json.loads((out / "comparison.json").read_text())
     rows = {row["name"]: row for row in table["rows"]}
-    assert set(rows) == {"unet", "unet-control", "unet-pruned50", "unet-tucker50", "unet-int8",
-                         "unet-pruned50-int8"}  # fmt: skip
+    assert set(rows) == {
+        "unet",
+        "unet-control",
+        "unet-pruned50",
+        "unet-tucker50",
+        "unet-int8",
+        "unet-pruned50-int8",
+    }
     chained = load_result(next((out / "variants").glob("unet-pruned50-int8-*")))
     assert [s["kind"] for s in chained.steps] == ["prune", "quantize"]
     assert [d.kind for d in chained.step_details] == ["prune", "finetune", "quantize"]
@@ -37,8 +43,9 @@ def test_quickstart_runs_compares_and_reuses(tiny_recipe: Path, tmp_path: Path, 
     )
     chained_row = rows["unet-pruned50-int8"]
     assert chained_row["parent"] == "unet-pruned50" and chained_row["parent_size_ratio"] > 3
-    assert chained_row["steps"].startswith("prune(") and "→ finetune(epochs=1) →" in (
-        chained_row["steps"]
+    assert (
+        chained_row["steps"].startswith("prune(")
+        and "→ finetune(epochs=1) →" in (chained_row["steps"])
     )
     assert rows["unet-control"]["steps"] == "finetune(epochs=1)"
     # prune + finetune is the prefix of two variants: its folders exist once; the three

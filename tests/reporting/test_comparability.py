@@ -21,8 +21,14 @@ def _variant_with_checkpoint(root: Path) -> RunResult:
     model = spec.build().eval()
     save_checkpoint(root / "model.pt", model, spec)
     macs = count_macs_params(model, (64, 64))[0]
-    result = RunResult(name="v", kind="variant", model="unet", macs=macs,
-                       macs_input_size=(64, 64), artifacts={"checkpoint": "model.pt"})  # fmt: skip
+    result = RunResult(
+        name="v",
+        kind="variant",
+        model="unet",
+        macs=macs,
+        macs_input_size=(64, 64),
+        artifacts={"checkpoint": "model.pt"},
+    )
     write_result(root, result)
     return load_result(root)
 
@@ -37,8 +43,7 @@ def test_macs_at_another_size_are_recounted_from_the_checkpoint(tmp_path: Path) 
 
 
 def test_macs_without_a_checkpoint_are_left_out_with_a_note() -> None:
-    variant = RunResult(name="v", kind="variant", model="unet", macs=100,
-                        macs_input_size=(64, 64))  # fmt: skip
+    variant = RunResult(name="v", kind="variant", model="unet", macs=100, macs_input_size=(64, 64))
     notes: list[str] = []
     reference = Measurement(macs=400, macs_input_size=(32, 32))
     assert macs_reduction(variant, [reference], notes) is None
@@ -49,8 +54,9 @@ def test_a_train_run_and_its_variant_at_another_macs_size_compare(tmp_path: Path
     variant = _variant_with_checkpoint(tmp_path)
     at_96 = recount_macs(variant, (96, 96))
     assert at_96 is not None
-    base = RunResult(name="base", kind="train", model="unet", macs=at_96 * 3,
-                     macs_input_size=(96, 96))  # fmt: skip
+    base = RunResult(
+        name="base", kind="train", model="unet", macs=at_96 * 3, macs_input_size=(96, 96)
+    )
     variant.baseline = "base"
     row = next(r for r in compare([base, variant]).rows if r.name == "v")
     assert row.macs_ratio == pytest.approx(3.0) and row.notes == ()

@@ -20,17 +20,30 @@ def _latency(ms: float) -> dict[str, LatencyStats]:
 
 
 def _metrics(miou: float) -> Metrics:
-    return Metrics(miou=miou, class_acc=miou, pixel_acc=0.9, per_class_iou=[miou],
-                   study_miou=miou + 0.1, split="test", num_images=4)  # fmt: skip
+    return Metrics(
+        miou=miou,
+        class_acc=miou,
+        pixel_acc=0.9,
+        per_class_iou=[miou],
+        study_miou=miou + 0.1,
+        split="test",
+        num_images=4,
+    )
 
 
 def _train_run(root: Path) -> RunResult:
     folder = root / "unet"
     folder.mkdir()
     (folder / "best.pt").write_bytes(b"weights of the trained unet")
-    result = RunResult(name="unet", kind="train", model="unet", size_bytes=4_000_000,
-                       metrics=_metrics(0.5), training={"seconds": 600.0},
-                       artifacts={"best": "best.pt"})  # fmt: skip
+    result = RunResult(
+        name="unet",
+        kind="train",
+        model="unet",
+        size_bytes=4_000_000,
+        metrics=_metrics(0.5),
+        training={"seconds": 600.0},
+        artifacts={"best": "best.pt"},
+    )
     write_result(folder, result)
     return load_result(folder)
 
@@ -38,8 +51,14 @@ def _train_run(root: Path) -> RunResult:
 def _bench_run(root: Path, name: str, sha: str | None) -> RunResult:
     folder = root / name
     folder.mkdir()
-    result = RunResult(name=name, kind="bench", model="unet", latency_ms=_latency(40.0),
-                       size_bytes=4_100_000, source_sha256=sha)  # fmt: skip
+    result = RunResult(
+        name=name,
+        kind="bench",
+        model="unet",
+        latency_ms=_latency(40.0),
+        size_bytes=4_100_000,
+        source_sha256=sha,
+    )
     write_result(folder, result)
     return load_result(folder)
 
@@ -59,15 +78,18 @@ def test_a_bench_of_another_file_stays_its_own_row(tmp_path: Path) -> None:
     other = _bench_run(tmp_path, "other-bench", "0" * 64)
     unknown = _bench_run(tmp_path, "old-bench", None)
     assert [r.name for r in compare([train, other, unknown]).rows] == [
-        "unet", "other-bench", "old-bench",
-    ]  # fmt: skip
+        "unet",
+        "other-bench",
+        "old-bench",
+    ]
 
 
 def test_a_bench_that_is_someone_s_baseline_is_not_folded(tmp_path: Path) -> None:
     train = _train_run(tmp_path)
     bench = _bench_run(tmp_path, "unet-bench", file_sha256(str(tmp_path / "unet" / "best.pt")))
-    variant = RunResult(name="half", kind="prune", model="unet", baseline="unet-bench",
-                        latency_ms=_latency(10.0))  # fmt: skip
+    variant = RunResult(
+        name="half", kind="prune", model="unet", baseline="unet-bench", latency_ms=_latency(10.0)
+    )
     results, folded = fold_bench_runs([train, bench, variant])
     assert folded == {} and [r.name for r in results] == ["unet", "unet-bench", "half"]
 
@@ -90,10 +112,22 @@ def test_the_parent_is_the_longest_proper_prefix_of_the_same_baseline() -> None:
 
 
 def test_a_chained_variant_is_compared_with_its_parent() -> None:
-    pruned = RunResult(name="pf", kind="variant", model="vgg", size_bytes=4_000_000,
-                       latency_ms=_latency(30.0), metrics=_metrics(0.50))  # fmt: skip
-    chained = RunResult(name="pfq", kind="variant", model="vgg", size_bytes=1_000_000,
-                        latency_ms=_latency(10.0), metrics=_metrics(0.49))  # fmt: skip
+    pruned = RunResult(
+        name="pf",
+        kind="variant",
+        model="vgg",
+        size_bytes=4_000_000,
+        latency_ms=_latency(30.0),
+        metrics=_metrics(0.50),
+    )
+    chained = RunResult(
+        name="pfq",
+        kind="variant",
+        model="vgg",
+        size_bytes=1_000_000,
+        latency_ms=_latency(10.0),
+        metrics=_metrics(0.49),
+    )
     rows = {r.name: r for r in compare([pruned, chained], parents={"pfq": "pf"}).rows}
     row = rows["pfq"]
     assert row.parent == "pf" and row.parent_delta_miou == pytest.approx(-1.0)

@@ -29,17 +29,32 @@ def _spec(data: Path, batch_size: int) -> dict:
     # normalisation: nothing random but the shuffling, which both set-ups share
     return {
         "model": MODEL,
-        "data": str(data), "epochs": 2, "batch_size": batch_size, "crop": 64,
-        "augment": False, "schedule": "cosine", "device": "cpu", "seed": 3, "val_every": 2,
-    }  # fmt: skip
+        "data": str(data),
+        "epochs": 2,
+        "batch_size": batch_size,
+        "crop": 64,
+        "augment": False,
+        "schedule": "cosine",
+        "device": "cpu",
+        "seed": 3,
+        "val_every": 2,
+    }
 
 
 def _torchrun(spec: dict, out: Path, *extra: str) -> None:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
     command = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-        str(SCRIPT), json.dumps(spec), str(out), *extra,
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        str(SCRIPT),
+        json.dumps(spec),
+        str(out),
+        *extra,
+    ]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
 
@@ -95,8 +110,11 @@ def test_an_interrupted_two_process_run_resumes_exactly(
     assert not (tmp_path / "resumed" / "result.json").exists()
     _torchrun(spec, tmp_path / "resumed", "--resume")
     for name in ("best.pt", "checkpoints/last.pt"):
-        assert_same_state(read_payload(two / name)["state_dict"],
-                          read_payload(tmp_path / "resumed" / name)["state_dict"])  # fmt: skip
-    histories = [History.load(run / "history.json").to_dicts()
-                 for run in (two, tmp_path / "resumed")]  # fmt: skip
+        assert_same_state(
+            read_payload(two / name)["state_dict"],
+            read_payload(tmp_path / "resumed" / name)["state_dict"],
+        )
+    histories = [
+        History.load(run / "history.json").to_dicts() for run in (two, tmp_path / "resumed")
+    ]
     assert without_seconds(histories[0]) == without_seconds(histories[1])

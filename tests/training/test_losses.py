@@ -62,21 +62,33 @@ def test_an_unset_distill_leaves_the_spec_document_as_before() -> None:
     step = FinetuneStep(epochs=2)
     assert "distill" not in step.model_dump(mode="json")
     assert FinetuneStep(epochs=2, distill={}).model_dump()["distill"] == {
-        "weight": 0.5, "temperature": 2.0,
-    }  # fmt: skip
+        "weight": 0.5,
+        "temperature": 2.0,
+    }
     assert "distill" not in TrainSpec(model="unet", data="d").model_dump()
 
 
 def test_fit_distils_from_the_given_teacher(tiny_data: Path, tmp_path: Path) -> None:
     torch.manual_seed(0)
     teacher = get_model("unet", num_classes=8, base_channels=8)
-    spec = TrainSpec(model="unet", model_options={"base_channels": 8}, data=str(tiny_data),
-                     epochs=1, batch_size=2, crop=32, device="cpu", milestones=[],
-                     distill=Distill())  # fmt: skip
+    spec = TrainSpec(
+        model="unet",
+        model_options={"base_channels": 8},
+        data=str(tiny_data),
+        epochs=1,
+        batch_size=2,
+        crop=32,
+        device="cpu",
+        milestones=[],
+        distill=Distill(),
+    )
     with pytest.raises(ValueError, match="teacher"):
         fit(copy.deepcopy(teacher), spec, tmp_path / "none", progress=False)
-    plain = fit(copy.deepcopy(teacher), spec.model_copy(update={"distill": None}),
-                tmp_path / "plain", progress=False)  # fmt: skip
-    taught = fit(copy.deepcopy(teacher), spec, tmp_path / "taught", progress=False,
-                 teacher=teacher)  # fmt: skip
+    plain = fit(
+        copy.deepcopy(teacher),
+        spec.model_copy(update={"distill": None}),
+        tmp_path / "plain",
+        progress=False,
+    )
+    taught = fit(copy.deepcopy(teacher), spec, tmp_path / "taught", progress=False, teacher=teacher)
     assert taught.history.records[0].loss != plain.history.records[0].loss

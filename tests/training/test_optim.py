@@ -65,9 +65,13 @@ def test_poly_decays_as_one_minus_t_to_the_power_0_9() -> None:
 def test_default_spellings_keep_the_digest_of_a_spec_without_them() -> None:
     plain = _spec().model_dump(mode="json")
     defaults = {
-        "class_weights": "none", "loss": "ce", "optimizer": "adam", "warmup_epochs": 0,
-        "weight_decay_scope": "all", "input_pipeline": "auto",
-    }  # fmt: skip
+        "class_weights": "none",
+        "loss": "ce",
+        "optimizer": "adam",
+        "warmup_epochs": 0,
+        "weight_decay_scope": "all",
+        "input_pipeline": "auto",
+    }
     spelled = _spec(**defaults).model_dump(mode="json")
     assert spec_digest(plain) == spec_digest(spelled)
     assert spec_digest(_spec(loss="ohem").model_dump(mode="json")) != spec_digest(plain)

@@ -20,9 +20,17 @@ from compress.training.train_spec import TrainSpec, parse_model_options
 
 def tiny_spec(data: Path, **changes: object) -> TrainSpec:
     values: dict[str, object] = {
-        "model": "unet", "model_options": {"base_channels": 8}, "data": str(data),
-        "epochs": 2, "batch_size": 2, "crop": 32, "lr": 3e-3, "milestones": [1],
-        "device": "cpu", "seed": 0, "augment": False,
+        "model": "unet",
+        "model_options": {"base_channels": 8},
+        "data": str(data),
+        "epochs": 2,
+        "batch_size": 2,
+        "crop": 32,
+        "lr": 3e-3,
+        "milestones": [1],
+        "device": "cpu",
+        "seed": 0,
+        "augment": False,
     }
     values.update(changes)
     return TrainSpec.model_validate(values)
@@ -50,10 +58,15 @@ def test_spec_defaults_are_the_studys() -> None:
 @pytest.mark.parametrize(
     ("field", "value", "needle"),
     [
-        ("epochs", 0, "epochs"), ("batch_size", 0, "batch_size"), ("crop", 16, "crop"),
-        ("lr", 0.0, "lr"), ("milestones", [40, 20], "strictly increasing"),
-        ("milestones", "20,x", "--milestones"), ("val_every", 0, "val_every"),
-        ("model_options", {"pretrained": True}, "--pretrained"), ("bogus", 1, "bogus"),
+        ("epochs", 0, "epochs"),
+        ("batch_size", 0, "batch_size"),
+        ("crop", 16, "crop"),
+        ("lr", 0.0, "lr"),
+        ("milestones", [40, 20], "strictly increasing"),
+        ("milestones", "20,x", "--milestones"),
+        ("val_every", 0, "val_every"),
+        ("model_options", {"pretrained": True}, "--pretrained"),
+        ("bogus", 1, "bogus"),
     ],
 )
 def test_bad_spec_values_are_one_line_errors(field: str, value: object, needle: str) -> None:
@@ -76,11 +89,17 @@ def test_model_options_parse_yaml_scalars() -> None:
 
 
 def test_history_json_csv_round_trip(tmp_path: Path) -> None:
-    history = History([
-        EpochRecord(epoch=1, loss=1.5, lr=1e-3, seconds=2.0),
-        EpochRecord(epoch=2, loss=1.2, miou=0.4, class_acc=0.5, pixel_acc=0.8, lr=1e-3, seconds=2),
-        EpochRecord(epoch=3, loss=1.1, miou=0.4, class_acc=0.5, pixel_acc=0.8, lr=3e-4, seconds=1),
-    ])
+    history = History(
+        [
+            EpochRecord(epoch=1, loss=1.5, lr=1e-3, seconds=2.0),
+            EpochRecord(
+                epoch=2, loss=1.2, miou=0.4, class_acc=0.5, pixel_acc=0.8, lr=1e-3, seconds=2
+            ),
+            EpochRecord(
+                epoch=3, loss=1.1, miou=0.4, class_acc=0.5, pixel_acc=0.8, lr=3e-4, seconds=1
+            ),
+        ]
+    )
     json_path, csv_path = history.write(tmp_path)
     assert History.load(tmp_path).to_dicts() == history.to_dicts()
     rows = list(csv.DictReader(io.StringIO(csv_path.read_text())))
@@ -103,8 +122,15 @@ def test_training_lowers_loss_and_writes_the_run_folder(trained) -> None:
     run = trained.run_dir
     losses = [record.loss for record in trained.history]
     assert len(losses) == 3 and losses[-1] < losses[0]
-    for name in ("spec.yaml", "checkpoints/last.pt", "best.pt", "history.json", "history.csv",
-                 "curves.png", "result.json"):
+    for name in (
+        "spec.yaml",
+        "checkpoints/last.pt",
+        "best.pt",
+        "history.json",
+        "history.csv",
+        "curves.png",
+        "result.json",
+    ):
         assert (run / name).is_file(), name
     result = load_result(run)
     assert result.kind == "train" and result.model == "unet" and result.size_artifact == "best.pt"

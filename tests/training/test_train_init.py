@@ -34,8 +34,16 @@ def pruned_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def init_spec(data: Path, init: Path, **changes: object) -> TrainSpec:
     values: dict[str, object] = {
-        "model": "unet", "data": str(data), "init": str(init), "epochs": 2, "batch_size": 2,
-        "crop": 32, "lr": 1e-3, "schedule": "cosine", "device": "cpu", "augment": False,
+        "model": "unet",
+        "data": str(data),
+        "init": str(init),
+        "epochs": 2,
+        "batch_size": 2,
+        "crop": 32,
+        "lr": 1e-3,
+        "schedule": "cosine",
+        "device": "cpu",
+        "augment": False,
     }
     values.update(changes)
     return TrainSpec.model_validate(values)
@@ -76,9 +84,10 @@ def test_init_trains_a_pruned_checkpoint_and_keeps_its_structure(
     tuned = load_checkpoint(outcome.best_checkpoint)  # rebuilds the pruned shapes
     assert tuned.structure == start.structure and tuned.spec == start.spec
     changed = [
-        name for name, value in tuned.model.state_dict().items()
+        name
+        for name, value in tuned.model.state_dict().items()
         if value.is_floating_point() and not torch.equal(value, start.model.state_dict()[name])
-    ]  # fmt: skip
+    ]
     assert changed  # it trained from those weights, not a fresh model of that shape
 
 

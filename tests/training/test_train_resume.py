@@ -17,9 +17,17 @@ def resume_spec(data: Path, **changes: object) -> TrainSpec:
     # augmentation and the UNet's dropout both draw random numbers; val_every=2 leaves
     # epoch 1 unvalidated and puts the interruption between validations.
     values: dict[str, object] = {
-        "model": "unet", "model_options": {"base_channels": 8}, "data": str(data),
-        "epochs": 3, "batch_size": 2, "crop": 48, "milestones": [2], "val_every": 2,
-        "device": "cpu", "seed": 7, "augment": True,
+        "model": "unet",
+        "model_options": {"base_channels": 8},
+        "data": str(data),
+        "epochs": 3,
+        "batch_size": 2,
+        "crop": 48,
+        "milestones": [2],
+        "val_every": 2,
+        "device": "cpu",
+        "seed": 7,
+        "augment": True,
     }
     values.update(changes)
     return TrainSpec.model_validate(values)

@@ -13,27 +13,35 @@ from compress.training.distributed import Processes, ShardedOrder
 from tests.training.test_train_resume import assert_same_state, resume_spec, without_seconds
 
 RECIPE = {
-    "class_weights": "median-frequency", "loss": "ce+lovasz", "optimizer": "adamw",
-    "weight_decay_scope": "weights", "warmup_epochs": 1, "schedule": "poly", "ema": 0.9,
-}  # fmt: skip
+    "class_weights": "median-frequency",
+    "loss": "ce+lovasz",
+    "optimizer": "adamw",
+    "weight_decay_scope": "weights",
+    "warmup_epochs": 1,
+    "schedule": "poly",
+    "ema": 0.9,
+}
 
 
 def test_one_process_keeps_the_order_dataloader_shuffle_drew() -> None:
     """Single-process runs written before the sharded sampler resume on the same order."""
     data = list(range(23))
-    old = torch.utils.data.DataLoader(data, batch_size=4, shuffle=True,
-                                      generator=torch.Generator().manual_seed(5))  # fmt: skip
+    old = torch.utils.data.DataLoader(
+        data, batch_size=4, shuffle=True, generator=torch.Generator().manual_seed(5)
+    )
     generator = torch.Generator().manual_seed(5)
-    new = torch.utils.data.DataLoader(data, batch_size=4, generator=generator,
-                                      sampler=ShardedOrder(23, generator, Processes()))  # fmt: skip
+    new = torch.utils.data.DataLoader(
+        data, batch_size=4, generator=generator, sampler=ShardedOrder(23, generator, Processes())
+    )
     assert [b.tolist() for b in old] == [b.tolist() for b in new]
 
 
 def test_ranks_together_see_one_process_batches() -> None:
     """Batch k of rank 0 and of rank 1 together = batch k of one process with twice the batch."""
     one = list(ShardedOrder(23, torch.Generator().manual_seed(3), Processes()))
-    ranks = [list(ShardedOrder(23, torch.Generator().manual_seed(3), Processes(r, 2)))
-             for r in range(2)]  # fmt: skip
+    ranks = [
+        list(ShardedOrder(23, torch.Generator().manual_seed(3), Processes(r, 2))) for r in range(2)
+    ]
     assert len(ranks[0]) == len(ranks[1]) == 11
     for k in range(0, 10, 2):  # per-rank batch 2, single batch 4
         assert sorted(ranks[0][k : k + 2] + ranks[1][k : k + 2]) == sorted(one[2 * k : 2 * k + 4])
@@ -113,10 +121,16 @@ def test_compression_fine_tunes_carry_the_loss_and_class_weights() -> None:
     from compress.pruning.spec import PruneRunSpec
     from compress.training.train_spec import finetune_train_spec
 
-    run = PruneRunSpec.model_validate({
-        "model": "unet", "prune": {"ratio": 0.5}, "data": "d", "finetune_epochs": 2,
-        "class_weights": "median-frequency", "loss": "ce+lovasz",
-    })  # fmt: skip
+    run = PruneRunSpec.model_validate(
+        {
+            "model": "unet",
+            "prune": {"ratio": 0.5},
+            "data": "d",
+            "finetune_epochs": 2,
+            "class_weights": "median-frequency",
+            "loss": "ce+lovasz",
+        }
+    )
     train_spec = finetune_train_spec(run, ModelSpec(name="unet", num_classes=8))
     assert (train_spec.class_weights, train_spec.loss) == ("median-frequency", "ce+lovasz")
     step = finetune_step(run)

@@ -22,8 +22,23 @@ def no_val(tiny_data: Path, tmp_path: Path) -> Path:
 
 
 def args(data: Path, out: Path, *extra: str) -> list[str]:
-    return ["train", "--model", "unet", "-o", "base_channels=8", "--data", str(data), "--out",
-            str(out), "--epochs", "1", "--crop", "64", "--no-progress", *extra]  # fmt: skip
+    return [
+        "train",
+        "--model",
+        "unet",
+        "-o",
+        "base_channels=8",
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--epochs",
+        "1",
+        "--crop",
+        "64",
+        "--no-progress",
+        *extra,
+    ]
 
 
 def test_without_val_train_refuses_and_names_the_option(

@@ -17,7 +17,9 @@ def apply_factorize(model: nn.Module, step: FactorizeStep, context: StepContext)
     model.eval()
     outcome = factorize_model(model, spec, input_size=context.bench.input_size)
     details = FactorizeDetails(
-        method=spec.method, rank_fraction=outcome.fraction,
-        layers=[row.to_dict() for row in outcome.layers], warnings=list(outcome.warnings),
-    )  # fmt: skip
+        method=spec.method,
+        rank_fraction=outcome.fraction,
+        layers=[row.to_dict() for row in outcome.layers],
+        warnings=list(outcome.warnings),
+    )
     return StepOutcome(model=model, record=outcome.step, details=[details])

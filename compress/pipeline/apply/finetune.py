@@ -39,27 +39,46 @@ def run_finetune(
     if context.model_spec is None or context.data is None:
         raise ValueError("a fine-tune needs a model spec and data (checked by VariantSpec)")
     fields = FinetuneFields(
-        data=str(context.data), finetune_epochs=step.epochs, lr=step.lr,
-        batch_size=step.batch_size, crop=step.crop, schedule=step.schedule,
-        workers=step.workers, seed=context.seed, device=context.device,
-        class_weights=step.class_weights, loss=step.loss,
-    )  # fmt: skip
+        data=str(context.data),
+        finetune_epochs=step.epochs,
+        lr=step.lr,
+        batch_size=step.batch_size,
+        crop=step.crop,
+        schedule=step.schedule,
+        workers=step.workers,
+        seed=context.seed,
+        device=context.device,
+        class_weights=step.class_weights,
+        loss=step.loss,
+    )
     train_spec = finetune_train_spec(fields, context.model_spec, step.distill)
     if step.distill is not None and context.teacher is None:
         raise ValueError("a distilling fine-tune needs the baseline as teacher (a model)")
     outcome = fit(
-        model, train_spec, folder, structure=structure, resume=(folder / LAST_FILE).is_file(),
+        model,
+        train_spec,
+        folder,
+        structure=structure,
+        resume=(folder / LAST_FILE).is_file(),
         progress=context.progress,
         teacher=copy.deepcopy(context.teacher) if step.distill else None,  # fit moves it
-    )  # fmt: skip
+    )
     model.cpu().eval()
     result = outcome.result
     assert result is not None and result.training is not None
     metrics = Metrics.model_validate(result.metrics.model_dump()) if result.metrics else None
     details = FinetuneDetails(
-        epochs=step.epochs, best_epoch=result.training.get("best_epoch"),
-        seconds=result.training.get("seconds"), runs=[str(folder)], metrics=metrics,
-    )  # fmt: skip
-    return StepOutcome(model=model, record=None, details=[details], metrics=metrics,
-                       training=result.training,
-                       artifacts={"finetune": folder / RESULT_FILE})  # fmt: skip
+        epochs=step.epochs,
+        best_epoch=result.training.get("best_epoch"),
+        seconds=result.training.get("seconds"),
+        runs=[str(folder)],
+        metrics=metrics,
+    )
+    return StepOutcome(
+        model=model,
+        record=None,
+        details=[details],
+        metrics=metrics,
+        training=result.training,
+        artifacts={"finetune": folder / RESULT_FILE},
+    )

@@ -36,9 +36,13 @@ def latency_setup(context: StepContext, runtime: str | None = None) -> LatencySe
     """The variant's timing protocol for a latency budget (first bench runtime)."""
     bench = context.bench
     return LatencySetup(
-        runtime=runtime or bench.runtimes[0], input_size=bench.input_size, runs=bench.runs,
-        warmup=bench.warmup, threads=bench.threads, seed=context.seed,
-    )  # fmt: skip
+        runtime=runtime or bench.runtimes[0],
+        input_size=bench.input_size,
+        runs=bench.runs,
+        warmup=bench.warmup,
+        threads=bench.threads,
+        seed=context.seed,
+    )
 
 
 def apply_prune(model: nn.Module, step: PruneStep, context: StepContext) -> StepOutcome:
@@ -53,8 +57,9 @@ def apply_prune(model: nn.Module, step: PruneStep, context: StepContext) -> Step
     if prune_spec.needs_data:
         crop = context.then_finetune.crop if context.then_finetune else 256
         batch = context.then_finetune.batch_size if context.then_finetune else 8
-        importance_data = importance_loader(context.data, context.info, crop=crop,
-                                            batch_size=batch, seed=context.seed)  # fmt: skip
+        importance_data = importance_loader(
+            context.data, context.info, crop=crop, batch_size=batch, seed=context.seed
+        )
     budget: BudgetChoice | None = None
     budget_extra: dict[str, Any] = {}
     artifacts: dict[str, Path] = {}
@@ -64,23 +69,33 @@ def apply_prune(model: nn.Module, step: PruneStep, context: StepContext) -> Step
         )
         prune_spec = budget.spec
     session = PruningSession(
-        model, prune_spec, example_input=example, importance_data=importance_data,
+        model,
+        prune_spec,
+        example_input=example,
+        importance_data=importance_data,
         ignore_index=context.ignore_index,
-    )  # fmt: skip
+    )
     finetune_details, metrics, training, tuned = _prune_iterations(session, context)
     model.cpu().eval()
     record = session.record()
     details = PruneDetails(
-        ratio=session.spec.ratio, layer_ratios=dict(session.spec.layer_ratios),
-        protected_layers=list(record["protected_layers"]), channels_before=channels_before,
-        channels_after=record["channels"], profile_source=budget_extra.get("profile_source"),
+        ratio=session.spec.ratio,
+        layer_ratios=dict(session.spec.layer_ratios),
+        protected_layers=list(record["protected_layers"]),
+        channels_before=channels_before,
+        channels_after=record["channels"],
+        profile_source=budget_extra.get("profile_source"),
         budget=_budget_record(budget, budget_extra, model, context) if budget else None,
-    )  # fmt: skip
+    )
     return StepOutcome(
-        model=model, record=record, details=[details, *finetune_details],
-        artifacts={**artifacts, **tuned}, metrics=metrics, training=training,
+        model=model,
+        record=record,
+        details=[details, *finetune_details],
+        artifacts={**artifacts, **tuned},
+        metrics=metrics,
+        training=training,
         consumed_next=_iterates(session, context),
-    )  # fmt: skip
+    )
 
 
 def _budget_record(
@@ -127,10 +142,15 @@ def _resolve_budget(
         profile = profile_sensitivity(
             copy.deepcopy(model),
             evaluation_subset(context.data, "val", context.info, step.max_images),
-            num_classes=context.info.num_classes, ignore_index=context.ignore_index,
-            prune=prune, ratios=step.sensitivity_ratios, input_size=context.bench.input_size,
-            model_name=model_name, device=context.device, importance_data=importance_data,
-        )  # fmt: skip
+            num_classes=context.info.num_classes,
+            ignore_index=context.ignore_index,
+            prune=prune,
+            ratios=step.sensitivity_ratios,
+            input_size=context.bench.input_size,
+            model_name=model_name,
+            device=context.device,
+            importance_data=importance_data,
+        )
         from compress.reporting.plots.sensitivity import plot_sensitivity
 
         plot_sensitivity(profile, context.folder / PLOT_FILE)
@@ -139,25 +159,38 @@ def _resolve_budget(
         extra["profile"] = profile.model_dump(mode="json")
     if profile is not None:
         groups = _group_names(model, prune, example, importance_data)
-        check_profile_fits(profile, model=model_name, importance=prune.importance,
-                           round_to=prune.round_to, groups=groups,
-                           source=extra["profile_source"])  # fmt: skip
+        check_profile_fits(
+            profile,
+            model=model_name,
+            importance=prune.importance,
+            round_to=prune.round_to,
+            groups=groups,
+            source=extra["profile_source"],
+        )
     setup = latency_setup(context) if prune.budget == "latency" else None
     base_latency = measure_model(model, setup)[1].p50 if setup is not None else None
     choice = resolve_budget(
-        model, prune, example_input=example, profile=profile, latency=setup,
-        baseline_latency_ms=base_latency, importance_data=importance_data,
+        model,
+        prune,
+        example_input=example,
+        profile=profile,
+        latency=setup,
+        baseline_latency_ms=base_latency,
+        importance_data=importance_data,
         ignore_index=context.ignore_index,
-    )  # fmt: skip
+    )
     return choice, extra, artifacts
 
 
 def _group_names(model: Any, prune: PruneSpec, example: Any, data: Any) -> list[str]:
     probe = copy.deepcopy(model)
-    spec = prune.model_copy(update={"ratio": 0.5, "target_macs": None,
-                                    "target_latency_ms": None, "layer_ratios": {}})  # fmt: skip
-    return [g.name for g in PruningSession(probe, spec, example_input=example,
-                                           importance_data=data).groups()]  # fmt: skip
+    spec = prune.model_copy(
+        update={"ratio": 0.5, "target_macs": None, "target_latency_ms": None, "layer_ratios": {}}
+    )
+    return [
+        g.name
+        for g in PruningSession(probe, spec, example_input=example, importance_data=data).groups()
+    ]
 
 
 def _iterates(session: PruningSession, context: StepContext) -> bool:
@@ -187,8 +220,13 @@ def _prune_iterations(
         folder = context.finetune_dir
         if total > 1:
             folder = folder / f"step-{session.steps_done}"
-        outcome = run_finetune(session.model, finetune, context, folder,
-                               structure=[*context.structure, session.record()])  # fmt: skip
+        outcome = run_finetune(
+            session.model,
+            finetune,
+            context,
+            folder,
+            structure=[*context.structure, session.record()],
+        )
         session.model.cpu()
         folders.append(str(folder))
     assert outcome is not None and finetune is not None

@@ -45,12 +45,18 @@ def apply_quantize(
     parity_images = [
         x for _, x in calibration_images(calib_set, PARITY_IMAGES, size=step.calib_size)
     ]
-    details = QuantizeDetails(method=step.method, int8_format=fmt.to_dict(),
-                              calibration=calib.describe())  # fmt: skip
+    details = QuantizeDetails(
+        method=step.method, int8_format=fmt.to_dict(), calibration=calib.describe()
+    )
     if model is not None:
         metadata = _metadata(context)
-        export_onnx(model, fp32_path, input_size=tuple(parity_images[0].shape[-2:]),
-                    opset=step.opset, metadata=metadata)  # fmt: skip
+        export_onnx(
+            model,
+            fp32_path,
+            input_size=tuple(parity_images[0].shape[-2:]),
+            opset=step.opset,
+            metadata=metadata,
+        )
         details.fp32_parity = check_parity(
             model, fp32_path, parity_images, source="calibration images"
         ).agreement
@@ -63,30 +69,44 @@ def apply_quantize(
         from compress.quantization.ptq import quantize_onnx
 
         outcome = quantize_onnx(
-            fp32_path, int8_path, calib, calibration=step.calibration,
-            per_channel=step.per_channel, reduce_range=fmt.reduce_range,
-            activations=fmt.activation_type, keep_fp32=step.keep_fp32,
+            fp32_path,
+            int8_path,
+            calib,
+            calibration=step.calibration,
+            per_channel=step.per_channel,
+            reduce_range=fmt.reduce_range,
+            activations=fmt.activation_type,
+            keep_fp32=step.keep_fp32,
             percentile=step.percentile,
-        )  # fmt: skip
+        )
         details.excluded_nodes = list(outcome.excluded_nodes)
         details.ort_options = dict(outcome.options)
     else:
         assert model is not None
-        training = _qat(model, step, context, calib_set, int8_path, metadata, parity_images,
-                        fmt, details)  # fmt: skip
+        training = _qat(
+            model, step, context, calib_set, int8_path, metadata, parity_images, fmt, details
+        )
     if step.gpu:
         from compress.quantization.gpu import gpu_report
 
         details.gpu = gpu_report(
-            model, fp32_path, int8_path, input_size=context.bench.input_size,
-            runs=context.bench.runs, warmup=context.bench.warmup,
-        )  # fmt: skip
+            model,
+            fp32_path,
+            int8_path,
+            input_size=context.bench.input_size,
+            runs=context.bench.runs,
+            warmup=context.bench.warmup,
+        )
     used = int(details.calibration.get("images", step.calib_images))
     return StepOutcome(
-        model=model, record=step.record(reduce_range=fmt.reduce_range, calib_images=used),
-        details=[details], artifacts={"onnx_fp32": fp32_path, "onnx_int8": int8_path},
-        onnx=int8_path, fp32_onnx=fp32_path, training=training,
-    )  # fmt: skip
+        model=model,
+        record=step.record(reduce_range=fmt.reduce_range, calib_images=used),
+        details=[details],
+        artifacts={"onnx_fp32": fp32_path, "onnx_int8": int8_path},
+        onnx=int8_path,
+        fp32_onnx=fp32_path,
+        training=training,
+    )
 
 
 def _metadata(context: StepContext) -> dict[str, Any]:
@@ -98,9 +118,16 @@ def _metadata(context: StepContext) -> dict[str, Any]:
 
 
 def _qat(
-    model: nn.Module, step: QuantizeStep, context: StepContext, calib_set: Any, int8_path: Path,
-    metadata: dict[str, Any], parity_images: list[Any], fmt: Any, details: QuantizeDetails,
-) -> dict[str, Any]:  # fmt: skip
+    model: nn.Module,
+    step: QuantizeStep,
+    context: StepContext,
+    calib_set: Any,
+    int8_path: Path,
+    metadata: dict[str, Any],
+    parity_images: list[Any],
+    fmt: Any,
+    details: QuantizeDetails,
+) -> dict[str, Any]:
     from compress.data import SegmentationFolder
     from compress.deploy.parity import check_parity
     from compress.quantization.calibration import calibration_images
@@ -108,31 +135,56 @@ def _qat(
 
     began = time.perf_counter()
     qmodel, fold = prepare_qat(
-        model, parity_images[0], per_channel=step.per_channel,
-        reduce_range=fmt.reduce_range, activations=fmt.activation_type,
-    )  # fmt: skip
+        model,
+        parity_images[0],
+        per_channel=step.per_channel,
+        reduce_range=fmt.reduce_range,
+        activations=fmt.activation_type,
+    )
     seen = calibrate_qat(
         qmodel,
         (x for _, x in calibration_images(calib_set, step.calib_images, size=step.calib_size)),
         total=min(step.calib_images, len(calib_set)),
     )
     losses = train_qat(
-        qmodel, calib_set.root, epochs=step.epochs, lr=step.lr, batch_size=step.batch_size,
-        crop=step.crop, seed=context.seed,
-    )  # fmt: skip
-    export_qat(qmodel, int8_path, input_size=tuple(parity_images[0].shape[-2:]),
-               opset=step.opset, metadata=metadata)  # fmt: skip
+        qmodel,
+        calib_set.root,
+        epochs=step.epochs,
+        lr=step.lr,
+        batch_size=step.batch_size,
+        crop=step.crop,
+        seed=context.seed,
+    )
+    export_qat(
+        qmodel,
+        int8_path,
+        input_size=tuple(parity_images[0].shape[-2:]),
+        opset=step.opset,
+        metadata=metadata,
+    )
     split = context.eval_split or "val"
     evaluation = SegmentationFolder(context.data, split)
     images = [evaluation[i][0] for i in range(min(step.agreement_images, len(evaluation)))]
     parity = check_parity(
-        qmodel, int8_path, images + parity_images, min_agreement=step.qat_min_agreement,
+        qmodel,
+        int8_path,
+        images + parity_images,
+        min_agreement=step.qat_min_agreement,
         source=f"{split} and calibration images (fake-quant PyTorch vs ORT int8)",
-    )  # fmt: skip
+    )
     details.qat = {
-        "folded_batchnorms": len(fold.folded), "unfolded_batchnorms": fold.unfolded_batchnorms,
-        "calibration_images": seen, "torch_ort_agreement": parity.agreement,
-        "min_agreement": step.qat_min_agreement, "max_abs_diff": parity.max_abs_diff,
-    }  # fmt: skip
-    return {"epochs": step.epochs, "losses": losses, "seconds": time.perf_counter() - began,
-            "lr": step.lr, "batch_size": step.batch_size, "crop": step.crop}  # fmt: skip
+        "folded_batchnorms": len(fold.folded),
+        "unfolded_batchnorms": fold.unfolded_batchnorms,
+        "calibration_images": seen,
+        "torch_ort_agreement": parity.agreement,
+        "min_agreement": step.qat_min_agreement,
+        "max_abs_diff": parity.max_abs_diff,
+    }
+    return {
+        "epochs": step.epochs,
+        "losses": losses,
+        "seconds": time.perf_counter() - began,
+        "lr": step.lr,
+        "batch_size": step.batch_size,
+        "crop": step.crop,
+    }

@@ -165,9 +165,13 @@ def plot_examples(
         raw_image, raw_mask = dataset.load_raw(example.image_index)
         image, _ = dataset[example.image_index]
         pred = _fit(predict_mask(model, image, device=device), tuple(raw_mask.shape))
-        cells.append(_triptych(raw_image.permute(1, 2, 0).numpy(),
-                               colorize(pred, palette, info.ignore_index),
-                               colorize(raw_mask, palette, info.ignore_index)))  # fmt: skip
+        cells.append(
+            _triptych(
+                raw_image.permute(1, 2, 0).numpy(),
+                colorize(pred, palette, info.ignore_index),
+                colorize(raw_mask, palette, info.ignore_index),
+            )
+        )
     columns = min(PER_ROW, len(cells))
     rows = -(-len(cells) // columns)
     height, width = cells[0].shape[:2]
@@ -185,8 +189,9 @@ def plot_examples(
         ax.imshow(cells[index], interpolation="nearest")
         ax.set_title(
             f"{names[example.class_index]}: {example.kind} {example.rank}, IoU "
-            f"{example.iou:.2f}\n{_image_name(dataset, example.image_index)}", fontsize=8,
-        )  # fmt: skip
+            f"{example.iou:.2f}\n{_image_name(dataset, example.image_index)}",
+            fontsize=8,
+        )
     fig.suptitle("each: image | prediction | ground truth", fontsize=9)
     handles = [Patch(color=_rgb(palette[c]), label=name) for c, name in enumerate(names)]
     fig.legend(

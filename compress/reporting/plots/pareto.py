@@ -71,8 +71,15 @@ def pareto_points(results: list[RunResult], latency_key: str | None = None) -> l
             ]
             lacking.append(f"{result.name} (no {' and no '.join(missing)})")
             continue
-        points.append(ParetoPoint(result.name, stats.p50, result.metrics.miou,
-                                  tuple(stats.input_size), result.metrics.split))  # fmt: skip
+        points.append(
+            ParetoPoint(
+                result.name,
+                stats.p50,
+                result.metrics.miou,
+                tuple(stats.input_size),
+                result.metrics.split,
+            )
+        )
     if not points:
         raise CompressError(
             "no run has both a latency and an mIoU to plot: " + ", ".join(lacking or ["no runs"])
@@ -87,8 +94,10 @@ def _require_alike(points: list[ParetoPoint], field: str, what: str) -> None:
     values = {getattr(p, field) for p in points}
     if len(values) > 1:
         shown = ", ".join(f"{p.name}: {_shown(getattr(p, field))}" for p in points[:6])
-        raise CompressError(f"cannot plot {what} in one figure ({shown}); plot runs measured "
-                            "alike (compare shows the others as not comparable)")  # fmt: skip
+        raise CompressError(
+            f"cannot plot {what} in one figure ({shown}); plot runs measured "
+            "alike (compare shows the others as not comparable)"
+        )
 
 
 def _shown(value: object) -> str:
@@ -125,16 +134,25 @@ def plot_pareto(
 
     ax.scatter(*xy(others), color="tab:gray", label="dominated", zorder=3)
     ax.scatter(*xy(front), color="tab:red", marker="D", label="Pareto front", zorder=4)
-    ax.step(*xy(front), where="post", color="tab:red", alpha=0.6, zorder=2,
-            label="front (best mIoU at each latency)")  # fmt: skip
+    ax.step(
+        *xy(front),
+        where="post",
+        color="tab:red",
+        alpha=0.6,
+        zorder=2,
+        label="front (best mIoU at each latency)",
+    )
     latencies = [p.latency_ms for p in points]
     if min(latencies) > 0 and max(latencies) / min(latencies) > 20:
         ax.set_xscale("log")
     size, split = points[0].input_size, points[0].split
     ax.set_xlabel(f"latency, ms (p50, {key}, input {_shown(size)})")
     ax.set_ylabel(f"mIoU, % ({split or 'split not recorded'})")
-    ax.set_title(f"Accuracy vs latency, {split or '?'} split, {_shown(size)}, {key}\n"
-                 "(up and left is better)", fontsize=10)  # fmt: skip
+    ax.set_title(
+        f"Accuracy vs latency, {split or '?'} split, {_shown(size)}, {key}\n"
+        "(up and left is better)",
+        fontsize=10,
+    )
     ax.grid(True, alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
@@ -167,8 +185,11 @@ def place_labels(ax: Any, labels: list[tuple[str, float, float]]) -> list[Any]:
             note = _annotate(ax, text, x, y, dx, dy)
             box = text_box(note, renderer)
             clear = all(not box.overlaps(other) for other in boxes)
-            fits = inside.x0 <= box.x0 and box.x1 <= inside.x1 and (
-                inside.y0 <= box.y0 and box.y1 <= inside.y1)  # fmt: skip
+            fits = (
+                inside.x0 <= box.x0
+                and box.x1 <= inside.x1
+                and (inside.y0 <= box.y0 and box.y1 <= inside.y1)
+            )
             if clear and (fits or not must_fit):
                 break
             note.remove()
@@ -190,7 +211,12 @@ def text_box(note: Any, renderer: Any) -> Any:
 
 def _annotate(ax: Any, text: str, x: float, y: float, dx: int, dy: int) -> Any:
     return ax.annotate(
-        text, (x, y), textcoords="offset points", xytext=(dx, dy), fontsize=8,
-        ha="left" if dx >= 0 else "right", va="bottom" if dy >= 0 else "top",
+        text,
+        (x, y),
+        textcoords="offset points",
+        xytext=(dx, dy),
+        fontsize=8,
+        ha="left" if dx >= 0 else "right",
+        va="bottom" if dy >= 0 else "top",
         arrowprops={"arrowstyle": "-", "color": "0.5", "lw": 0.6} if abs(dy) > 23 else None,
-    )  # fmt: skip
+    )

@@ -22,10 +22,17 @@ def sensitivity_grid(profile: SensitivityProfile) -> tuple[list[list[float]], li
     drops, saved = [], []
     for group in profile.groups:
         by_ratio = {point.ratio: point for point in group.points}
-        drops.append([100 * by_ratio[r].miou_drop if r in by_ratio else float("nan")
-                      for r in profile.ratios])  # fmt: skip
-        saved.append([100 * by_ratio[r].macs_saved / profile.baseline_macs
-                      if r in by_ratio else float("nan") for r in profile.ratios])  # fmt: skip
+        drops.append(
+            [100 * by_ratio[r].miou_drop if r in by_ratio else float("nan") for r in profile.ratios]
+        )
+        saved.append(
+            [
+                100 * by_ratio[r].macs_saved / profile.baseline_macs
+                if r in by_ratio
+                else float("nan")
+                for r in profile.ratios
+            ]
+        )
     return drops, saved
 
 
@@ -49,8 +56,15 @@ def plot_sensitivity(profile: SensitivityProfile, path: str | os.PathLike[str]) 
         for i, row in enumerate(grid):
             for j, value in enumerate(row):
                 if value == value and rows <= 60:
-                    ax.text(j, i, f"{value:.1f}", ha="center", va="center", fontsize=6,
-                            color="white" if value > 0.6 * top else "black")  # fmt: skip
+                    ax.text(
+                        j,
+                        i,
+                        f"{value:.1f}",
+                        ha="center",
+                        va="center",
+                        fontsize=6,
+                        color="white" if value > 0.6 * top else "black",
+                    )
         ax.set_xticks(range(cols))
         ax.set_xticklabels([f"{r:g}" for r in profile.ratios])
         ax.set_xlabel("ratio of the group's channels pruned")
@@ -62,7 +76,8 @@ def plot_sensitivity(profile: SensitivityProfile, path: str | os.PathLike[str]) 
         f"Sensitivity of {profile.model} ({profile.importance}, no fine-tuning): baseline "
         f"mIoU {100 * profile.baseline_miou:.2f} on {profile.num_images} {profile.split} "
         f"images at their own size, PyTorch eager; MACs at "
-        f"{profile.input_size[0]}x{profile.input_size[1]}", fontsize=9,
-    )  # fmt: skip
+        f"{profile.input_size[0]}x{profile.input_size[1]}",
+        fontsize=9,
+    )
     fig.tight_layout()
     atomic.write_with(path, lambda tmp: fig.savefig(tmp, format="png"))

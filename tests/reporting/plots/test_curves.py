@@ -19,7 +19,10 @@ def sample_history(epochs: int = 6, val_every: int = 2) -> History:
         validated = epoch % val_every == 0
         records.append(
             EpochRecord(
-                epoch=epoch, loss=2.0 / epoch, lr=1e-3, seconds=1.0,
+                epoch=epoch,
+                loss=2.0 / epoch,
+                lr=1e-3,
+                seconds=1.0,
                 miou=0.1 * epoch if validated else None,
                 class_acc=0.12 * epoch if validated else None,
                 pixel_acc=0.15 * epoch if validated else None,

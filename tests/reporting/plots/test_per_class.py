@@ -70,8 +70,9 @@ def test_runs_scored_on_different_splits_are_refused(tmp_path) -> None:
     from compress.reporting.plots.per_class import plot_per_class_iou
 
     def scored(name: str, split: str) -> RunResult:
-        metrics = Metrics(miou=0.5, class_acc=0.5, pixel_acc=0.5, per_class_iou=[0.5, 0.5],
-                          split=split)  # fmt: skip
+        metrics = Metrics(
+            miou=0.5, class_acc=0.5, pixel_acc=0.5, per_class_iou=[0.5, 0.5], split=split
+        )
         return RunResult(name=name, kind="eval", model="unet", metrics=metrics)
 
     with pytest.raises(CompressError, match="different splits.*a: val, b: test"):
