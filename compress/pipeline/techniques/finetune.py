@@ -24,7 +24,28 @@ if TYPE_CHECKING:
     from torch import nn
 
 
-class FinetuneStep(Spec):
+class TrainingStep(Spec):
+    """The options of a step that trains the current model with ``fit`` on the data set's
+    train split (best epoch on val): the learning rate decays with ``schedule`` over
+    ``epochs`` (cosine: to 0 at the end); loss and class weights as in training."""
+
+    kind: str
+    epochs: int = Field(ge=1)
+    lr: float = Field(default=1e-4, gt=0, allow_inf_nan=False)
+    batch_size: int = Field(default=8, ge=1)
+    crop: int = Field(default=256, ge=32)
+    schedule: Literal["step", "cosine"] = "cosine"
+    workers: int = Field(default=0, ge=0)
+    class_weights: ClassWeighting | None = None  # as in training (None: unweighted)
+    loss: LossName | None = None  # as in training (None: cross-entropy)
+
+    @field_validator("class_weights", "loss", mode="before")
+    @classmethod
+    def _default_is_none(cls, value: Any, info: ValidationInfo) -> Any:
+        return unset_if_default(value, info)
+
+
+class FinetuneStep(TrainingStep):
     """Train the current model further on the data set's train split (best epoch on val).
 
     The learning rate decays with ``schedule`` over ``epochs`` (cosine: to 0 at the end).
@@ -33,22 +54,9 @@ class FinetuneStep(Spec):
     """
 
     kind: Literal["finetune"] = "finetune"
-    epochs: int = Field(ge=1)
-    lr: float = Field(default=1e-4, gt=0, allow_inf_nan=False)
-    batch_size: int = Field(default=8, ge=1)
-    crop: int = Field(default=256, ge=32)
-    schedule: Literal["step", "cosine"] = "cosine"
-    workers: int = Field(default=0, ge=0)
     distill: Distill | None = None  # learn from the variant's baseline as well as the labels
-    class_weights: ClassWeighting | None = None  # as in training (None: unweighted)
-    loss: LossName | None = None  # as in training (None: cross-entropy)
 
     ADDED_FIELDS: ClassVar[frozenset[str]] = frozenset({"distill", "class_weights", "loss"})
-
-    @field_validator("class_weights", "loss", mode="before")
-    @classmethod
-    def _default_is_none(cls, value: Any, info: ValidationInfo) -> Any:
-        return unset_if_default(value, info)
 
 
 class FinetuneDetails(Spec):
@@ -85,11 +93,11 @@ def apply_finetune(model: nn.Module, step: FinetuneStep, context: StepContext) -
 
 
 def run_fit(
-    model: nn.Module, step: Any, context: StepContext, *, distill: Distill | None
+    model: nn.Module, step: TrainingStep, context: StepContext, *, distill: Distill | None
 ) -> tuple[StepOutcome, Any]:
-    """One ``fit`` run of a training step (``epochs``, ``lr``, ``batch_size``, ``crop``,
-    ``schedule``, ``workers``, ``class_weights``, ``loss``) on ``model`` into
-    ``context.work_dir``, resumed if it was interrupted; the outcome has no details yet."""
+    """One ``fit`` run of a training step on ``model`` into ``context.work_dir`` (resumed if
+    it was interrupted), distilling from ``context.teacher`` with ``distill``; the outcome
+    has no details yet, the fit result comes beside it."""
     from compress.core.results import RESULT_FILE
     from compress.training.fit import LAST_FILE, fit
     from compress.training.train_spec import TrainSpec
