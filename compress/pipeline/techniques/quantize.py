@@ -91,9 +91,6 @@ def apply_quantize(
     model: nn.Module | None, step: QuantizeStep, context: StepContext
 ) -> StepOutcome:
     """Write ``model.onnx`` (fp32) and ``model.int8.onnx`` into the step's folder."""
-    from compress.core.onnx_files import read_metadata
-    from compress.deploy.export import export_onnx
-    from compress.deploy.parity import check_parity
     from compress.quantization.calibration import (
         ImageCalibrationReader,
         calibration_dataset,
@@ -111,22 +108,7 @@ def apply_quantize(
     details = QuantizeDetails(
         method=step.method, int8_format=fmt.to_dict(), calibration=calib.describe()
     )
-    if model is not None:
-        metadata = _metadata(context)
-        export_onnx(
-            model,
-            fp32_path,
-            input_size=tuple(parity_images[0].shape[-2:]),
-            opset=step.opset,
-            metadata=metadata,
-        )
-        details.fp32_parity = check_parity(
-            model, fp32_path, parity_images, source="calibration images"
-        ).agreement
-    else:
-        assert context.baseline.onnx is not None
-        shutil.copyfile(context.baseline.onnx, fp32_path)
-        metadata = read_metadata(fp32_path)
+    metadata = _fp32_onnx(model, step, context, fp32_path, parity_images, details)
     training = None
     if not step.trains:
         from compress.quantization.ptq import quantize_onnx
@@ -171,6 +153,38 @@ def apply_quantize(
         fp32_onnx=fp32_path,
         training=training,
     )
+
+
+def _fp32_onnx(
+    model: nn.Module | None,
+    step: QuantizeStep,
+    context: StepContext,
+    fp32_path: Path,
+    parity_images: list[Any],
+    details: QuantizeDetails,
+) -> dict[str, Any]:
+    """Export ``model`` to fp32 ONNX, parity-checked (or copy the baseline's ONNX file);
+    returns the metadata the files record."""
+    from compress.core.onnx_files import read_metadata
+    from compress.deploy.export import export_onnx
+    from compress.deploy.parity import check_parity
+
+    if model is None:
+        assert context.baseline.onnx is not None
+        shutil.copyfile(context.baseline.onnx, fp32_path)
+        return read_metadata(fp32_path)
+    metadata = _metadata(context)
+    export_onnx(
+        model,
+        fp32_path,
+        input_size=tuple(parity_images[0].shape[-2:]),
+        opset=step.opset,
+        metadata=metadata,
+    )
+    details.fp32_parity = check_parity(
+        model, fp32_path, parity_images, source="calibration images"
+    ).agreement
+    return metadata
 
 
 def _metadata(context: StepContext) -> dict[str, Any]:
