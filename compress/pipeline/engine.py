@@ -155,7 +155,8 @@ def _run_stage(
     def context(index: int, structure: list[dict[str, Any]]) -> StepContext:
         folder = store.folder(index)
         folder.mkdir(parents=True, exist_ok=True)
-        return StepContext(folder, store.work_dir(index), list(structure), settings, base, teacher)
+        work_dir = store.work_dir(index).resolve()  # details name it wherever the cwd is
+        return StepContext(folder, work_dir, list(structure), settings, base, teacher)
 
     step = spec.steps[stage[0]]
     run = _start(applied.model, step, context(stage[0], applied.structure))

@@ -75,3 +75,15 @@ def test_distill_trains_against_the_baseline(tiny_data, tiny_checkpoint, tmp_pat
     assert losses[0] != losses[1]  # same data and seed: the teacher's term changes the loss
     saved = json.loads((taught.run_dir / "result.json").read_text())
     assert saved["step_details"][1]["kind"] == "distill"
+
+
+@pytest.mark.slow
+def test_its_runs_are_relative_to_the_variant_from_any_cwd(
+    tiny_data, tiny_checkpoint, tmp_path, monkeypatch
+) -> None:
+    from compress.pipeline.variant import run_variant
+
+    monkeypatch.chdir(tmp_path)
+    kd = {"kind": "distill", **TRAIN}
+    outcome = run_variant(variant(tiny_data, tiny_checkpoint, kd), Path("out"), progress=False)
+    assert outcome.result.step_details[0].runs == ["distill"]
