@@ -55,10 +55,10 @@ MOVED: dict[str, str] = {
     "compress.pruning.run": "compress.commands.prune",
     "compress.lowrank.run": "compress.commands.factorize",
     "compress.quantization.run": "compress.commands.quantize",
-    "compress.pruning.step": "compress.pipeline.apply.prune",
-    "compress.lowrank.step": "compress.pipeline.apply.factorize",
-    "compress.quantization.step": "compress.pipeline.apply.quantize",
-    "compress.pipeline.finetune": "compress.pipeline.apply.finetune",
+    "compress.pruning.step": "compress.pipeline.techniques.prune",
+    "compress.lowrank.step": "compress.pipeline.techniques.factorize",
+    "compress.quantization.step": "compress.pipeline.techniques.quantize",
+    "compress.pipeline.finetune": "compress.pipeline.techniques.finetune",
 }
 
 

@@ -15,10 +15,10 @@ import os
 from pathlib import Path
 
 from compress.core.results import RunResult
-from compress.pipeline.apply.quantize import FP32_FILE, INT8_FILE
 from compress.pipeline.baseline import open_baseline
 from compress.pipeline.spec import BaselineRef, BenchSettings, VariantSpec
 from compress.pipeline.steps import QuantizeStep
+from compress.pipeline.techniques.quantize import FP32_FILE, INT8_FILE
 from compress.pipeline.variant import VariantOutcome, run_variant
 from compress.quantization.spec import QuantizeOptions, QuantizeSpec
 

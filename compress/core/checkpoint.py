@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,12 +36,12 @@ if TYPE_CHECKING:
 FORMAT = "segcompress-checkpoint"
 FORMAT_VERSION = 1
 
-# kind of structure step -> "module:function" that replays it: fn(model, step) -> model.
-# Resolved lazily so that loading a plain checkpoint imports no compression code.
-STRUCTURE_REPLAYERS: dict[str, str] = {
-    "prune": "compress.pruning.replay:replay_prune",
-    "factorize": "compress.lowrank.replay:replay_factorize",
-}
+# kind of structure step -> what replays it, fn(model, step) -> model: a function, or a
+# "module:function" target imported when a step of that kind is replayed. This layer names
+# no technique: each technique registers its own (compress.pipeline.techniques, imported
+# with the package, so that a fresh process reloads any variant).
+Replayer = Callable[[Any, dict[str, Any]], Any]
+STRUCTURE_REPLAYERS: dict[str, Replayer | str] = {}
 
 _CORE_KEYS = frozenset(
     {
@@ -57,8 +58,9 @@ _CORE_KEYS = frozenset(
 _PLAIN = (str, int, float, bool, type(None))
 
 
-def register_structure_replayer(kind: str, target: str) -> None:
-    """Declare that structure steps of ``kind`` are replayed by ``"module:function"``."""
+def register_structure_replayer(kind: str, target: Replayer | str) -> None:
+    """Declare that structure steps of ``kind`` are replayed by ``target``: a function
+    ``fn(model, step) -> model`` or its ``"module:function"`` name."""
     STRUCTURE_REPLAYERS[kind] = target
 
 
@@ -295,6 +297,7 @@ def _replay(model: nn.Module, step: dict[str, Any], *, source: str) -> nn.Module
     if target is None:
         known = ", ".join(sorted(STRUCTURE_REPLAYERS)) or "none"
         raise CompressError(f"{source}: unknown structure step kind {kind!r}; known: {known}")
-    module_name, function_name = target.split(":")
-    replay = getattr(importlib.import_module(module_name), function_name)
-    return replay(model, step)
+    if isinstance(target, str):
+        module_name, function_name = target.split(":")
+        target = getattr(importlib.import_module(module_name), function_name)
+    return target(model, step)

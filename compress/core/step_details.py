@@ -1,67 +1,26 @@
-"""What each applied step reports, typed: one model per step kind, discriminated on ``kind``.
+"""What each applied step reports, typed, and how it is labelled: one small registry of kinds.
 
-A variant's ``result.json`` (schema version 2) lists one of these per step in
-``step_details``, so reports read named fields instead of ``extra`` string keys. A step
-kind added later adds its model here and to :data:`StepDetails`; a detail record of a
-kind this version does not know still loads as :class:`OtherDetails`.
+A variant's ``result.json`` (schema version 2) lists one details record per step in
+``step_details``, so reports read named fields instead of ``extra`` string keys. Each
+step kind registers its details model and the fields its one-line label shows
+(:func:`register_step_kind`; the technique files of :mod:`compress.pipeline.techniques`
+do it beside their apply function). A record of a kind nobody registered (written by a
+newer segcompress) still loads, as :class:`OtherDetails`.
+
+This layer knows no technique: the registry is filled from above.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from pydantic import Discriminator, Field, Tag
+from pydantic import BeforeValidator, SerializeAsAny
 
-from compress.core.measurements import Metrics
 from compress.core.specs import Spec
 
-
-class PruneDetails(Spec):
-    """Channels removed: the ratios used, the budget and how it was met, widths per layer."""
-
-    kind: Literal["prune"] = "prune"
-    ratio: float | None = None
-    layer_ratios: dict[str, float] = Field(default_factory=dict)
-    protected_layers: list[str] = Field(default_factory=list)
-    channels_before: dict[str, list[int]] = Field(default_factory=dict)
-    channels_after: dict[str, list[int]] = Field(default_factory=dict)
-    budget: dict[str, Any] | None = None  # mode, target, achieved, met, allocation, note
-    profile_source: str | None = None
-
-
-class FactorizeDetails(Spec):
-    """Layers replaced by low-rank factors: the method, ranks and error of each layer."""
-
-    kind: Literal["factorize"] = "factorize"
-    method: str
-    rank_fraction: float | None = None
-    layers: list[dict[str, Any]] = Field(default_factory=list)
-    warnings: list[str] = Field(default_factory=list)
-
-
-class FinetuneDetails(Spec):
-    """A fine-tune: its training run (relative folder), length and the val metrics chosen."""
-
-    kind: Literal["finetune"] = "finetune"
-    epochs: int
-    best_epoch: int | None = None
-    seconds: float | None = None
-    runs: list[str] = Field(default_factory=list)  # fit run folders, relative to the variant
-    metrics: Metrics | None = None
-
-
-class QuantizeDetails(Spec):
-    """int8 quantization: format decision, calibration, fp32-export parity, QAT figures."""
-
-    kind: Literal["quantize"] = "quantize"
-    method: str
-    int8_format: dict[str, Any] = Field(default_factory=dict)
-    calibration: dict[str, Any] = Field(default_factory=dict)
-    excluded_nodes: list[str] = Field(default_factory=list)
-    ort_options: dict[str, Any] = Field(default_factory=dict)
-    fp32_parity: float | None = None
-    qat: dict[str, Any] | None = None
-    gpu: dict[str, Any] | None = None
+LabelFields = tuple[str, ...] | Callable[[Mapping[str, Any]], tuple[str, ...]]
 
 
 class OtherDetails(Spec):
@@ -71,19 +30,44 @@ class OtherDetails(Spec):
     kind: str
 
 
-KNOWN_KINDS = ("prune", "factorize", "finetune", "quantize")
+@dataclass(frozen=True)
+class StepKind:
+    """What the lower layers know about a step kind: its details model and label fields.
+
+    ``label_fields`` are the fields its label shows, in order, when set (a tuple, or a
+    function of the step's values for kinds whose fields depend on a choice).
+    """
+
+    kind: str
+    details: type[Spec]
+    label_fields: LabelFields = ()
+
+    def fields_of(self, values: Mapping[str, Any]) -> tuple[str, ...]:
+        fields = self.label_fields
+        return fields(values) if callable(fields) else fields
 
 
-def _kind_tag(value: Any) -> str:
-    kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
-    return kind if kind in KNOWN_KINDS else "other"
+STEP_KINDS: dict[str, StepKind] = {}
 
 
-StepDetails = Annotated[
-    Annotated[PruneDetails, Tag("prune")]
-    | Annotated[FactorizeDetails, Tag("factorize")]
-    | Annotated[FinetuneDetails, Tag("finetune")]
-    | Annotated[QuantizeDetails, Tag("quantize")]
-    | Annotated[OtherDetails, Tag("other")],
-    Discriminator(_kind_tag),
-]
+def register_step_kind(kind: str, *, details: type[Spec], label_fields: LabelFields = ()) -> None:
+    """Declare step kind ``kind``: its details model and the fields its label shows."""
+    STEP_KINDS[kind] = StepKind(kind, details, label_fields)
+
+
+def details_type(kind: Any) -> type[Spec]:
+    """The details model of ``kind`` (:class:`OtherDetails` for a kind nobody registered)."""
+    entry = STEP_KINDS.get(kind) if isinstance(kind, str) else None
+    return entry.details if entry is not None else OtherDetails
+
+
+def _as_details(value: Any) -> Any:
+    if isinstance(value, Spec):
+        return value
+    if isinstance(value, Mapping):
+        return details_type(value.get("kind")).model_validate(dict(value))
+    raise ValueError(f"a step details record is a mapping with a 'kind', got {value!r:.60}")
+
+
+# One step's details: validated by the model its kind registered, dumped with all its fields.
+StepDetails = Annotated[SerializeAsAny[Spec], BeforeValidator(_as_details)]

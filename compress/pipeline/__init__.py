@@ -1,6 +1,7 @@
 """The variant pipeline: a baseline plus a list of steps, applied and measured in one place.
 
-Step specs (:mod:`~compress.pipeline.steps`), the table of step kinds
-(:mod:`~compress.pipeline.techniques`), one ``apply`` per kind
-(:mod:`compress.pipeline.apply`) and :func:`~compress.pipeline.variant.run_variant`.
+One file per technique (:mod:`compress.pipeline.techniques`: step spec, details, apply
+function, registration), the union of their specs (:mod:`~compress.pipeline.steps`), the
+engine that drives the steps' lifecycles (:mod:`~compress.pipeline.engine`) and
+:func:`~compress.pipeline.variant.run_variant`.
 """

@@ -1,10 +1,12 @@
 """The one table of channel-importance criteria behind ``importance`` / ``--importance``.
 
 Each entry carries everything the rest needs: the factory of the torch-pruning
-importance object, whether it needs real batches (gradients), and its help text. The
-spec's allowed values, its validation message, ``needs_data`` and the CLI help all
-derive from this table, so a new criterion is one entry here (docs/extending.md).
-Importing this module stays cheap: factories import torch-pruning when called.
+importance object, its data protocol (``consume``: how it reads real batches before
+ranking, as Torch-Pruning's ``Importance.accumulate_grad``; None for weight-only
+criteria), and its help text. The spec's allowed values, its validation message,
+``needs_data`` and the CLI help all derive from this table, so a new criterion is one
+entry here (docs/extending.md). Importing this module stays cheap: factories and
+consumers import torch when called.
 """
 
 from __future__ import annotations
@@ -17,21 +19,46 @@ from pydantic import AfterValidator
 
 from compress.core.tables import name_checker, or_list
 
+# consume(model, importance, data, *, batches, ignore_index) -> batches used: reads
+# ``batches`` (image, mask) batches of ``data`` and leaves in the model (param.grad) or in
+# ``importance`` what the importance object ranks by.
+Consume = Callable[..., int]
+
 
 @dataclass(frozen=True)
 class Criterion:
-    """One importance criterion: ``factory()`` returns a ``tp.importance.Importance``."""
+    """One importance criterion: ``factory()`` returns a ``tp.importance.Importance``;
+    ``consume`` (None: the weights alone) feeds it real batches before every ranking."""
 
     name: str
     factory: Callable[[], Any]
     help: str
-    needs_data: bool = False  # computed from gradients of the loss on real batches
+    consume: Consume | None = None
+
+    @property
+    def needs_data(self) -> bool:
+        """Whether the criterion reads real batches (``--data``)."""
+        return self.consume is not None
 
 
 def _tp() -> Any:
     import torch_pruning as tp
 
     return tp.importance
+
+
+def gradient_batches(model: Any, importance: Any, data: Any, **options: Any) -> int:
+    """taylor's protocol: the cross-entropy gradient summed over the batches, in ``.grad``."""
+    from compress.pruning.gradients import accumulate_gradients
+
+    return accumulate_gradients(model, data, importance=importance, **options)
+
+
+def squared_gradient_batches(model: Any, importance: Any, data: Any, **options: Any) -> int:
+    """hessian's protocol: the mean squared per-image gradient (Fisher diagonal), in ``.grad``."""
+    from compress.pruning.gradients import accumulate_squared_gradients
+
+    return accumulate_squared_gradients(model, data, importance=importance, **options)
 
 
 CRITERIA: dict[str, Criterion] = {
@@ -51,7 +78,13 @@ CRITERIA: dict[str, Criterion] = {
             "taylor",
             lambda: _tp().GroupTaylorImportance(),
             "first-order Taylor |w * dL/dw| on real batches",
-            needs_data=True,
+            consume=gradient_batches,
+        ),
+        Criterion(
+            "hessian",
+            lambda: _tp().GroupHessianImportance(),
+            "second-order saliency w^2 * H (Optimal Brain Damage) on real batches",
+            consume=squared_gradient_batches,
         ),
         Criterion(
             "bn-scale",
@@ -82,7 +115,7 @@ ImportanceName = Annotated[str, AfterValidator(check_importance)]
 
 
 def importance_help() -> str:
-    """CLI help: ``l1, l2, taylor (needs --data), bn-scale, lamp or fpgm``."""
+    """CLI help: ``l1, l2, taylor (needs --data), hessian (needs --data), ... or fpgm``."""
     return or_list(
         [f"{c.name} (needs --data)" if c.needs_data else c.name for c in CRITERIA.values()]
     )

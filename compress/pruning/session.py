@@ -20,8 +20,9 @@ import torch_pruning as tp
 from torch import nn
 
 from compress.core.errors import CompressError
+from compress.pruning.criteria import CRITERIA
 from compress.pruning.graph import channel_counts, forward, layer_names, prepare_graph
-from compress.pruning.importance import accumulate_gradients, make_importance
+from compress.pruning.importance import make_importance
 from compress.pruning.spec import STEP_FORMAT, STEP_KIND, PruneSpec
 
 
@@ -118,22 +119,25 @@ class PruningSession:
             raise ValueError(
                 "PruningSession needs spec.ratio or layer_ratios; resolve the budget first"
             )
-        if spec.needs_data and importance_data is None:
-            accumulate_gradients(model, None, batches=1)  # raises the CompressError
         self.model = model
         self.spec = spec
         self.example_input = example_input
         self.importance_data = importance_data
         self.ignore_index = ignore_index
+        self.criterion = CRITERIA[spec.importance]
+        self.importance: Any = None
+        if self.criterion.consume is not None and importance_data is None:
+            self._consume()  # raises the CompressError asking for data
         self.steps_done = 0
         user_ignored = _modules_named(model, spec.ignored_layers)
         named = dict(model.named_modules())
         ratio_dict = {named[n]: r for n, r in spec.layer_ratios.items() if n in named}
         was_training = model.training
+        self.importance = make_importance(spec.importance)
         self.pruner = _Pruner(
             model,
             example_input,
-            importance=make_importance(spec.importance),
+            importance=self.importance,
             global_pruning=spec.scope == "global",
             pruning_ratio=spec.ratio or 0.0,
             pruning_ratio_dict=ratio_dict or None,
@@ -186,13 +190,8 @@ class PruningSession:
         if self.finished:
             raise RuntimeError(f"all {self.spec.iterative_steps} pruning steps are done")
         was_training = self.model.training
-        if self.spec.needs_data:
-            accumulate_gradients(
-                self.model,
-                self.importance_data,
-                batches=self.spec.importance_batches,
-                ignore_index=self.ignore_index,
-            )
+        if self.criterion.consume is not None:
+            self._consume()
         self.model.eval()
         try:
             self.pruner.step()
@@ -200,6 +199,18 @@ class PruningSession:
             self.model.zero_grad(set_to_none=True)
             self.model.train(was_training)
         self.steps_done += 1
+
+    def _consume(self) -> None:
+        """Feed the criterion its batches (its data protocol, ``Criterion.consume``)."""
+        assert self.criterion.consume is not None
+        self.criterion.consume(
+            self.model,
+            self.importance,
+            self.importance_data,
+            batches=self.spec.importance_batches,
+            ignore_index=self.ignore_index,
+            name=self.spec.importance,
+        )
 
     def run(self) -> None:
         """Prune every remaining step."""

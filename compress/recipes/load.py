@@ -50,17 +50,17 @@ def problems(error: ValidationError) -> list[str]:
     return found
 
 
-STEP_TAGS = {"prune", "factorize", "finetune", "quantize"}
-
-
 def yaml_path(loc: tuple[Any, ...]) -> str:
     """``("variants", 2, "steps", 0, "prune", "ratio")`` -> ``variants[2].steps[0].ratio``."""
+    from compress.pipeline.techniques import kinds
+
+    step_tags = set(kinds())  # the tags of the step union (one per registered technique)
     text = ""
     previous: Any = None
     for part in loc:
         if isinstance(part, int):
             text += f"[{part}]"
-        elif isinstance(previous, int) and part in STEP_TAGS:
+        elif isinstance(previous, int) and part in step_tags:
             pass  # the discriminated union's tag, not a YAML key
         else:
             text += f".{part}" if text else str(part)

@@ -262,7 +262,6 @@ def plan_recipe(
 ) -> list[PlannedItem]:
     """What :func:`run_recipe` would do, and what is finished already (no work done)."""
     from compress.core.results import RESULT_FILE
-    from compress.recipes.store import STEP_FILE, prefix_digests
     from compress.training.train import LAST_FILE
 
     out = Path(out)
@@ -308,12 +307,7 @@ def plan_recipe(
         else:  # its baseline is not trained yet: nothing of it can be finished
             resolved, folder, done = spec, out / "variants" / entry.name, False
         item = PlannedItem("variant", entry.name, folder, "finished" if done else "will run")
-        for index, (step, digest) in enumerate(
-            zip(entry.steps, prefix_digests(resolved), strict=True)
-        ):
-            folder = out / "steps" / f"{index:02d}-{step.kind}-{digest[:10]}"
-            state = _state(folder, STEP_FILE, "finetune/" + LAST_FILE)
-            item.children.append(PlannedItem("step", _step_label(step), folder, state))
+        item.children = _planned_steps(out, resolved)
         if not done and all(c.state == "finished" for c in item.children):
             item.state = "steps finished; will measure"
         items.append(item)
@@ -328,10 +322,23 @@ def _state(folder: Path, done: str, partial: str) -> str:
     return "will run"
 
 
-def _step_label(step: Any) -> str:
-    keys = ("ratio", "target_macs", "method", "epochs", "lr", "rank", "rank_rule", "importance")
-    fields = step.model_dump()
-    if getattr(step, "trains", True) is False:  # a post-training method: no epochs or lr
-        fields = {k: v for k, v in fields.items() if k not in ("epochs", "lr")}
-    shown = [f"{k}={fields[k]}" for k in keys if fields.get(k) not in (None, "auto")]
-    return f"{step.kind}({', '.join(shown)})"
+def _planned_steps(out: Path, resolved: Any) -> list[PlannedItem]:
+    """A variant's steps, each with its folder and state; the steps of one stage (iterative
+    pruning between fine-tunes) are stored together, under the last one."""
+    from compress.pipeline.engine import stages
+    from compress.recipes.store import STEP_FILE, prefix_digests
+    from compress.reporting.step_labels import step_label
+    from compress.training.train import LAST_FILE
+
+    digests = prefix_digests(resolved)
+    items: list[PlannedItem] = []
+    for stage in stages(resolved):
+        for index in stage:
+            step = resolved.steps[index]
+            folder = out / "steps" / f"{index:02d}-{step.kind}-{digests[index][:10]}"
+            items.append(PlannedItem("step", step_label(step.model_dump()), folder, ""))
+        last = items[-1].folder
+        state = _state(last, STEP_FILE, f"{resolved.steps[stage[-1]].kind}/{LAST_FILE}")
+        for item in items[-len(stage) :]:
+            item.state = state
+    return items

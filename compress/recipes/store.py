@@ -6,6 +6,8 @@ steps measure at, and steps ``0..i``. So ``[prune 0.5, finetune 5]`` of one vari
 ``[prune 0.5, finetune 5, quantize]`` of another use the same two folders, and a rerun
 skips every step whose ``step.json`` exists. ``step.json`` is written last (atomically):
 a step killed before it is redone, and a fine-tune resumes from its own ``last.pt``.
+A step run between the rounds of another (iterative pruning, then a fine-tune after every
+round) is stored with it, under the later step (:func:`compress.pipeline.engine.stages`).
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from compress.core import atomic
 from compress.core.runs import spec_digest
 from compress.core.step_details import StepDetails
 from compress.pipeline.baseline import OpenedBaseline
+from compress.pipeline.engine import Applied
 from compress.pipeline.spec import VariantSpec
-from compress.pipeline.variant import Applied
 
 STEP_FILE = "step.json"
 MODEL_FILE = "model.pt"
@@ -39,7 +41,11 @@ def prefix_digests(spec: VariantSpec) -> list[str]:
 
 
 class KeyedStore:
-    """:class:`compress.pipeline.variant.StepStore` over ``root/steps``."""
+    """:class:`compress.pipeline.engine.StepStore` over ``root/steps``.
+
+    A training step works in ``<its folder>/<kind>`` (``finetune``); a stage of two steps
+    (iterative pruning between fine-tunes) is stored under its last step only, so a
+    variant pruning without those fine-tunes never takes it for its own prefix."""
 
     def __init__(self, root: Path, spec: VariantSpec) -> None:
         self.spec = spec
@@ -51,8 +57,8 @@ class KeyedStore:
     def folder(self, index: int) -> Path:
         return self.folders[index]
 
-    def finetune_dir(self, index: int) -> Path:
-        return self.folders[index] / "finetune"
+    def work_dir(self, index: int) -> Path:
+        return self.folders[index] / self.spec.steps[index].kind
 
     def finished(self, index: int) -> bool:
         return (self.folders[index] / STEP_FILE).is_file()

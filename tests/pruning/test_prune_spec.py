@@ -90,7 +90,9 @@ def test_a_criterion_added_to_the_table_is_valid_everywhere(monkeypatch) -> None
     from compress.pruning import criteria
     from compress.pruning.importance import make_importance
 
-    entry = criteria.Criterion("mine", lambda: "my importance", "mine", needs_data=True)
+    entry = criteria.Criterion(
+        "mine", lambda: "my importance", "mine", consume=criteria.gradient_batches
+    )
     monkeypatch.setitem(criteria.CRITERIA, "mine", entry)
     spec = PruneSpec(ratio=0.5, importance="mine")
     assert spec.needs_data and make_importance("mine") == "my importance"

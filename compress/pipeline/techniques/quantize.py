@@ -1,4 +1,4 @@
-"""``apply_quantize``: the last step of a variant, an int8 QDQ ONNX file for ONNX Runtime.
+"""The ``quantize`` step: the last of a variant, an int8 QDQ ONNX file for ONNX Runtime.
 
 The current model is exported to fp32 ONNX (parity-checked on calibration images), then
 quantized post-training (static, calibrated on real train images) or trained with
@@ -10,27 +10,87 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from torch import nn
+from pydantic import Field
 
-from compress.core.step_details import QuantizeDetails
+from compress.core.specs import Spec
 from compress.pipeline.context import StepContext, StepOutcome
-from compress.pipeline.steps import QuantizeStep
+from compress.pipeline.techniques import register_technique
+from compress.quantization.methods import QUANTIZE_METHODS
+from compress.quantization.spec import QuantizeOptions
+
+if TYPE_CHECKING:
+    from torch import nn
 
 FP32_FILE = "model.onnx"
 INT8_FILE = "model.int8.onnx"
 PARITY_IMAGES = 2  # images on which the fp32 export is checked against PyTorch
 
 
+class QuantizeStep(QuantizeOptions):
+    """int8 quantization to a QDQ ONNX model for ONNX Runtime: ``ptq`` or ``qat``.
+
+    Calibration reads ``calib_images`` real images of ``calib_split``; QAT then trains
+    with fake-quant ops for ``epochs`` and is accepted only if ONNX Runtime's int8 model
+    agrees with the fake-quant PyTorch model on ``qat_min_agreement`` of the pixels.
+    The step produces an ONNX file, so it is the last step of a variant.
+    """
+
+    kind: Literal["quantize"] = "quantize"
+
+    def record(self, *, reduce_range: bool, calib_images: int) -> dict[str, object]:
+        """The ``steps`` entry recorded in ``result.json`` (what was used)."""
+        record: dict[str, object] = {
+            "kind": "quantize",
+            "method": self.method,
+            "format": "QDQ",
+            "activations": "int8 per-tensor",
+            "weights": "int8 symmetric " + ("per-channel" if self.per_channel else "per-tensor"),
+            "reduce_range": reduce_range,
+            "calibration": self.calibration,
+            "calib_images": calib_images,
+            "keep_fp32": list(self.keep_fp32),
+        }
+        if self.trains:
+            record.update(epochs=self.epochs, lr=self.lr)
+        return record
+
+
+class QuantizeDetails(Spec):
+    """int8 quantization: format decision, calibration, fp32-export parity, QAT figures."""
+
+    kind: Literal["quantize"] = "quantize"
+    method: str
+    int8_format: dict[str, Any] = Field(default_factory=dict)
+    calibration: dict[str, Any] = Field(default_factory=dict)
+    excluded_nodes: list[str] = Field(default_factory=list)
+    ort_options: dict[str, Any] = Field(default_factory=dict)
+    fp32_parity: float | None = None
+    qat: dict[str, Any] | None = None
+    gpu: dict[str, Any] | None = None
+
+
+def _label_fields(values: Mapping[str, Any]) -> tuple[str, ...]:
+    """A training method shows its epochs and lr; a post-training one has none."""
+    method = QUANTIZE_METHODS.get(str(values.get("method")))
+    return ("method", "calibration", *(("epochs", "lr") if method and method.trains else ()))
+
+
+@register_technique(
+    QuantizeStep,
+    summary="int8 QDQ ONNX for ONNX Runtime: post-training (ptq) or quantization-aware (qat)",
+    details=QuantizeDetails,
+    needs_data=True,
+    final=True,
+    label_fields=_label_fields,
+)
 def apply_quantize(
     model: nn.Module | None, step: QuantizeStep, context: StepContext
 ) -> StepOutcome:
     """Write ``model.onnx`` (fp32) and ``model.int8.onnx`` into the step's folder."""
-    from compress.core.onnx_files import read_metadata
-    from compress.deploy.export import export_onnx
-    from compress.deploy.parity import check_parity
     from compress.quantization.calibration import (
         ImageCalibrationReader,
         calibration_dataset,
@@ -38,7 +98,7 @@ def apply_quantize(
     )
     from compress.quantization.cpu_features import choose_int8_format
 
-    calib_set = calibration_dataset(context.data, step.calib_split)
+    calib_set = calibration_dataset(context.settings.data, step.calib_split)
     fmt = choose_int8_format(reduce_range=step.reduce_range)
     fp32_path, int8_path = context.folder / FP32_FILE, context.folder / INT8_FILE
     calib = ImageCalibrationReader(calib_set, step.calib_images, size=step.calib_size)
@@ -48,22 +108,7 @@ def apply_quantize(
     details = QuantizeDetails(
         method=step.method, int8_format=fmt.to_dict(), calibration=calib.describe()
     )
-    if model is not None:
-        metadata = _metadata(context)
-        export_onnx(
-            model,
-            fp32_path,
-            input_size=tuple(parity_images[0].shape[-2:]),
-            opset=step.opset,
-            metadata=metadata,
-        )
-        details.fp32_parity = check_parity(
-            model, fp32_path, parity_images, source="calibration images"
-        ).agreement
-    else:
-        assert context.onnx is not None
-        shutil.copyfile(context.onnx, fp32_path)
-        metadata = read_metadata(fp32_path)
+    metadata = _fp32_onnx(model, step, context, fp32_path, parity_images, details)
     training = None
     if not step.trains:
         from compress.quantization.ptq import quantize_onnx
@@ -89,13 +134,14 @@ def apply_quantize(
     if step.gpu:
         from compress.quantization.gpu import gpu_report
 
+        bench = context.settings.bench
         details.gpu = gpu_report(
             model,
             fp32_path,
             int8_path,
-            input_size=context.bench.input_size,
-            runs=context.bench.runs,
-            warmup=context.bench.warmup,
+            input_size=bench.input_size,
+            runs=bench.runs,
+            warmup=bench.warmup,
         )
     used = int(details.calibration.get("images", step.calib_images))
     return StepOutcome(
@@ -109,12 +155,45 @@ def apply_quantize(
     )
 
 
+def _fp32_onnx(
+    model: nn.Module | None,
+    step: QuantizeStep,
+    context: StepContext,
+    fp32_path: Path,
+    parity_images: list[Any],
+    details: QuantizeDetails,
+) -> dict[str, Any]:
+    """Export ``model`` to fp32 ONNX, parity-checked (or copy the baseline's ONNX file);
+    returns the metadata the files record."""
+    from compress.core.onnx_files import read_metadata
+    from compress.deploy.export import export_onnx
+    from compress.deploy.parity import check_parity
+
+    if model is None:
+        assert context.baseline.onnx is not None
+        shutil.copyfile(context.baseline.onnx, fp32_path)
+        return read_metadata(fp32_path)
+    metadata = _metadata(context)
+    export_onnx(
+        model,
+        fp32_path,
+        input_size=tuple(parity_images[0].shape[-2:]),
+        opset=step.opset,
+        metadata=metadata,
+    )
+    details.fp32_parity = check_parity(
+        model, fp32_path, parity_images, source="calibration images"
+    ).agreement
+    return metadata
+
+
 def _metadata(context: StepContext) -> dict[str, Any]:
     """What the ONNX files record about the model they hold (as ``compress export`` does)."""
     from compress.core.onnx_files import onnx_metadata
 
-    assert context.model_spec is not None
-    return onnx_metadata(context.model_spec, list(context.structure), context.own_dataset)
+    base = context.baseline
+    assert base.model_spec is not None
+    return onnx_metadata(base.model_spec, list(context.structure), base.own_dataset)
 
 
 def _qat(
@@ -153,7 +232,7 @@ def _qat(
         lr=step.lr,
         batch_size=step.batch_size,
         crop=step.crop,
-        seed=context.seed,
+        seed=context.settings.seed,
     )
     export_qat(
         qmodel,
@@ -162,8 +241,8 @@ def _qat(
         opset=step.opset,
         metadata=metadata,
     )
-    split = context.eval_split or "val"
-    evaluation = SegmentationFolder(context.data, split)
+    split = context.settings.eval_split or "val"
+    evaluation = SegmentationFolder(context.settings.data, split)
     images = [evaluation[i][0] for i in range(min(step.agreement_images, len(evaluation)))]
     parity = check_parity(
         qmodel,
