@@ -34,24 +34,13 @@ def run_finetune(
 ) -> StepOutcome:
     """One fit run of ``step`` on ``model`` into ``folder`` (resumed if it was interrupted)."""
     from compress.training.fit import LAST_FILE, fit
-    from compress.training.train_spec import FinetuneFields, finetune_train_spec
+    from compress.training.train_spec import finetune_train_spec
 
     if context.model_spec is None or context.data is None:
         raise ValueError("a fine-tune needs a model spec and data (checked by VariantSpec)")
-    fields = FinetuneFields(
-        data=str(context.data),
-        finetune_epochs=step.epochs,
-        lr=step.lr,
-        batch_size=step.batch_size,
-        crop=step.crop,
-        schedule=step.schedule,
-        workers=step.workers,
-        seed=context.seed,
-        device=context.device,
-        class_weights=step.class_weights,
-        loss=step.loss,
+    train_spec = finetune_train_spec(
+        step, context.model_spec, data=str(context.data), seed=context.seed, device=context.device
     )
-    train_spec = finetune_train_spec(fields, context.model_spec, step.distill)
     if step.distill is not None and context.teacher is None:
         raise ValueError("a distilling fine-tune needs the baseline as teacher (a model)")
     outcome = fit(
