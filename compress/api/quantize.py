@@ -38,18 +38,16 @@ def quantize(
 
     ``calibration``: any iterable of float image tensors (``[3, H, W]`` or
     ``[N, 3, H, W]``, normalised as the model expects) or of ``(image, mask)`` batches
-    such as a ``DataLoader``; its first ``calib_images`` images are used. The fp32 export
-    is written beside ``out`` as ``<name>.fp32.onnx`` and compared with PyTorch on two
-    calibration images (argmax agreement >= 99.9 %) before quantizing.
+    such as a ``DataLoader``; its first ``calib_images`` images are used. The fp32 export,
+    ``<name>.fp32.onnx`` beside ``out``, must agree with PyTorch (argmax) first.
 
     ``method="ptq"``: ONNX Runtime static quantization (``calibration_method`` minmax,
     entropy or percentile). ``method="qat"``: batch-norms folded, fake-quant inserted,
     ranges calibrated, then ``epochs`` of fine-tuning on ``train_data`` (``(images,
     masks)`` batches, ``ignore_index`` ignored) before the export; ``model`` itself is
-    left unchanged. The PTQ file is checked to run and give finite logits at the input's
-    size; the QAT file to agree with its fake-quantized PyTorch model on
-    ``qat_min_agreement`` of the pixels. The defaults are those of ``compress quantize``
-    and of a recipe's quantize step.
+    left unchanged. The PTQ file is checked to run and give finite logits; the QAT file to
+    agree with its fake-quantized PyTorch model on ``qat_min_agreement`` of the pixels.
+    The defaults are those of ``compress quantize`` and of a recipe's quantize step.
     """
     from compress.core.specs import parse_spec
     from compress.deploy.export import export_onnx
