@@ -3,8 +3,9 @@
 ``compress prune``, ``compress factorize`` and ``compress sensitivity`` name their base
 model, its checkpoint and their fine-tuning the same way; declaring each option once keeps
 their flags and help texts identical. :func:`baseline_fields` and :func:`finetune_steps`
-build the matching parts of the :class:`compress.pipeline.spec.VariantSpec` they run; the
-defaults are the step specs' (:func:`compress.pipeline.run_kinds.field_default`).
+build the matching parts of the :class:`compress.pipeline.spec.VariantSpec` that prune
+and factorize run; the defaults are the step specs'
+(:func:`compress.pipeline.run_kinds.field_default`).
 """
 
 from __future__ import annotations

@@ -59,3 +59,23 @@ def test_a_run_folder_from_before_the_re_keying_is_refused_with_a_pointer(
     assert "Changelog" in err and len(err.strip().splitlines()) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["spec.yaml"]  # left as it was
     assert yaml.safe_load((tmp_path / "spec.yaml").read_text()) == old
+
+
+def test_a_quantize_folder_reruns_as_its_kind(
+    tiny_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The ONNX-ending kind reruns like the others; its baseline keeps its source's name."""
+    from compress.core.checkpoint import save_checkpoint
+    from compress.core.specs import ModelSpec
+
+    spec = ModelSpec(name="unet", num_classes=8, options={"base_channels": 8})
+    checkpoint = save_checkpoint(tmp_path / "base" / "best.pt", spec.build().eval(), spec)
+    out = tmp_path / "int8"
+    argv = ["quantize", "--checkpoint", str(checkpoint), "--data", str(tiny_data)]
+    fast = ["--calib-images", "2", "--input-size", "64x64", "--runs", "1", "--warmup", "0"]
+    assert main([*argv, *fast, "--no-progress", "--out", str(out)]) == 0
+    first = load_result(out)
+    assert first.kind == "quantize" and first.baseline == "base"
+    capsys.readouterr()
+    assert main(["run", str(out / "spec.yaml"), "--no-progress"]) == 0
+    assert "quantize run" in capsys.readouterr().out and load_result(out).created == first.created
