@@ -25,7 +25,6 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("compress.pruning", "compress.lowrank", "compress.quantization"),
     ("compress.reporting",),
     ("compress.pipeline", "compress.api", "=compress"),  # the package: a lazy facade of api
-    ("compress.commands",),
     ("compress.recipes",),
     ("benchmarks",),
     ("compress.cli", "compress.demo", "compress.__main__"),

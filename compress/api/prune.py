@@ -10,20 +10,23 @@ import torch
 from torch import nn
 
 from compress.api.record import add_step
+from compress.pipeline.run_kinds import field_default
+from compress.pipeline.spec import BenchSettings
+from compress.pipeline.steps import PruneStep
 
 
 def prune(
     model: nn.Module,
     example_inputs: torch.Tensor,
     *,
-    ratio: float | None = None,
-    target_macs: float | None = None,
-    target_latency_ms: float | None = None,
-    importance: str = "l2",
-    ignore: Sequence[str] = (),
-    round_to: int | None = 8,
+    ratio: float | None = field_default(PruneStep, "ratio"),
+    target_macs: float | None = field_default(PruneStep, "target_macs"),
+    target_latency_ms: float | None = field_default(PruneStep, "target_latency_ms"),
+    importance: str = field_default(PruneStep, "importance"),
+    ignore: Sequence[str] = tuple(field_default(PruneStep, "ignored_layers")),
+    round_to: int | None = field_default(PruneStep, "round_to"),
     data: Iterable[Any] | None = None,
-    runtime: str = "ort",
+    runtime: str = field_default(BenchSettings, "runtimes")[0],
     inplace: bool = True,
 ) -> nn.Module:
     """Remove channels from ``model``; return the pruned model.
@@ -37,7 +40,8 @@ def prune(
 
     ``inplace=True`` (the default) changes ``model`` itself; ``inplace=False`` prunes a
     deep copy. Either way the returned model records the structure step, so
-    :func:`compress.save` writes a checkpoint that :func:`compress.load` rebuilds.
+    :func:`compress.save` writes a checkpoint that :func:`compress.load` rebuilds. The
+    defaults are those of ``compress prune`` and of a recipe's prune step.
     """
     from compress.pruning import PruneSpec, prune_model
 

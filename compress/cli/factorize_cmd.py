@@ -2,22 +2,25 @@
 trained (or freshly built) model, optional fine-tuning, and a run folder with the
 factorized checkpoint, its measured costs and the per-layer table.
 
-Thin: the options become a :class:`compress.lowrank.spec.FactorizeRunSpec` (validated
-before torch or tensorly is imported, so ``--rank 0`` fails fast) and
-:func:`compress.commands.factorize.run_factorize` does the rest.
+Thin: the options become a :class:`compress.pipeline.spec.VariantSpec` (a factorize step,
+a fine-tune step when asked; validated before torch or tensorly is imported, so
+``--rank 0`` fails fast) and :func:`compress.pipeline.run_kinds.run_as` runs it as a
+``factorize`` run.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from compress.cli.app import app
 from compress.cli.completion import names_in
 from compress.cli.notes import warn_if_busy
+from compress.cli.progress_display import shown
 from compress.cli.variant_options import (
+    DEFAULT_INPUT_SIZE,
     BaseCheckpoint,
     Device,
     DistillWeight,
@@ -35,12 +38,26 @@ from compress.cli.variant_options import (
     Progress,
     Seed,
     Workers,
-    variant_fields,
+    baseline_fields,
+    finetune_steps,
 )
+from compress.core.parsing import parse_size
 from compress.lowrank.catalog import FACTORIZATION_METHODS, method_help
+from compress.pipeline.run_kinds import defaults_of
+from compress.pipeline.spec import VariantSpec
+from compress.pipeline.steps import FactorizeStep, FinetuneStep
 
 if TYPE_CHECKING:
-    from compress.commands.factorize import FactorizeRun
+    from compress.pipeline.variant import VariantOutcome
+
+
+# the defaults of every option are the step specs' (one table for CLI, API and recipes)
+FACTORIZE = defaults_of(FactorizeStep)
+FINETUNE = defaults_of(FinetuneStep)
+VARIANT = defaults_of(VariantSpec)
+RANK = str(FACTORIZE["rank"])
+LAYERS = ",".join(FACTORIZE["layers"])
+ROUND_TO = FACTORIZE["round_to"] or 1  # --round-to 1: no rounding (None in the spec)
 
 
 @app.command("factorize")
@@ -55,49 +72,49 @@ def factorize_command(
     checkpoint: BaseCheckpoint = None,
     rank: Annotated[
         str, typer.Option(help="auto (per --rank-rule), a fraction in (0, 1], or an integer.")
-    ] = "auto",
+    ] = RANK,
     rank_rule: Annotated[
         str | None, typer.Option(help="With --rank auto: vbmf (default), energy or macs.")
-    ] = None,
+    ] = FACTORIZE["rank_rule"],
     energy: Annotated[
         float, typer.Option(help="energy rule: keep this fraction of the squared spectrum.")
-    ] = 0.9,
+    ] = FACTORIZE["energy"],
     target_macs: Annotated[
         float | None,
         typer.Option(help="macs rule: fraction of the baseline's MACs to keep, e.g. 0.5."),
-    ] = None,
+    ] = FACTORIZE["target_macs"],
     layers: Annotated[
         str, typer.Option(help="Comma-separated globs over module names, e.g. 'aspp.*,head.*'.")
-    ] = "*",
+    ] = LAYERS,
     round_to: Annotated[
         int, typer.Option(help="Round ranks up to a multiple of N (1: no rounding).")
-    ] = 8,
+    ] = ROUND_TO,
     max_macs_ratio: Annotated[
         float, typer.Option(help="Replace a layer only if its MACs fall below this fraction.")
-    ] = 0.9,
+    ] = FACTORIZE["max_macs_ratio"],
     cp_max_error: Annotated[
         float, typer.Option(help="cp: fall back to Tucker-2 above this relative error.")
-    ] = 0.8,
+    ] = FACTORIZE["cp_max_error"],
     cp_time_limit: Annotated[
         float, typer.Option(help="cp: fall back to Tucker-2 after this many seconds per layer.")
-    ] = 60.0,
+    ] = FACTORIZE["cp_time_limit"],
     finetune_epochs: FinetuneEpochs = 0,
     data: Annotated[
         Path | None, typer.Option(help="Data set folder: fine-tuning and val mIoU.")
     ] = None,
-    lr: FinetuneLr = 1e-4,
-    batch_size: FinetuneBatch = 8,
-    crop: FinetuneCrop = 256,
-    finetune_schedule: FinetuneSchedule = "cosine",
-    class_weights: FinetuneClassWeights = "none",
-    loss: FinetuneLoss = "ce",
-    workers: Workers = 0,
+    lr: FinetuneLr = FINETUNE["lr"],
+    batch_size: FinetuneBatch = FINETUNE["batch_size"],
+    crop: FinetuneCrop = FINETUNE["crop"],
+    finetune_schedule: FinetuneSchedule = FINETUNE["schedule"],
+    class_weights: FinetuneClassWeights = FINETUNE["class_weights"],
+    loss: FinetuneLoss = FINETUNE["loss"],
+    workers: Workers = FINETUNE["workers"],
     distill: DistillWeight = None,
-    input_size: InputSize = "256x256",
+    input_size: InputSize = DEFAULT_INPUT_SIZE,
     num_classes: FreshNumClasses = None,
     model_option: ModelOptions = None,
-    device: Device = "auto",
-    seed: Seed = 0,
+    device: Device = VARIANT["device"],
+    seed: Seed = VARIANT["seed"],
     out: Annotated[
         Path | None, typer.Option(help="Run folder (default: runs/factorize-MODEL-METHOD-HASH).")
     ] = None,
@@ -105,38 +122,64 @@ def factorize_command(
 ) -> None:
     """Low-rank factorization with tensorly; prints the per-layer table."""
     from compress.core.specs import parse_spec
-    from compress.lowrank.spec import FactorizeRunSpec
 
-    spec = parse_spec(
-        FactorizeRunSpec,
+    source = "compress factorize"
+    step = parse_spec(
+        FactorizeStep,
         {
-            **variant_fields(locals()),
-            "factorize": {
-                "method": method,
-                "rank": rank,
-                "rank_rule": rank_rule,
-                "energy": energy,
-                "target_macs": target_macs,
-                "layers": layers.split(","),
-                "round_to": None if round_to == 1 else round_to,
-                "max_macs_ratio": max_macs_ratio,
-                "cp_max_error": cp_max_error,
-                "cp_time_limit": cp_time_limit,
-            },
+            "method": method,
+            "rank": rank,
+            "rank_rule": rank_rule,
+            "energy": energy,
+            "target_macs": target_macs,
+            "layers": layers.split(","),
+            "round_to": None if round_to == 1 else round_to,
+            "max_macs_ratio": max_macs_ratio,
+            "cp_max_error": cp_max_error,
+            "cp_time_limit": cp_time_limit,
         },
-        source="compress factorize",
+        source=source,
     )
-    from compress.commands.factorize import run_factorize
+    finetune = finetune_steps(
+        source=source,
+        epochs=finetune_epochs,
+        lr=lr,
+        batch_size=batch_size,
+        crop=crop,
+        schedule=finetune_schedule,
+        workers=workers,
+        distill=distill,
+        class_weights=class_weights,
+        loss=loss,
+    )
+    spec = parse_spec(
+        VariantSpec,
+        {
+            "baseline": baseline_fields(
+                model=model,
+                checkpoint=checkpoint,
+                model_option=model_option,
+                num_classes=num_classes,
+            ),
+            "steps": [step, *finetune],
+            "data": str(data) if data else None,
+            "device": device,
+            "seed": seed,
+            "bench": {"enabled": False, "input_size": parse_size(input_size)},  # MACs only
+        },
+        source=source,
+    )
+    from compress.pipeline.run_kinds import run_as
 
-    _print(run_factorize(spec, out, progress=progress))
+    with shown(progress):
+        _print(run_as(spec, out, kind="factorize", progress=progress))
 
 
-def _print(run: FactorizeRun) -> None:
+def _print(run: VariantOutcome) -> None:
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
-    from compress.commands.factorize import layer_rows
     from compress.core.units import format_count
 
     result = run.result
@@ -197,3 +240,11 @@ def _print(run: FactorizeRun) -> None:
         console.print(f"[yellow]warning:[/] {escape(warning)}")
     for role, path in result.artifacts.items():
         console.print(f"{role}: {escape(str(run.run_dir / path))}")
+
+
+def layer_rows(result: Any) -> list[dict[str, Any]]:
+    """The per-layer table of a factorize result (its factorize step's details)."""
+    for detail in result.step_details:
+        if detail.kind == "factorize":
+            return list(detail.layers)
+    return []

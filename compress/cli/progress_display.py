@@ -4,6 +4,7 @@ pipes, ``--no-progress``), never one line per batch."""
 from __future__ import annotations
 
 import sys
+from contextlib import AbstractContextManager
 from typing import Any
 
 from compress.core.progress import PlainLines, Task, rich_bar
@@ -53,3 +54,11 @@ def reporter_for(enabled: bool) -> Any:
     if enabled and sys.stderr.isatty():
         return RichBars()
     return PlainLines()
+
+
+def shown(progress: bool) -> AbstractContextManager[None]:
+    """A command's ``--progress/--no-progress`` in force for what it runs: bars on a
+    terminal with ``--progress``, plain lines without (and in logs and pipes)."""
+    from compress.core.progress import use
+
+    return use(reporter_for(progress))

@@ -1,9 +1,9 @@
 """``compress prune``: remove channels from a trained (or freshly built) model, optionally
 fine-tune, and write a run folder with the pruned checkpoint and its measured costs.
 
-Thin: the options become a :class:`compress.pruning.spec.PruneRunSpec` (validated before
-torch is imported, so a bad ``--ratio`` fails fast) and
-:func:`compress.commands.prune.run_prune` does the rest.
+Thin: the options become a :class:`compress.pipeline.spec.VariantSpec` (a prune step, a
+fine-tune step when asked; validated before torch is imported, so a bad ``--ratio`` fails
+fast) and :func:`compress.pipeline.run_kinds.run_as` runs it as a ``prune`` run.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from compress.cli.app import app
 from compress.cli.completion import names_in
 from compress.cli.notes import warn_if_busy
 from compress.cli.path_options import data_folder
+from compress.cli.progress_display import shown
 from compress.cli.variant_options import (
+    DEFAULT_INPUT_SIZE,
     BaseCheckpoint,
     Device,
     DistillWeight,
@@ -37,15 +39,32 @@ from compress.cli.variant_options import (
     RoundTo,
     Seed,
     Workers,
-    variant_fields,
+    baseline_fields,
+    finetune_steps,
+    parse_ratios,
+    ratios_text,
 )
+from compress.core.errors import CompressError
+from compress.core.parsing import parse_size
 from compress.measure.runtimes import RUNTIMES, runtime_help
+from compress.pipeline.run_kinds import defaults_of
+from compress.pipeline.spec import BenchSettings, VariantSpec
+from compress.pipeline.steps import FinetuneStep, PruneStep
 from compress.pruning.criteria import CRITERIA, importance_help
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from compress.commands.prune import PruneOutcome
+    from compress.pipeline.variant import VariantOutcome
+
+
+# the defaults of every option are the step specs' (one table for CLI, API and recipes)
+PRUNE = defaults_of(PruneStep)
+FINETUNE = defaults_of(FinetuneStep)
+BENCH = defaults_of(BenchSettings)
+VARIANT = defaults_of(VariantSpec)
+ROUND_TO = PRUNE["round_to"] or 1  # --round-to 1: no rounding (None in the spec)
+SENSITIVITY_RATIOS = ratios_text(PRUNE["sensitivity_ratios"])
 
 
 @app.command("prune")
@@ -53,36 +72,36 @@ def prune_command(
     model: ModelName,
     ratio: Annotated[
         float | None, typer.Option(help="Fraction of channels to remove, in (0, 1).")
-    ] = None,
+    ] = PRUNE["ratio"],
     checkpoint: BaseCheckpoint = None,
     importance: Annotated[
         str, typer.Option(help=importance_help() + ".", autocompletion=names_in(lambda: CRITERIA))
-    ] = "l2",
+    ] = PRUNE["importance"],
     scope: Annotated[
         str, typer.Option(help="uniform (same ratio per layer) or global (ranked together).")
-    ] = "uniform",
+    ] = PRUNE["scope"],
     iterative_steps: Annotated[
         int, typer.Option(help="Reach the ratio in K steps (fine-tuning after each).")
-    ] = 1,
-    round_to: RoundTo = 8,
+    ] = PRUNE["iterative_steps"],
+    round_to: RoundTo = ROUND_TO,
     target_macs: Annotated[
         float | None,
         typer.Option(help="Instead of --ratio: fraction of the baseline's MACs to keep."),
-    ] = None,
+    ] = PRUNE["target_macs"],
     target_latency_ms: Annotated[
         float | None,
         typer.Option(help="Instead of --ratio: latency (ms) on --runtime at --input-size."),
-    ] = None,
+    ] = PRUNE["target_latency_ms"],
     sensitivity: Annotated[
         Path | None,
         typer.Option(help="`compress sensitivity` run folder: per-group ratios for a budget."),
     ] = None,
     sensitivity_ratios: Annotated[
         str, typer.Option(help="Ratios profiled on the fly (budget with --data, no --sensitivity).")
-    ] = "0.1,0.3,0.5,0.7",
+    ] = SENSITIVITY_RATIOS,
     max_images: Annotated[
         int, typer.Option(help="Val images per on-the-fly sensitivity probe.")
-    ] = 20,
+    ] = PRUNE["max_images"],
     ignore_layer: IgnoreLayers = None,
     finetune_epochs: FinetuneEpochs = 0,
     data: Annotated[
@@ -91,74 +110,123 @@ def prune_command(
             help="Data set folder: fine-tuning, taylor gradients, val mIoU.", callback=data_folder
         ),
     ] = None,
-    lr: FinetuneLr = 1e-4,
-    batch_size: FinetuneBatch = 8,
-    crop: FinetuneCrop = 256,
-    finetune_schedule: FinetuneSchedule = "cosine",
-    class_weights: FinetuneClassWeights = "none",
-    loss: FinetuneLoss = "ce",
-    workers: Workers = 0,
+    lr: FinetuneLr = FINETUNE["lr"],
+    batch_size: FinetuneBatch = FINETUNE["batch_size"],
+    crop: FinetuneCrop = FINETUNE["crop"],
+    finetune_schedule: FinetuneSchedule = FINETUNE["schedule"],
+    class_weights: FinetuneClassWeights = FINETUNE["class_weights"],
+    loss: FinetuneLoss = FINETUNE["loss"],
+    workers: Workers = FINETUNE["workers"],
     distill: DistillWeight = None,
-    input_size: InputSize = "256x256",
+    input_size: InputSize = DEFAULT_INPUT_SIZE,
     num_classes: FreshNumClasses = None,
     model_option: ModelOptions = None,
     bench: Annotated[
         bool, typer.Option("--bench/--no-bench", help="Time baseline and pruned, same process.")
-    ] = True,
+    ] = BENCH["enabled"],
     runtime: Annotated[
         str,
         typer.Option(
             help=f"Latency runtime: {runtime_help()}.", autocompletion=names_in(lambda: RUNTIMES)
         ),
-    ] = "ort",
-    runs: Annotated[int, typer.Option(help="Timed runs per latency measurement.")] = 10,
-    warmup: Annotated[int, typer.Option(help="Untimed warm-up runs before timing.")] = 3,
+    ] = BENCH["runtimes"][0],
+    runs: Annotated[int, typer.Option(help="Timed runs per latency measurement.")] = BENCH["runs"],
+    warmup: Annotated[int, typer.Option(help="Untimed warm-up runs before timing.")] = BENCH[
+        "warmup"
+    ],
     threads: Annotated[
         int | None, typer.Option(help="CPU threads for timing (default: torch's).")
-    ] = None,
-    device: Device = "auto",
-    seed: Seed = 0,
+    ] = BENCH["threads"],
+    device: Device = VARIANT["device"],
+    seed: Seed = VARIANT["seed"],
     out: Annotated[
         Path | None, typer.Option(help="Run folder (default: runs/prune-MODEL-IMPORTANCE-HASH).")
     ] = None,
     progress: Progress = True,
 ) -> None:
     """Structured pruning (torch-pruning DepGraph); the classifier is never pruned."""
-    from compress.cli.sensitivity_cmd import parse_ratios
     from compress.core.specs import parse_spec
-    from compress.pruning.spec import PruneRunSpec
 
-    spec = parse_spec(
-        PruneRunSpec,
+    source = "compress prune"
+    step = parse_spec(
+        PruneStep,
         {
-            **variant_fields(locals()),
-            "prune": {
-                "ratio": ratio,
-                "target_macs": target_macs,
-                "target_latency_ms": target_latency_ms,
-                "importance": importance,
-                "scope": scope,
-                "iterative_steps": iterative_steps,
-                "round_to": None if round_to == 1 else round_to,
-                "ignored_layers": list(ignore_layer or []),
-            },
-            "sensitivity": str(sensitivity) if sensitivity else None,
+            "ratio": ratio,
+            "target_macs": target_macs,
+            "target_latency_ms": target_latency_ms,
+            "importance": importance,
+            "scope": scope,
+            "iterative_steps": iterative_steps,
+            "round_to": None if round_to == 1 else round_to,
+            "ignored_layers": list(ignore_layer or []),
+            "sensitivity": str(sensitivity.resolve()) if sensitivity else None,
             "sensitivity_ratios": parse_ratios(sensitivity_ratios, option="--sensitivity-ratios"),
             "max_images": max_images,
-            "bench": bench,
-            "runtime": runtime,
-            "runs": runs,
-            "warmup": warmup,
-            "threads": threads,
+            # gradient criteria read crops like the fine-tune's (--crop / --batch-size)
+            "importance_crop": crop,
+            "importance_batch_size": batch_size,
         },
-        source="compress prune",
+        source=source,
     )
-    from compress.commands.prune import run_prune
+    _check_sensitivity(step)
+    finetune = finetune_steps(
+        source=source,
+        epochs=finetune_epochs,
+        lr=lr,
+        batch_size=batch_size,
+        crop=crop,
+        schedule=finetune_schedule,
+        workers=workers,
+        distill=distill,
+        class_weights=class_weights,
+        loss=loss,
+    )
+    spec = parse_spec(
+        VariantSpec,
+        {
+            "baseline": baseline_fields(
+                model=model,
+                checkpoint=checkpoint,
+                model_option=model_option,
+                num_classes=num_classes,
+            ),
+            "steps": [step, *finetune],
+            "data": str(data) if data else None,
+            "device": device,
+            "seed": seed,
+            "bench": {
+                "enabled": bench or step.budget == "latency",  # a latency budget times anyway
+                "runtimes": [runtime],
+                "input_size": parse_size(input_size),
+                "runs": runs,
+                "warmup": warmup,
+                "threads": threads,
+            },
+        },
+        source=source,
+    )
+    from compress.pipeline.run_kinds import run_as
 
-    _print(run_prune(spec, out, progress=progress))
+    with shown(progress):
+        _print(run_as(spec, out, kind="prune", progress=progress))
 
 
-def _print(outcome: PruneOutcome) -> None:
+def _check_sensitivity(step: PruneStep) -> None:
+    """A ``--sensitivity`` profile gives each group its own ratio: only for a budget."""
+    if step.sensitivity is None:
+        return
+    if step.scope == "global":
+        raise CompressError(
+            "--sensitivity gives each group its own ratio; it cannot be combined with "
+            "--scope global"
+        )
+    if step.budget is None:
+        raise CompressError(
+            "--sensitivity DIR guides a budget: add --target-macs or --target-latency-ms"
+        )
+
+
+def _print(outcome: VariantOutcome) -> None:
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table

@@ -1,4 +1,11 @@
-"""``compress quantize``: PTQ or QAT to a QDQ int8 ONNX model, measured beside fp32."""
+"""``compress quantize``: PTQ or QAT to a QDQ int8 ONNX model, measured beside fp32.
+
+Thin: the options become a :class:`compress.pipeline.spec.VariantSpec` of one quantize
+step and :func:`compress.pipeline.run_kinds.run_as` runs it as a ``quantize`` run. The
+run folder holds ``spec.yaml``, ``model.onnx`` (fp32, the baseline as it ships),
+``model.int8.onnx`` and ``result.json``: the int8 file's size, ORT CPU latency and mIoU,
+and in ``baseline_measurement`` the fp32 file measured the same way, interleaved.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +18,27 @@ from compress.cli.app import app
 from compress.cli.completion import names_in
 from compress.cli.notes import warn_if_busy
 from compress.cli.path_options import checkpoint_file, data_folder, onnx_file
+from compress.cli.progress_display import shown
+from compress.cli.variant_options import Progress, size_text
+from compress.core.errors import CompressError
 from compress.core.parsing import check_positive, parse_size
+from compress.pipeline.run_kinds import defaults_of
+from compress.pipeline.spec import BenchSettings, VariantSpec
+from compress.pipeline.steps import QuantizeStep
 from compress.quantization.calibrators import CALIBRATORS, calibration_help
 from compress.quantization.methods import QUANTIZE_METHODS, method_help
 
 if TYPE_CHECKING:
-    from compress.commands.quantize import QuantizeOutcome
+    from compress.core.results import RunResult
+    from compress.pipeline.variant import VariantOutcome
 
 _REDUCE_RANGE = {"auto": None, "on": True, "off": False}
+# the defaults of every option are the step specs' (one table for CLI, API and recipes)
+QUANTIZE = defaults_of(QuantizeStep)
+BENCH = defaults_of(BenchSettings)
+# quantize measures where int8 is deployed: full-size images, on the test split
+INPUT_SIZE = (750, 1000)
+SPLIT = "test"
 
 
 @app.command("quantize")
@@ -41,23 +61,23 @@ def quantize_command(
     method: Annotated[
         str,
         typer.Option(help=method_help() + ".", autocompletion=names_in(lambda: QUANTIZE_METHODS)),
-    ] = "ptq",
+    ] = QUANTIZE["method"],
     calib_images: Annotated[
         int, typer.Option(help="Train images for calibration (evenly spaced).")
-    ] = 64,
+    ] = QUANTIZE["calib_images"],
     calibration: Annotated[
         str,
         typer.Option(
             help="Range estimator: " + calibration_help() + ".",
             autocompletion=names_in(lambda: CALIBRATORS),
         ),
-    ] = "minmax",
+    ] = QUANTIZE["calibration"],
     calib_size: Annotated[
         str | None, typer.Option(help="Resize calibration images to HxW (default: their own size).")
     ] = None,
     per_channel: Annotated[
         bool, typer.Option("--per-channel/--per-tensor", help="Weight scales per channel.")
-    ] = True,
+    ] = QUANTIZE["per_channel"],
     reduce_range: Annotated[
         str, typer.Option(help="7-bit weights: auto (on without VNNI), on or off.")
     ] = "auto",
@@ -65,13 +85,15 @@ def quantize_command(
         str | None,
         typer.Option(help="Comma-separated PyTorch module paths or ONNX node names kept fp32."),
     ] = None,
-    split: Annotated[str, typer.Option(help="Split scored for fp32 and int8 mIoU.")] = "test",
+    split: Annotated[str, typer.Option(help="Split scored for fp32 and int8 mIoU.")] = SPLIT,
     input_size: Annotated[
         str, typer.Option(help="Latency input HxW (ORT CPU, both models).")
-    ] = "750x1000",
-    runs: Annotated[int, typer.Option(help="Timed runs per model.")] = 10,
-    warmup: Annotated[int, typer.Option(help="Untimed warm-up runs per model.")] = 3,
-    threads: Annotated[int | None, typer.Option(help="Threads (default: torch's).")] = None,
+    ] = size_text(INPUT_SIZE),
+    runs: Annotated[int, typer.Option(help="Timed runs per model.")] = BENCH["runs"],
+    warmup: Annotated[int, typer.Option(help="Untimed warm-up runs per model.")] = BENCH["warmup"],
+    threads: Annotated[int | None, typer.Option(help="Threads (default: torch's).")] = BENCH[
+        "threads"
+    ],
     epochs: Annotated[
         int,
         typer.Option(
@@ -79,31 +101,31 @@ def quantize_command(
             "--epochs",
             help="QAT fine-tuning epochs (named as in prune and factorize).",
         ),
-    ] = 1,
-    lr: Annotated[float, typer.Option(help="QAT learning rate (Adam).")] = 1e-4,
-    batch_size: Annotated[int, typer.Option(help="QAT batch size.")] = 4,
-    crop: Annotated[int, typer.Option(help="QAT training crop size.")] = 256,
+    ] = QUANTIZE["epochs"],
+    lr: Annotated[float, typer.Option(help="QAT learning rate (Adam).")] = QUANTIZE["lr"],
+    batch_size: Annotated[int, typer.Option(help="QAT batch size.")] = QUANTIZE["batch_size"],
+    crop: Annotated[int, typer.Option(help="QAT training crop size.")] = QUANTIZE["crop"],
     qat_min_agreement: Annotated[
         float,
         typer.Option(
             help="Share of pixels where the int8 ONNX model must pick the fake-quant "
             "PyTorch model's class (QAT's parity check)."
         ),
-    ] = 0.99,
+    ] = QUANTIZE["qat_min_agreement"],
     gpu: Annotated[
         bool, typer.Option("--gpu", help="Also measure FP16 (and TensorRT int8) on CUDA.")
-    ] = False,
+    ] = QUANTIZE["gpu"],
     out: Annotated[
-        Path | None, typer.Option(help="Run folder (default: runs/<source>-<method>-int8).")
+        Path | None,
+        typer.Option(help="Run folder (default: runs/<source>-<method>-int8-HASH)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the RunResult JSON.")] = False,
+    progress: Progress = True,
 ) -> None:
     """Quantize to int8 (ONNX Runtime QDQ) and report fp32 vs int8 mIoU, latency and size."""
-    from compress.commands.quantize import quantize
-    from compress.core.errors import CompressError
     from compress.core.specs import parse_spec
-    from compress.quantization.spec import QuantizeSpec
 
+    source = "compress quantize"
     check_positive(calib_images, option="--calib-images")
     check_positive(runs, option="--runs")
     check_positive(warmup, option="--warmup", minimum=0)
@@ -111,24 +133,16 @@ def quantize_command(
     check_positive(epochs, option="--finetune-epochs")
     if reduce_range not in _REDUCE_RANGE:
         raise CompressError(f"--reduce-range {reduce_range!r} is not valid; use auto, on or off")
-    spec = parse_spec(
-        QuantizeSpec,
+    step = parse_spec(
+        QuantizeStep,
         {
-            "checkpoint": checkpoint,
-            "onnx": onnx,
             "method": method,
-            "data": data,
             "calib_images": calib_images,
             "calib_size": parse_size(calib_size, option="--calib-size") if calib_size else None,
             "calibration": calibration,
             "per_channel": per_channel,
             "reduce_range": _REDUCE_RANGE[reduce_range],
             "keep_fp32": (keep_fp32 or "").split(","),
-            "split": split,
-            "input_size": parse_size(input_size),
-            "runs": runs,
-            "warmup": warmup,
-            "threads": threads,
             "epochs": epochs,
             "lr": lr,
             "batch_size": batch_size,
@@ -136,21 +150,53 @@ def quantize_command(
             "qat_min_agreement": qat_min_agreement,
             "gpu": gpu,
         },
-        source="compress quantize",
+        source=source,
     )
-    outcome = quantize(spec, out)
+    if (checkpoint is None) == (onnx is None):
+        raise CompressError("give exactly one of --checkpoint or --onnx")
+    if step.trains and onnx is not None:
+        raise CompressError(
+            f"--method {method} trains in PyTorch and needs --checkpoint, not --onnx"
+        )
+    if data is None:
+        raise CompressError(
+            "--data is required: calibration reads real images from the data set's "
+            f"{step.calib_split!r} split (random tensors would calibrate the wrong ranges)"
+        )
+    spec = parse_spec(
+        VariantSpec,
+        {
+            "baseline": {
+                "checkpoint": str(checkpoint) if checkpoint else None,
+                "onnx": str(onnx) if onnx else None,
+            },
+            "steps": [step],
+            "data": str(data),
+            "eval_split": split,
+            "bench": {
+                "runtimes": ["ort"],
+                "input_size": parse_size(input_size),
+                "runs": runs,
+                "warmup": warmup,
+                "threads": threads,
+            },
+        },
+        source=source,
+    )
+    from compress.pipeline.run_kinds import run_as
+
+    with shown(progress):
+        outcome = run_as(spec, out, kind="quantize", progress=progress)
     if as_json:
         print(outcome.result.model_dump_json(indent=2))
         return
     _print(outcome)
 
 
-def _print(outcome: QuantizeOutcome) -> None:
+def _print(outcome: VariantOutcome) -> None:
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
-
-    from compress.commands.quantize import verdict
 
     result = outcome.result
     warn_if_busy(result.env)
@@ -180,7 +226,7 @@ def _print(outcome: QuantizeOutcome) -> None:
     console.print(escape(f"reduce_range={fmt.get('reduce_range')}: {fmt.get('reason', '')}"))
     if outcome.reused:
         console.print(escape(f"{outcome.run_dir} already held this finished run"))
-    print(verdict(result))
+    print(int8_verdict(result))
 
 
 def _mb(value: int | None) -> str:
@@ -193,3 +239,20 @@ def _ms(value: float | None) -> str:
 
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.2f}"
+
+
+def int8_verdict(result: RunResult) -> str:
+    """One sentence on int8 speed against the fp32 file, measured in the same process."""
+    base = result.baseline_measurement
+    fp32_stats = base.latency_ms.get("ort-cpu") if base else None
+    int8_stats = result.latency_ms.get("ort-cpu")
+    if fp32_stats is None or int8_stats is None:
+        return "latency not measured"
+    fp32, int8 = fp32_stats.p50, int8_stats.p50
+    speedup = fp32 / max(int8, 1e-9)
+    if int8 >= fp32:
+        return (
+            f"int8 is NOT faster than fp32 on this machine (ORT CPU p50 {int8:.1f} ms vs "
+            f"{fp32:.1f} ms fp32, {speedup:.2f}x)"
+        )
+    return f"int8 is {speedup:.2f}x faster than fp32 (p50 {int8:.1f} ms vs {fp32:.1f} ms)"

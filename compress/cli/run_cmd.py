@@ -28,12 +28,16 @@ def run_command(
         Path | None, typer.Option(help="Output folder (default: runs/<recipe name>).")
     ] = None,
     progress: Annotated[
-        bool, typer.Option("--progress/--no-progress", help="Training progress output.")
+        bool,
+        typer.Option(
+            "--progress/--no-progress", help="Progress bars on a terminal (plain lines without)."
+        ),
     ] = True,
 ) -> None:
     """Run a recipe: train its baselines, run its variants, print the comparison."""
     from rich.console import Console
 
+    from compress.cli.progress_display import shown
     from compress.recipes.load import load_recipe, read_yaml
 
     console = Console(stderr=True)
@@ -41,7 +45,8 @@ def run_command(
     if "spec" in document and "kind" in document and "digest" in document:
         from compress.recipes.respec import rerun_spec_file
 
-        rerun_spec_file(recipe, document, out=out, dry_run=dry_run, progress=progress)
+        with shown(progress):
+            rerun_spec_file(recipe, document, out=out, dry_run=dry_run, progress=progress)
         return
     parsed = load_recipe(recipe)
     if device is not None:
@@ -61,9 +66,10 @@ def run_command(
     from compress.recipes.run import run_recipe
     from compress.reporting.formatting import print_table
 
-    outcome = run_recipe(
-        parsed, target, only=names, data=data_arg, progress=progress, console=console
-    )
+    with shown(progress):
+        outcome = run_recipe(
+            parsed, target, only=names, data=data_arg, progress=progress, console=console
+        )
     print_table(outcome.comparison)
     print(
         f"{parsed.eval.split}-split mIoU; each variant against its own baseline, measured "

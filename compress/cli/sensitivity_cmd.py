@@ -1,7 +1,7 @@
 """``compress sensitivity``: per pruning group, the mIoU drop and MACs saved at each ratio.
 
 Thin: options become a :class:`compress.pruning.profile.SensitivitySpec` (validated
-before torch is imported) and :func:`compress.commands.sensitivity.run_sensitivity`
+before torch is imported) and :func:`compress.pipeline.sensitivity_run.run_sensitivity`
 does the work; this module prints the table.
 """
 
@@ -15,6 +15,7 @@ import typer
 from compress.cli.app import app
 from compress.cli.completion import names_in
 from compress.cli.path_options import data_folder
+from compress.cli.progress_display import shown
 from compress.cli.variant_options import (
     BaseCheckpoint,
     Device,
@@ -24,34 +25,25 @@ from compress.cli.variant_options import (
     ModelOptions,
     RoundTo,
     Seed,
-    base_fields,
+    parse_ratios,
+    ratios_text,
+    size_text,
 )
-from compress.core.errors import CompressError
+from compress.core.parsing import parse_key_values, parse_size
+from compress.pipeline.run_kinds import defaults_of
 from compress.pruning.criteria import CRITERIA, importance_help
+from compress.pruning.profile import SensitivitySpec
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from compress.commands.sensitivity import SensitivityOutcome
+    from compress.pipeline.sensitivity_run import SensitivityOutcome
 
 
-def parse_ratios(text: str, *, option: str = "--ratios") -> list[float]:
-    """``"0.1,0.3,0.5"`` -> ``[0.1, 0.3, 0.5]``; each in (0, 1), else CompressError."""
-    values: list[float] = []
-    for item in (text or "").split(","):
-        try:
-            value = float(item)
-        except ValueError:
-            raise CompressError(
-                f"{option} {text!r}: {item.strip()!r} is not a number; expected ratios in "
-                "(0, 1) separated by commas, e.g. 0.1,0.3,0.5,0.7"
-            ) from None
-        if not 0.0 < value < 1.0:
-            raise CompressError(
-                f"{option} {text!r}: ratio {value:g} is outside (0, 1); e.g. 0.1,0.3,0.5,0.7"
-            )
-        values.append(value)
-    return values
+SENSITIVITY = defaults_of(SensitivitySpec)  # the option defaults are the spec's
+RATIOS = ratios_text(SENSITIVITY["ratios"])
+ROUND_TO = SENSITIVITY["round_to"] or 1  # --round-to 1: no rounding (None in the spec)
+INPUT_SIZE = size_text(SENSITIVITY["input_size"])
 
 
 @app.command("sensitivity")
@@ -64,20 +56,22 @@ def sensitivity_command(
     checkpoint: BaseCheckpoint = None,
     ratios: Annotated[
         str, typer.Option(help="Ratios each group is pruned at, comma-separated, in (0, 1).")
-    ] = "0.1,0.3,0.5,0.7",
-    split: Annotated[str, typer.Option(help="Split to measure on (never test).")] = "val",
+    ] = RATIOS,
+    split: Annotated[str, typer.Option(help="Split to measure on (never test).")] = SENSITIVITY[
+        "split"
+    ],
     max_images: Annotated[
         int, typer.Option(help="Images evaluated per probe (cost: groups x ratios x N).")
-    ] = 20,
+    ] = SENSITIVITY["max_images"],
     importance: Annotated[
         str, typer.Option(help=importance_help() + ".", autocompletion=names_in(lambda: CRITERIA))
-    ] = "l2",
-    round_to: RoundTo = 8,
-    input_size: InputSize = "256x256",
+    ] = SENSITIVITY["importance"],
+    round_to: RoundTo = ROUND_TO,
+    input_size: InputSize = INPUT_SIZE,
     ignore_layer: IgnoreLayers = None,
     model_option: ModelOptions = None,
-    device: Device = "auto",
-    seed: Seed = 0,
+    device: Device = SENSITIVITY["device"],
+    seed: Seed = SENSITIVITY["seed"],
     out: Annotated[
         Path | None, typer.Option(help="Run folder (default: runs/sensitivity-MODEL-...).")
     ] = None,
@@ -91,19 +85,16 @@ def sensitivity_command(
 ) -> None:
     """Prune each layer group alone at each ratio (no fine-tune): mIoU drop and MACs saved."""
     from compress.core.specs import parse_spec
-    from compress.pruning.profile import SensitivitySpec
 
     spec = parse_spec(
         SensitivitySpec,
         {
-            **base_fields(
-                model=model,
-                checkpoint=checkpoint,
-                model_option=model_option,
-                input_size=input_size,
-                device=device,
-                seed=seed,
-            ),
+            "model": model,
+            "checkpoint": str(checkpoint) if checkpoint else None,
+            "model_options": parse_key_values(model_option),
+            "input_size": parse_size(input_size),
+            "device": device,
+            "seed": seed,
             "data": str(data),
             "ratios": parse_ratios(ratios),
             "split": split,
@@ -116,11 +107,13 @@ def sensitivity_command(
     )
     from rich.console import Console
 
-    from compress.commands.sensitivity import run_sensitivity
+    from compress.pipeline.sensitivity_run import run_sensitivity
 
     # the shared reporter's bar names the group being probed; lines printed beside a live
     # bar would leave copies of it on the screen
-    _print(run_sensitivity(spec, out), Console())
+    with shown(progress):
+        outcome = run_sensitivity(spec, out)
+    _print(outcome, Console())
 
 
 def _print(outcome: SensitivityOutcome, console: Console) -> None:

@@ -179,9 +179,11 @@ def train_command(
         },
         source="compress train",
     )
+    from compress.cli.progress_display import shown
     from compress.training.train import train
 
-    outcome = train(spec, out, resume=resume, progress=progress)
+    with shown(progress):
+        outcome = train(spec, out, resume=resume, progress=progress)
     if outcome.result is not None:  # under torchrun, rank 0 reports
         _print_summary(outcome)
 

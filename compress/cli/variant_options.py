@@ -2,8 +2,10 @@
 
 ``compress prune``, ``compress factorize`` and ``compress sensitivity`` name their base
 model, its checkpoint and their fine-tuning the same way; declaring each option once keeps
-their flags and help texts identical. :func:`finetune_fields` and :func:`base_fields` build
-the matching parts of the run specs.
+their flags and help texts identical. :func:`baseline_fields` and :func:`finetune_steps`
+build the matching parts of the :class:`compress.pipeline.spec.VariantSpec` that prune
+and factorize run; the defaults are the step specs'
+(:func:`compress.pipeline.run_kinds.field_default`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,12 @@ from typing import Annotated, Any
 import typer
 
 from compress.cli.path_options import checkpoint_file
-from compress.core.parsing import parse_key_values, parse_size
+from compress.core.errors import CompressError
+from compress.core.parsing import parse_key_values
+from compress.core.specs import parse_spec
+from compress.pipeline.run_kinds import field_default
+from compress.pipeline.spec import BenchSettings
+from compress.pipeline.steps import FinetuneStep
 
 
 def named_model(value: str | None) -> str | None:
@@ -45,14 +52,14 @@ FinetuneLr = Annotated[float, typer.Option(help="Fine-tuning Adam learning rate.
 FinetuneBatch = Annotated[int, typer.Option(help="Fine-tuning batch size.")]
 FinetuneCrop = Annotated[int, typer.Option(help="Fine-tuning crop in pixels.")]
 FinetuneClassWeights = Annotated[
-    str,
+    str | None,
     typer.Option(
         help="Fine-tune cross-entropy class weights, as in `compress train`: "
         "none | median-frequency | inverse-sqrt (use the baseline's)."
     ),
 ]
 FinetuneLoss = Annotated[
-    str,
+    str | None,
     typer.Option(
         help="Fine-tune loss, as in `compress train`: ce | ce+dice | ce+lovasz "
         "| ohem (use the baseline's)."
@@ -88,7 +95,10 @@ ModelOptions = Annotated[
 Device = Annotated[str, typer.Option(help="Fine-tuning/eval device: cpu, cuda or auto.")]
 Seed = Annotated[int, typer.Option(help="Seed for a fresh init and data order.")]
 Progress = Annotated[
-    bool, typer.Option("--progress/--no-progress", help="Fine-tuning progress output.")
+    bool,
+    typer.Option(
+        "--progress/--no-progress", help="Progress bars on a terminal (plain lines without)."
+    ),
 ]
 IgnoreLayers = Annotated[
     list[str] | None,
@@ -97,81 +107,89 @@ IgnoreLayers = Annotated[
 RoundTo = Annotated[int, typer.Option(help="Keep widths multiples of N (1: no rounding).")]
 
 
-def base_fields(
+def size_text(size: tuple[int, int]) -> str:
+    """``(256, 256)`` -> ``"256x256"``: a size default as ``--input-size`` spells it."""
+    return f"{size[0]}x{size[1]}"
+
+
+def ratios_text(ratios: list[float]) -> str:
+    """``[0.1, 0.3]`` -> ``"0.1,0.3"``: a ratio list as ``--ratios`` spells it."""
+    return ",".join(f"{ratio:g}" for ratio in ratios)
+
+
+DEFAULT_INPUT_SIZE = size_text(field_default(BenchSettings, "input_size"))
+
+
+def parse_ratios(text: str, *, option: str = "--ratios") -> list[float]:
+    """``"0.1,0.3,0.5"`` -> ``[0.1, 0.3, 0.5]``; each in (0, 1), else CompressError."""
+    values: list[float] = []
+    for item in (text or "").split(","):
+        try:
+            value = float(item)
+        except ValueError:
+            raise CompressError(
+                f"{option} {text!r}: {item.strip()!r} is not a number; expected ratios in "
+                "(0, 1) separated by commas, e.g. 0.1,0.3,0.5,0.7"
+            ) from None
+        if not 0.0 < value < 1.0:
+            raise CompressError(
+                f"{option} {text!r}: ratio {value:g} is outside (0, 1); e.g. 0.1,0.3,0.5,0.7"
+            )
+        values.append(value)
+    return values
+
+
+def baseline_fields(
     *,
     model: str,
     checkpoint: Path | None,
     model_option: list[str] | None,
-    input_size: str,
-    device: str,
-    seed: int,
+    num_classes: int | None = None,
 ) -> dict[str, Any]:
-    """The run-spec fields that name the base model and where it runs."""
+    """The ``baseline`` of the variant: a registered model, from a checkpoint or fresh."""
     return {
         "model": model,
         "checkpoint": str(checkpoint) if checkpoint else None,
+        "num_classes": num_classes,
         "model_options": parse_key_values(model_option),
-        "input_size": parse_size(input_size),
-        "device": device,
-        "seed": seed,
     }
 
 
-def variant_fields(parameters: dict[str, Any]) -> dict[str, Any]:
-    """The base-model and fine-tune fields of a one-step variant command (prune,
-    factorize), read by name from the command's parameters (its ``locals()``): the
-    commands declare the same options, so their run specs are filled in one place."""
-    p = parameters
-    return {
-        **base_fields(
-            model=p["model"],
-            checkpoint=p["checkpoint"],
-            model_option=p["model_option"],
-            input_size=p["input_size"],
-            device=p["device"],
-            seed=p["seed"],
-        ),
-        **finetune_fields(
-            data=p["data"],
-            num_classes=p["num_classes"],
-            finetune_epochs=p["finetune_epochs"],
-            lr=p["lr"],
-            batch_size=p["batch_size"],
-            crop=p["crop"],
-            schedule=p["finetune_schedule"],
-            workers=p["workers"],
-            distill=p["distill"],
-            class_weights=p["class_weights"],
-            loss=p["loss"],
-        ),
-    }
-
-
-def finetune_fields(
+def finetune_steps(
     *,
-    data: Path | None,
-    num_classes: int | None,
-    finetune_epochs: int,
+    source: str,
+    epochs: int,
     lr: float,
     batch_size: int,
     crop: int,
     schedule: str,
     workers: int,
-    distill: float | None = None,
-    class_weights: str = "none",
-    loss: str = "ce",
-) -> dict[str, Any]:
-    """The run-spec fields of the data set and the fine-tuning after the step."""
-    return {
-        "data": str(data) if data else None,
-        "num_classes": num_classes,
-        "finetune_epochs": finetune_epochs,
-        "lr": lr,
-        "batch_size": batch_size,
-        "crop": crop,
-        "schedule": schedule,
-        "workers": workers,
-        "distill": {"weight": distill} if distill is not None else None,
-        "class_weights": class_weights,
-        "loss": loss,
-    }
+    distill: float | None,
+    class_weights: str | None,
+    loss: str | None,
+) -> list[FinetuneStep]:
+    """The fine-tune step after the compression step (none for ``--finetune-epochs 0``).
+
+    Every fine-tune option is checked even without a fine-tune: a bad ``--lr`` fails now,
+    not once ``--finetune-epochs`` is added.
+    """
+    if distill is not None and epochs == 0:
+        raise CompressError(
+            "--distill teaches the fine-tune: it needs --finetune-epochs N (N >= 1)"
+        )
+    step = parse_spec(
+        FinetuneStep,
+        {
+            "epochs": epochs if epochs != 0 else 1,
+            "lr": lr,
+            "batch_size": batch_size,
+            "crop": crop,
+            "schedule": schedule,
+            "workers": workers,
+            "distill": {"weight": distill} if distill is not None else None,
+            "class_weights": class_weights,
+            "loss": loss,
+        },
+        source=source,
+    )
+    return [step] if epochs else []

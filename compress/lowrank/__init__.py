@@ -15,7 +15,7 @@ import importlib
 from typing import Any
 
 from compress.lowrank.catalog import FACTORIZATION_METHODS, MethodEntry, register_method
-from compress.lowrank.spec import RANK_RULES, FactorizeRunSpec, FactorizeSpec
+from compress.lowrank.spec import RANK_RULES, FactorizeSpec
 
 _LAZY: dict[str, str] = {
     "FactorizeOutcome": "compress.lowrank.apply",
@@ -24,15 +24,12 @@ _LAZY: dict[str, str] = {
     "select_layers": "compress.lowrank.sites",
     "replay_factorize": "compress.lowrank.replay",
     "LowRankSequential": "compress.lowrank.modules",
-    "run_factorize": "compress.commands.factorize",
-    "FactorizeRun": "compress.commands.factorize",
 }
 
 __all__ = [
     "FACTORIZATION_METHODS",
     "METHOD_NAMES",
     "RANK_RULES",
-    "FactorizeRunSpec",
     "FactorizeSpec",
     "MethodEntry",
     "register_method",

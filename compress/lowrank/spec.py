@@ -1,4 +1,4 @@
-"""``FactorizeSpec`` (which layers, which method, which ranks) and ``FactorizeRunSpec``.
+"""``FactorizeSpec``: which layers are factorized, by which method, to which ranks.
 
 Importing this module stays cheap (no torch, no tensorly): the CLI validates options with
 it before anything heavy is loaded, so ``--rank 0`` fails in well under a second.
@@ -16,7 +16,6 @@ from pydantic import Field, field_validator, model_validator
 
 from compress.core.specs import Spec
 from compress.lowrank.catalog import FactorizationMethodName
-from compress.training.train_spec import FinetuneFields
 
 RankRule = Literal["vbmf", "energy", "macs"]
 RANK_RULES: tuple[str, ...] = ("vbmf", "energy", "macs")
@@ -132,23 +131,3 @@ class FactorizeSpec(Spec):
         if self.rank != "auto":
             return None
         return self.rank_rule or "vbmf"
-
-
-class FactorizeRunSpec(FinetuneFields):
-    """Everything ``compress factorize`` does; the resolved form keys the run folder."""
-
-    model: str = Field(min_length=1)
-    checkpoint: str | None = None
-    num_classes: int | None = Field(default=None, ge=1)
-    model_options: dict[str, Any] = Field(default_factory=dict)
-    factorize: FactorizeSpec
-    input_size: tuple[int, int] = (256, 256)
-    checkpoint_sha256: str | None = None  # filled when resolved: a retrained file is a new run
-
-    @model_validator(mode="after")
-    def _consistent(self) -> FactorizeRunSpec:
-        if self.checkpoint is not None and self.model_options:
-            raise ValueError("model options come from --checkpoint; drop --model-option")
-        if min(self.input_size) < 16:
-            raise ValueError(f"input_size must be at least 16x16, got {self.input_size}")
-        return self

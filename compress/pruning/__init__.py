@@ -15,7 +15,7 @@ import importlib
 from typing import Any
 
 from compress.pruning.criteria import IMPORTANCES
-from compress.pruning.spec import SCOPES, PruneRunSpec, PruneSpec
+from compress.pruning.spec import SCOPES, PruneSpec
 
 _LAZY: dict[str, str] = {
     "PruningSession": "compress.pruning.session",
@@ -25,15 +25,13 @@ _LAZY: dict[str, str] = {
     "resolve_budget": "compress.pruning.budget",
     "greedy_schedule": "compress.pruning.allocate",
     "profile_sensitivity": "compress.pruning.sensitivity",
-    "run_sensitivity": "compress.commands.sensitivity",  # moved up a layer; kept one release
     "load_profile": "compress.pruning.profile",
     "SensitivitySpec": "compress.pruning.profile",
     "SensitivityProfile": "compress.pruning.profile",
     "channel_counts": "compress.pruning.graph",
-    "run_prune": "compress.commands.prune",
 }
 
-__all__ = ["IMPORTANCES", "SCOPES", "PruneRunSpec", "PruneSpec", *_LAZY]
+__all__ = ["IMPORTANCES", "SCOPES", "PruneSpec", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:

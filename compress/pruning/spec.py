@@ -6,14 +6,12 @@ anything heavy is loaded, so a bad ``--ratio`` fails in well under a second.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from compress.core.specs import Spec
-from compress.measure.runtimes import RuntimeName
 from compress.pruning.criteria import CRITERIA, ImportanceName
-from compress.training.train_spec import FinetuneFields
 
 Scope = Literal["global", "uniform"]
 SCOPES: tuple[str, ...] = ("global", "uniform")
@@ -128,64 +126,3 @@ class PruneSpec(Spec):
         if self.layer_ratios or self.ratio is not None:
             return None
         return "macs" if self.target_macs is not None else "latency"
-
-
-class PruneRunSpec(FinetuneFields):
-    """Everything ``compress prune`` does; the resolved form keys the run folder.
-
-    Latency (``bench``, on by default) is measured for the baseline and the pruned model
-    in this process on ``runtime`` at ``input_size``; a latency budget always measures.
-    ``sensitivity`` (a ``compress sensitivity`` run folder) or, failing that, ``data``
-    (profiled on the fly at ``sensitivity_ratios`` on ``max_images`` val images) drive
-    the per-group ratios of a budget; without either a uniform ratio is searched.
-    """
-
-    model: str = Field(min_length=1)
-    checkpoint: str | None = None
-    num_classes: int | None = Field(default=None, ge=1)
-    model_options: dict[str, Any] = Field(default_factory=dict)
-    prune: PruneSpec
-    input_size: tuple[int, int] = (256, 256)
-    sensitivity: str | None = None
-    sensitivity_ratios: list[float] = Field(
-        default_factory=lambda: list(DEFAULT_SENSITIVITY_RATIOS)
-    )
-    max_images: int = Field(default=20, ge=1)
-    bench: bool = True
-    runtime: RuntimeName = "ort"
-    runs: int = Field(default=10, ge=1)
-    warmup: int = Field(default=3, ge=0)
-    threads: int | None = Field(default=None, ge=1)
-    checkpoint_sha256: str | None = None  # filled when resolved: a retrained file is a new run
-
-    @field_validator("sensitivity_ratios")
-    @classmethod
-    def _ratios(cls, value: list[float]) -> list[float]:
-        return check_ratios(value, field="sensitivity_ratios")
-
-    @model_validator(mode="after")
-    def _consistent(self) -> PruneRunSpec:
-        if self.prune.needs_data and self.data is None:
-            raise ValueError(
-                f"importance {self.prune.importance!r} ranks channels by gradients and needs "
-                "--data DIR; or choose a weight-based importance such as l2"
-            )
-        if self.checkpoint is not None and self.model_options:
-            raise ValueError("model options come from --checkpoint; drop --model-option")
-        if min(self.input_size) < 16:
-            raise ValueError(f"input_size must be at least 16x16, got {self.input_size}")
-        if self.sensitivity is not None and self.prune.scope == "global":
-            raise ValueError(
-                "--sensitivity gives each group its own ratio; it cannot be "
-                "combined with --scope global"
-            )
-        if self.sensitivity is not None and self.prune.budget is None:
-            raise ValueError(
-                "--sensitivity DIR guides a budget: add --target-macs or --target-latency-ms"
-            )
-        return self
-
-    @property
-    def measures_latency(self) -> bool:
-        """Latency is measured when asked (``bench``) and always for a latency budget."""
-        return self.bench or self.prune.budget == "latency"

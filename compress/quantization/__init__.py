@@ -1,6 +1,6 @@
 """INT8 quantization to ONNX Runtime: post-training (PTQ) and quantization-aware (QAT).
 
-``compress.commands.quantize.quantize(QuantizeSpec(...), out)`` is ``compress quantize``; the
+``compress quantize`` is a one-step variant (:mod:`compress.pipeline.run_kinds`); the
 pieces are usable on their own: :func:`~compress.quantization.ptq.quantize_onnx`
 (fp32 ONNX -> QDQ int8 ONNX), :class:`~compress.quantization.calibration.
 ImageCalibrationReader` (real train-split images), :func:`~compress.quantization.
@@ -14,9 +14,7 @@ import importlib
 from typing import Any
 
 _EXPORTS: dict[str, str] = {
-    "QuantizeSpec": "spec",
-    "quantize": "compress.commands.quantize",  # moved up a layer; kept here for one release
-    "QuantizeOutcome": "compress.commands.quantize",
+    "QuantizeOptions": "spec",
     "quantize_onnx": "ptq",
     "ImageCalibrationReader": "calibration",
     "calibration_indices": "calibration",

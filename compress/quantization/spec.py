@@ -1,8 +1,11 @@
-"""``QuantizeSpec``: everything ``compress quantize`` needs, validated before any work."""
+"""``QuantizeOptions``: how a model is quantized to int8, validated before any work.
+
+The quantize step of a variant (:class:`compress.pipeline.steps.QuantizeStep`, which
+``compress quantize``, recipes and reruns all build) is these options plus its ``kind``;
+their defaults are the defaults of every door, the Python API's included.
+"""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 
@@ -12,9 +15,7 @@ from compress.quantization.methods import QUANTIZE_METHODS, QuantizeMethodName
 
 
 class QuantizeOptions(Spec):
-    """How a model is quantized, wherever it comes from: a ``quantize`` step of a recipe
-    (:class:`compress.pipeline.steps.QuantizeStep`) or ``compress quantize``
-    (:class:`QuantizeSpec`)."""
+    """How a model is quantized (the fields of a ``quantize`` step)."""
 
     method: QuantizeMethodName = "ptq"
     # calibration (PTQ, and the starting ranges of QAT): real images of the train split
@@ -52,37 +53,12 @@ class QuantizeOptions(Spec):
     def _strip(cls, names: list[str]) -> list[str]:
         return list(dict.fromkeys(n.strip() for n in names if n.strip()))
 
-
-class QuantizeSpec(QuantizeOptions):
-    """Post-training (``ptq``) or quantization-aware (``qat``) int8 quantization of one model.
-
-    The source is a checkpoint (any variant: pruned/factorized ones rebuild from their
-    ``structure``) or, for PTQ only, an ONNX file written by ``compress export``.
-    """
-
-    checkpoint: Path | None = None
-    onnx: Path | None = None
-    data: Path | None = None
-    # the side-by-side comparison
-    split: str = "test"
-    input_size: tuple[int, int] = (750, 1000)
-    runs: int = Field(default=10, ge=1)
-    warmup: int = Field(default=3, ge=0)  # the same warm-up as bench and prune
-    threads: int | None = Field(default=None, ge=1)
-    seed: int = 0
-    name: str | None = None
-
     @model_validator(mode="after")
-    def _consistent(self) -> QuantizeSpec:
-        if (self.checkpoint is None) == (self.onnx is None):
-            raise ValueError("give exactly one of --checkpoint or --onnx")
-        if self.trains and self.onnx is not None:
-            raise ValueError(
-                f"--method {self.method} trains in PyTorch and needs --checkpoint, not --onnx"
-            )
+    def _consistent(self) -> QuantizeOptions:
         if self.trains and self.keep_fp32:
-            raise ValueError(f"--keep-fp32 applies to post-training methods, not {self.method}")
-        for field, size in (("input_size", self.input_size), ("calib_size", self.calib_size)):
-            if size is not None and min(size) < 1:
-                raise ValueError(f"{field} must be positive, got {size}")
+            raise ValueError(
+                f"keep_fp32 (--keep-fp32) applies to post-training methods, not {self.method}"
+            )
+        if self.calib_size is not None and min(self.calib_size) < 1:
+            raise ValueError(f"calib_size must be positive, got {self.calib_size}")
         return self

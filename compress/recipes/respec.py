@@ -1,8 +1,10 @@
 """Re-running a run folder's ``spec.yaml``: every result is reproducible from its folder.
 
-The document names the command (``kind``) and its resolved spec; the same library call
-runs it again. Into the same folder this finds the finished result (or resumes an
-interrupted one); with ``--out`` elsewhere it makes the run again from scratch.
+The document names the run's kind (a label) and holds its resolved spec: a
+:class:`~compress.training.train_spec.TrainSpec` for ``train``, a
+:class:`~compress.pipeline.spec.VariantSpec` for every other kind, run again with
+:func:`compress.pipeline.run_kinds.run_as`. Into the same folder this finds the finished
+result (or resumes an interrupted one); with ``--out`` elsewhere it makes the run again.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from typing import Any
 
 from compress.core.errors import CompressError
 from compress.core.specs import parse_spec
+from compress.pipeline.run_kinds import RUN_KINDS
 
-RERUNNABLE = ("train", "prune", "factorize", "quantize", "variant")
+RERUNNABLE = ("train", *RUN_KINDS)
 
 
 def rerun_spec_file(
@@ -30,6 +33,11 @@ def rerun_spec_file(
         raise CompressError(
             f"{path}: kind {kind!r} cannot be rerun; run folders of {', '.join(RERUNNABLE)} can"
         )
+    if kind != "train" and "baseline" not in spec:
+        raise CompressError(
+            f"{path}: this {kind} run folder predates variant-spec run folders (see the "
+            "README's Changelog); run its command again"
+        )
     target = out if out is not None else path.parent
     source = f"{path} spec"
     if dry_run:
@@ -44,25 +52,11 @@ def rerun_spec_file(
 
         train_spec = parse_spec(TrainSpec, spec, source=source)
         train(train_spec, target, resume=(target / LAST_FILE).is_file(), progress=progress)
-    elif kind == "prune":
-        from compress.commands.prune import run_prune
-        from compress.pruning.spec import PruneRunSpec
-
-        run_prune(parse_spec(PruneRunSpec, spec, source=source), target, progress=progress)
-    elif kind == "factorize":
-        from compress.commands.factorize import run_factorize
-        from compress.lowrank.spec import FactorizeRunSpec
-
-        run_factorize(parse_spec(FactorizeRunSpec, spec, source=source), target, progress=progress)
-    elif kind == "quantize":
-        from compress.commands.quantize import quantize
-        from compress.quantization.spec import QuantizeSpec
-
-        quantize(parse_spec(QuantizeSpec, spec, source=source), target)
     else:
+        from compress.pipeline.run_kinds import run_as
         from compress.pipeline.spec import VariantSpec
-        from compress.pipeline.variant import run_variant
 
-        run_variant(parse_spec(VariantSpec, spec, source=source), target, progress=progress)
+        variant = parse_spec(VariantSpec, spec, source=source)
+        run_as(variant, target, kind=kind, progress=progress)
     print(f"{kind} run {target}: finished")
     return target

@@ -8,7 +8,7 @@ cheap (no torch): the CLI validates options with it before loading anything heav
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
@@ -165,68 +165,43 @@ class TrainSpec(Spec):
         return ModelSpec(name=self.model, num_classes=self.num_classes, options=self.model_options)
 
 
-class FinetuneFields(Spec):
-    """The data and fine-tune fields of a compression step's run spec (prune, factorize).
+class FinetuneOptions(Protocol):
+    """The fine-tune a compression step is followed by (a variant's ``finetune`` step)."""
 
-    The fine-tune's lr decays with ``schedule`` over ``finetune_epochs`` (no milestones:
-    they belong to training from scratch).
-    """
-
-    data: str | None = None
-    finetune_epochs: int = Field(default=0, ge=0)
-    lr: float = Field(default=1e-4, gt=0)
-    batch_size: int = Field(default=8, ge=1)
-    crop: int = Field(default=256, ge=32)
-    schedule: Literal["step", "cosine"] = "cosine"
-    workers: int = Field(default=0, ge=0)  # DataLoader worker processes
-    seed: int = Field(default=0, ge=0)
-    device: str = "auto"
-    distill: Distill | None = None  # the uncompressed model as teacher (--distill)
-    class_weights: ClassWeighting | None = None  # as TrainSpec's (None: unweighted)
-    loss: LossName | None = None  # as TrainSpec's (None: cross-entropy)
-
-    ADDED_FIELDS: ClassVar[frozenset[str]] = frozenset(
-        {"distill", "val_fraction", "class_weights", "loss"}
-    )
-
-    @field_validator("class_weights", "loss", mode="before")
-    @classmethod
-    def _default_is_none(cls, value: Any, info: ValidationInfo) -> Any:
-        return unset_if_default(value, info)
-
-    @model_validator(mode="after")
-    def _finetune_needs_data(self) -> FinetuneFields:
-        if self.finetune_epochs > 0 and self.data is None:
-            raise ValueError("fine-tuning (--finetune-epochs N) needs --data DIR")
-        if self.distill is not None and self.finetune_epochs == 0:
-            raise ValueError(
-                "--distill teaches the fine-tune: it needs --finetune-epochs N (N >= 1)"
-            )
-        return self
+    epochs: int
+    lr: float
+    batch_size: int
+    crop: int
+    schedule: str
+    workers: int
+    distill: Distill | None
+    class_weights: str | None
+    loss: str | None
 
 
 def finetune_train_spec(
-    run: FinetuneFields, model_spec: ModelSpec, distill: Distill | None = None
+    step: FinetuneOptions, model_spec: ModelSpec, *, data: str, seed: int, device: str
 ) -> TrainSpec:
-    """The ``TrainSpec`` of the fine-tune after a compression step (the loss and class
-    weights the baseline was trained with are the user's to repeat: ``run`` carries them)."""
+    """The ``TrainSpec`` of a fine-tune after a compression step: ``step``'s options, the
+    lr decaying over its epochs (no milestones: they belong to training from scratch). The
+    loss and class weights the baseline was trained with are the user's to repeat."""
     return TrainSpec(
         model=model_spec.name,
         model_options=model_spec.options,
         num_classes=model_spec.num_classes,
-        data=str(run.data),
-        epochs=run.finetune_epochs,
-        batch_size=run.batch_size,
-        crop=run.crop,
-        lr=run.lr,
+        data=data,
+        epochs=step.epochs,
+        batch_size=step.batch_size,
+        crop=step.crop,
+        lr=step.lr,
         milestones=[],
-        schedule=run.schedule,
-        workers=run.workers,
-        device=run.device,
-        seed=run.seed,
-        distill=distill,
-        class_weights=run.class_weights,
-        loss=run.loss,
+        schedule=step.schedule,
+        workers=step.workers,
+        device=device,
+        seed=seed,
+        distill=step.distill,
+        class_weights=step.class_weights,
+        loss=step.loss,
     )
 
 

@@ -81,3 +81,75 @@ def test_a_pipe_gets_no_control_characters(flag: list[str], tmp_path: Path) -> N
     )
     assert out.returncode == 0, out.stderr
     assert "\x1b" not in out.stdout + out.stderr
+
+
+def _argv(command: str, tmp_path: Path) -> tuple[list[str], str, bool]:
+    """A command line for ``command``, the library function it calls (patched) and whether
+    that function takes ``progress`` itself."""
+    (tmp_path / "c.pt").touch()
+    recipe = str(Path(__file__).parents[2] / "recipes" / "quickstart.yaml")
+    fresh = ["--model", "unet", "--out", str(tmp_path / "run")]
+    return {
+        "prune": (["prune", *fresh, "--ratio", "0.5"], "compress.pipeline.run_kinds:run_as", True),
+        "factorize": (
+            ["factorize", *fresh, "--method", "tucker"],
+            "compress.pipeline.run_kinds:run_as",
+            True,
+        ),
+        "quantize": (
+            ["quantize", "--checkpoint", str(tmp_path / "c.pt"), "--data", str(tmp_path)],
+            "compress.pipeline.run_kinds:run_as",
+            True,
+        ),
+        "sensitivity": (
+            ["sensitivity", *fresh, "--data", str(tmp_path)],
+            "compress.pipeline.sensitivity_run:run_sensitivity",
+            False,
+        ),
+        "train": (
+            ["train", *fresh, "--data", str(tmp_path)],
+            "compress.training.train:train",
+            True,
+        ),
+        "run": (
+            ["run", recipe, "--out", str(tmp_path / "study")],
+            "compress.recipes.run:run_recipe",
+            True,
+        ),
+    }[command]
+
+
+@pytest.mark.parametrize(
+    "command", ["prune", "factorize", "quantize", "sensitivity", "train", "run"]
+)
+@pytest.mark.parametrize("flag", ["--progress", "--no-progress"])
+def test_every_command_that_shows_progress_takes_the_flag_and_passes_it_down(
+    command: str, flag: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command's own flag (not only the entry point's look at argv) chooses the
+    reporter of its run, and reaches the library call that takes one."""
+    import importlib
+
+    from typer.testing import CliRunner
+
+    import compress.cli.progress_display as display
+    from compress.cli.app import app
+    from compress.core.progress import PlainLines
+
+    argv, target, takes_progress = _argv(command, tmp_path)
+    chosen: list[bool] = []
+    monkeypatch.setattr(display, "reporter_for", lambda on: chosen.append(on) or PlainLines())
+    seen: dict[str, object] = {}
+
+    def fake(*args: object, **options: object) -> None:
+        seen.update(options)
+        raise SystemExit(0)
+
+    module, _, name = target.partition(":")
+    monkeypatch.setattr(importlib.import_module(module), name, fake)
+    result = CliRunner().invoke(app, [*argv, flag])
+    assert result.exit_code == 0, result.output
+    wanted = flag == "--progress"
+    assert chosen == [wanted]
+    if takes_progress:
+        assert seen["progress"] is wanted

@@ -56,25 +56,35 @@ def setup(tmp_path_factory) -> tuple[Path, Path]:
 
 
 def run(name: str, data: Path, checkpoint: Path, out: Path):
-    from compress.commands.factorize import run_factorize
-    from compress.commands.prune import run_prune
-    from compress.commands.quantize import quantize
-    from compress.lowrank.spec import FactorizeRunSpec
-    from compress.pruning.spec import PruneRunSpec
-    from compress.quantization.spec import QuantizeSpec
+    """The run ``compress prune`` / ``factorize`` / ``quantize`` make from these options: the
+    VariantSpec the command builds, run as its kind."""
+    from compress.pipeline.run_kinds import run_as
+    from compress.pipeline.spec import VariantSpec
 
-    common = COMMON | {"checkpoint": str(checkpoint), "data": str(data)}
-    if name == "prune":
-        spec = PruneRunSpec.model_validate(common | {"prune": {"ratio": 0.5}, "bench": False})
-        return run_prune(spec, out, progress=False).result
-    if name == "factorize":
-        factorize = {"method": "tucker", "rank_rule": "macs", "target_macs": 0.5}
-        spec = FactorizeRunSpec.model_validate(common | {"factorize": factorize})
-        return run_factorize(spec, out, progress=False).result
+    baseline = {"model": COMMON["model"], "checkpoint": str(checkpoint)}
+    finetune = {"kind": "finetune", "epochs": COMMON["finetune_epochs"]}
+    finetune |= {key: COMMON[key] for key in ("batch_size", "crop", "lr")}
+    size = COMMON["input_size"]
+    common = {"baseline": baseline, "data": str(data), "device": COMMON["device"]}
+    if name in ("prune", "factorize"):
+        step = (
+            {"kind": "prune", "ratio": 0.5}
+            if name == "prune"
+            else {"kind": "factorize", "method": "tucker", "rank_rule": "macs", "target_macs": 0.5}
+        )
+        bench = {"enabled": False, "input_size": size}
+        spec = VariantSpec.model_validate(common | {"steps": [step, finetune], "bench": bench})
+        return run_as(spec, out, kind=name, progress=False).result
     qat = {"epochs": 1, "batch_size": 2, "crop": 48} if name == "qat" else {}
-    method = "qat" if name == "qat" else "ptq"
-    spec = QuantizeSpec(checkpoint=checkpoint, data=data, method=method, **QUANTIZE, **qat)
-    return quantize(spec, out).result
+    step = {"kind": "quantize", "method": "qat" if name == "qat" else "ptq"}
+    step |= {"calib_images": QUANTIZE["calib_images"], **qat}
+    bench = {"runtimes": ["ort"], "input_size": QUANTIZE["input_size"]}
+    bench |= {"runs": QUANTIZE["runs"], "warmup": QUANTIZE["warmup"]}
+    spec = VariantSpec.model_validate(
+        {"baseline": {"checkpoint": str(checkpoint)}, "steps": [step], "data": str(data)}
+        | {"eval_split": "test", "bench": bench}
+    )
+    return run_as(spec, out, kind="quantize", progress=False).result
 
 
 @pytest.mark.slow

@@ -9,23 +9,25 @@ from pathlib import Path
 import pytest
 import torch
 
-import compress.commands.prune
+import compress.pipeline.run_kinds
 import compress.pipeline.variant
 import compress.pruning.latency
 from compress.cli import main
-from compress.commands.prune import PruneOutcome, run_prune
 from compress.core.checkpoint import load_checkpoint
 from compress.core.errors import CompressError
 from compress.core.results import LatencyStats, Measurement, RunResult, write_result
 from compress.measure.macs import count_macs_params
 from compress.pipeline.report import latency_ratio, latency_verdict, macs_ratio
+from compress.pipeline.run_kinds import run_as
+from compress.pipeline.spec import VariantSpec
+from compress.pipeline.variant import VariantOutcome
 from compress.pruning.allocate import greedy_schedule
 from compress.pruning.budget import resolve_budget
 from compress.pruning.graph import channel_counts
 from compress.pruning.latency import LatencySetup, verdict
 from compress.pruning.profile import SensitivityProfile
 from compress.pruning.prune import PruningSession
-from compress.pruning.spec import PruneRunSpec, PruneSpec
+from compress.pruning.spec import PruneSpec
 
 TINY = {"base_channels": 8}
 SIZE = (32, 32)
@@ -112,18 +114,29 @@ def write_profile(folder: Path, profile: SensitivityProfile) -> Path:
     return folder
 
 
-def run_spec(**fields) -> PruneRunSpec:
-    data = {
-        "model": "unet",
-        "model_options": TINY,
-        "prune": {"ratio": 0.5, "round_to": None},
-        "input_size": SIZE,
-        "device": "cpu",
-        "bench": False,
-        "runs": 2,
-        "warmup": 0,
-    }
-    return PruneRunSpec.model_validate(data | fields)
+def run_spec(
+    *, prune: dict, bench: bool = False, data: str | None = None, **step: object
+) -> VariantSpec:
+    """The variant ``compress prune`` builds: timed when asked and for a latency budget."""
+    prune_step = {"kind": "prune", **prune, **step}
+    return VariantSpec.model_validate(
+        {
+            "baseline": {"model": "unet", "model_options": TINY},
+            "steps": [prune_step],
+            "data": data,
+            "device": "cpu",
+            "bench": {
+                "enabled": bench or "target_latency_ms" in prune,
+                "input_size": SIZE,
+                "runs": 2,
+                "warmup": 0,
+            },
+        }
+    )
+
+
+def run_prune(spec: VariantSpec, out: Path, *, progress: bool = True) -> VariantOutcome:
+    return run_as(spec, out, kind="prune", progress=progress)
 
 
 def test_greedy_takes_the_cheapest_moves_first() -> None:
@@ -325,7 +338,11 @@ def test_latency_budget_run_records_latency(monkeypatch, tmp_path) -> None:
 
 
 def test_bench_measures_baseline_and_pruned_in_one_process(tmp_path) -> None:
-    result = run_prune(run_spec(bench=True), tmp_path / "run", progress=False).result
+    result = run_prune(
+        run_spec(prune={"ratio": 0.5, "round_to": None}, bench=True),
+        tmp_path / "run",
+        progress=False,
+    ).result
     stats = result.latency_ms["ort-cpu"]
     assert stats.runs == 2 and stats.input_size == SIZE
     baseline = result.baseline_measurement.latency_ms["ort-cpu"]
@@ -355,9 +372,9 @@ def test_cli_shows_not_faster(monkeypatch, tmp_path, capsys) -> None:
         ),
     )
     monkeypatch.setattr(
-        compress.commands.prune,
-        "run_prune",
-        lambda spec, out, progress: PruneOutcome(tmp_path, result, False),
+        compress.pipeline.run_kinds,
+        "run_as",
+        lambda spec, out, *, kind, progress: VariantOutcome(tmp_path, result, False),
     )
     assert main(["prune", "--model", "unet", "--ratio", "0.5"]) == 0
     printed = capsys.readouterr().out

@@ -48,15 +48,15 @@ def test_checkpoint_of_another_model_exits_2(tmp_path, capsys) -> None:
 
 
 def test_options_reach_the_library(monkeypatch, tmp_path, capsys) -> None:
-    import compress.commands.prune
+    import compress.pipeline.run_kinds
 
     seen = {}
 
-    def fake(spec, out, *, progress):
-        seen.update(spec=spec, out=out, progress=progress)
+    def fake(spec, out, *, kind, progress):
+        seen.update(spec=spec, out=out, kind=kind, progress=progress)
         raise CompressError("stop here")
 
-    monkeypatch.setattr(compress.commands.prune, "run_prune", fake)
+    monkeypatch.setattr(compress.pipeline.run_kinds, "run_as", fake)
     code = main(
         [
             "prune",
@@ -79,6 +79,10 @@ def test_options_reach_the_library(monkeypatch, tmp_path, capsys) -> None:
             "--out",
             str(tmp_path / "o"),
             "--no-progress",
+            "--data",
+            str(tmp_path),
+            "--finetune-epochs",
+            "2",
             "--finetune-schedule",
             "step",
             "--workers",
@@ -87,31 +91,57 @@ def test_options_reach_the_library(monkeypatch, tmp_path, capsys) -> None:
     )
     assert code == 2 and "error: stop here" in capsys.readouterr().err
     spec = seen["spec"]
-    assert spec.model == "vgg" and spec.input_size == (128, 96) and seen["progress"] is False
-    assert spec.prune.ratio == 0.3 and spec.prune.importance == "lamp"
-    assert spec.prune.scope == "global" and spec.prune.iterative_steps == 3
-    assert spec.prune.round_to is None and spec.prune.ignored_layers == ["head.0"]
+    assert seen["kind"] == "prune" and seen["progress"] is False
+    assert spec.baseline.model == "vgg" and spec.bench.input_size == (128, 96)
+    prune, finetune = spec.steps
+    assert prune.ratio == 0.3 and prune.importance == "lamp"
+    assert prune.scope == "global" and prune.iterative_steps == 3
+    assert prune.round_to is None and prune.ignored_layers == ["head.0"]
     assert seen["out"] == tmp_path / "o"
-    assert spec.schedule == "step" and spec.workers == 3
-
-
-def test_fine_tune_defaults_and_a_bad_schedule(capsys) -> None:
-    from compress.core.specs import ModelSpec, parse_spec
-    from compress.pruning.spec import PruneRunSpec
-    from compress.training.train_spec import finetune_train_spec
-
-    spec = parse_spec(
-        PruneRunSpec,
-        {"model": "unet", "prune": {"ratio": 0.5}, "data": "d", "finetune_epochs": 3},
-        source="test",
+    assert (finetune.kind, finetune.epochs, finetune.schedule, finetune.workers) == (
+        "finetune",
+        2,
+        "step",
+        3,
     )
-    assert spec.schedule == "cosine" and spec.workers == 0
-    train = finetune_train_spec(spec, ModelSpec(name="unet", num_classes=8))
-    assert train.schedule == "cosine" and train.epochs == 3 and train.milestones == []
-    assert train.lr == spec.lr and train.model == "unet" and train.num_classes == 8
-    code = main(["prune", "--model", "unet", "--ratio", "0.5", "--finetune-schedule", "linear"])
-    err = capsys.readouterr().err
-    assert code == 2 and "schedule" in err and "cosine" in err
+
+
+def test_the_spec_of_plain_options_is_the_step_defaults(monkeypatch, capsys) -> None:
+    """``compress prune --ratio R`` is the variant a recipe writes as ``{kind: prune,
+    ratio: R}``: no fine-tune, the bench settings' defaults."""
+    import compress.pipeline.run_kinds
+    from compress.pipeline.spec import BenchSettings, VariantSpec
+
+    seen = {}
+
+    def fake(spec, out, **options):
+        seen.update(spec=spec)
+        raise CompressError("stop here")
+
+    monkeypatch.setattr(compress.pipeline.run_kinds, "run_as", fake)
+    assert main(["prune", "--model", "unet", "--ratio", "0.5"]) == 2
+    expected = VariantSpec(baseline={"model": "unet"}, steps=[{"kind": "prune", "ratio": 0.5}])
+    assert seen["spec"] == expected and seen["spec"].bench == BenchSettings()
+
+
+def test_fine_tune_options_are_checked_without_a_fine_tune(capsys) -> None:
+    for argv, words in (
+        (["--finetune-schedule", "linear"], "schedule"),
+        (["--lr", "inf"], "lr"),
+        (["--distill", "0.5"], "--finetune-epochs"),
+        (["--finetune-epochs", "2"], "give data"),
+    ):
+        code = main(["prune", "--model", "unet", "--ratio", "0.5", *argv])
+        err = capsys.readouterr().err
+        assert code == 2 and words in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_a_sensitivity_profile_guides_a_budget_only(tmp_path, capsys) -> None:
+    base = ["prune", "--model", "unet", "--sensitivity", str(tmp_path)]
+    assert main([*base, "--ratio", "0.5"]) == 2
+    assert "add --target-macs" in capsys.readouterr().err
+    assert main([*base, "--target-macs", "0.5", "--scope", "global"]) == 2
+    assert "--scope global" in capsys.readouterr().err
 
 
 def test_prune_a_fresh_model_as_typed(tmp_path, capsys) -> None:

@@ -1,4 +1,4 @@
-"""``run_prune``: the run folder of ``compress prune`` (fresh init, checkpoint, fine-tuning)."""
+"""A ``prune`` run (``compress prune``): run folder of a fresh init, a checkpoint, fine-tuning."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from compress.commands.prune import run_prune
 from compress.core.checkpoint import load_checkpoint, save_checkpoint
 from compress.core.errors import CompressError
 from compress.core.specs import ModelSpec
 from compress.pipeline.report import macs_ratio
-from compress.pruning.spec import PruneRunSpec
+from compress.pipeline.run_kinds import run_as
+from compress.pipeline.spec import VariantSpec
 
 TINY = {"base_channels": 8}
 
@@ -27,16 +27,25 @@ def synthetic(tmp_path_factory) -> Path:
     )
 
 
-def run_spec(**fields) -> PruneRunSpec:
-    data = {
-        "model": "unet",
-        "model_options": TINY,
-        "prune": {"ratio": 0.5, "round_to": None},
-        "input_size": (64, 64),
-        "device": "cpu",
-        "bench": False,
-    }
-    return PruneRunSpec.model_validate(data | fields)
+def run_spec(*, prune: dict | None = None, finetune: dict | None = None, **baseline) -> VariantSpec:
+    """The variant ``compress prune`` builds: a prune step (+ a fine-tune), no timing."""
+    steps = [{"kind": "prune", "ratio": 0.5, "round_to": None, **(prune or {})}]
+    if finetune is not None:
+        steps.append({"kind": "finetune", **finetune})
+    data = baseline.pop("data", None)
+    return VariantSpec.model_validate(
+        {
+            "baseline": {"model": "unet", "model_options": TINY, **baseline},
+            "steps": steps,
+            "data": data,
+            "device": "cpu",
+            "bench": {"enabled": False, "input_size": (64, 64)},
+        }
+    )
+
+
+def run_prune(spec: VariantSpec, out, *, progress: bool = True):
+    return run_as(spec, out, kind="prune", progress=progress)
 
 
 def test_fresh_model_run_folder(tmp_path) -> None:
@@ -79,10 +88,8 @@ def test_trained_checkpoint_taylor_and_finetune(tmp_path, synthetic) -> None:
             model_options={},
             checkpoint=str(path),
             data=str(synthetic),
-            prune={"ratio": 0.5, "importance": "taylor", "round_to": None},
-            finetune_epochs=1,
-            batch_size=2,
-            crop=64,
+            prune={"importance": "taylor"},
+            finetune={"epochs": 1, "batch_size": 2, "crop": 64},
         ),
         tmp_path / "run",
         progress=False,
@@ -100,7 +107,7 @@ def test_trained_checkpoint_taylor_and_finetune(tmp_path, synthetic) -> None:
 
 
 def test_budget_mode_run(tmp_path) -> None:
-    spec = run_spec(prune={"target_macs": 0.5, "round_to": None})
+    spec = run_spec(prune={"ratio": None, "target_macs": 0.5})
     result = run_prune(spec, tmp_path / "run", progress=False).result
     detail = result.step_details[0]
     assert macs_ratio(result) <= 0.5
@@ -113,9 +120,15 @@ def test_budget_mode_run(tmp_path) -> None:
 def test_distilling_fine_tune_learns_from_the_unpruned_model(synthetic, tmp_path) -> None:
     from compress.core.checkpoint import read_payload
 
-    fields = {"data": str(synthetic), "finetune_epochs": 1, "batch_size": 2, "crop": 48}
-    plain = run_prune(run_spec(**fields), tmp_path / "plain", progress=False)
-    taught = run_prune(run_spec(**fields, distill={"weight": 0.5}), tmp_path / "kd", progress=False)
+    finetune = {"epochs": 1, "batch_size": 2, "crop": 48}
+    plain = run_prune(
+        run_spec(data=str(synthetic), finetune=finetune), tmp_path / "plain", progress=False
+    )
+    taught = run_prune(
+        run_spec(data=str(synthetic), finetune=finetune | {"distill": {"weight": 0.5}}),
+        tmp_path / "kd",
+        progress=False,
+    )
     assert "distill" not in (plain.run_dir / "spec.yaml").read_text()  # old digests hold
     assert "distill" in (taught.run_dir / "spec.yaml").read_text()
     last = read_payload(next(taught.run_dir.rglob("checkpoints/last.pt")))

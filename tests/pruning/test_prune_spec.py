@@ -1,4 +1,4 @@
-"""PruneSpec / PruneRunSpec validation: every bad value is one CompressError line."""
+"""PruneSpec and the prune variant's rules: every bad value is one CompressError line."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import yaml
 
 from compress.core.errors import CompressError
 from compress.core.specs import parse_spec
+from compress.pipeline.spec import VariantSpec
 from compress.pruning.criteria import IMPORTANCES
-from compress.pruning.spec import PruneRunSpec, PruneSpec
+from compress.pruning.spec import PruneSpec
 
 
 @pytest.mark.parametrize("ratio", [0, 1, 1.5, -0.1])
@@ -73,17 +74,17 @@ def test_spec_round_trips_through_yaml() -> None:
 @pytest.mark.parametrize(
     ("fields", "words"),
     [
-        ({"finetune_epochs": 2}, "--data"),
-        ({"prune": {"ratio": 0.5, "importance": "taylor"}}, "--data"),
-        ({"checkpoint": "a.pt", "model_options": {"base_channels": 8}}, "--model-option"),
-        ({"input_size": (8, 8)}, "16x16"),
+        ({"steps": [{"kind": "prune", "ratio": 0.5}, {"kind": "finetune", "epochs": 2}]}, "data"),
+        ({"steps": [{"kind": "prune", "ratio": 0.5, "importance": "taylor"}]}, "data"),
+        ({"baseline": {"checkpoint": "a.pt", "model_options": {"base_channels": 8}}}, "options"),
+        ({"bench": {"input_size": (8, 8)}}, "16x16"),
     ],
 )
-def test_run_spec_cross_field_rules(fields: dict, words: str) -> None:
-    data = {"model": "unet", "prune": {"ratio": 0.5}} | fields
+def test_variant_cross_field_rules(fields: dict, words: str) -> None:
+    data = {"baseline": {"model": "unet"}, "steps": [{"kind": "prune", "ratio": 0.5}]} | fields
     with pytest.raises(CompressError) as error:
-        parse_spec(PruneRunSpec, data, source="options")
-    assert words in str(error.value)
+        parse_spec(VariantSpec, data, source="options")
+    assert words in str(error.value) and "\n" not in str(error.value)
 
 
 def test_a_criterion_added_to_the_table_is_valid_everywhere(monkeypatch) -> None:

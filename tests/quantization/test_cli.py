@@ -1,4 +1,4 @@
-"""``compress quantize``: options become a QuantizeSpec; bad inputs exit 2 with one line."""
+"""``compress quantize``: options become a one-step VariantSpec; bad inputs exit 2, one line."""
 
 from __future__ import annotations
 
@@ -18,15 +18,15 @@ def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
 def test_options_build_the_spec(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import compress.commands.quantize as run
+    import compress.pipeline.run_kinds as run_kinds
 
     seen = {}
 
-    def fake_quantize(spec, out):  # type: ignore[no-untyped-def]
-        seen.update(spec=spec, out=out)
+    def fake_run_as(spec, out, *, kind, progress):  # type: ignore[no-untyped-def]
+        seen.update(spec=spec, out=out, kind=kind, progress=progress)
         raise SystemExit(0)
 
-    monkeypatch.setattr(run, "quantize", fake_quantize)
+    monkeypatch.setattr(run_kinds, "run_as", fake_run_as)
     monkeypatch.chdir(tmp_path)  # the paths are checked while the options are parsed
     (tmp_path / "c.pt").touch()
     (tmp_path / "d").mkdir()
@@ -51,12 +51,16 @@ def test_options_build_the_spec(
                 "off",
                 "--out",
                 str(tmp_path / "r"),
+                "--no-progress",
             ]
         )
     spec = seen["spec"]
-    assert (spec.method, spec.calib_images, spec.calibration) == ("ptq", 8, "entropy")
-    assert spec.per_channel is False and spec.reduce_range is False
-    assert spec.keep_fp32 == ["classifier", "head"] and spec.input_size == (64, 96)
+    assert seen["kind"] == "quantize" and seen["progress"] is False
+    [step] = spec.steps
+    assert (step.method, step.calib_images, step.calibration) == ("ptq", 8, "entropy")
+    assert step.per_channel is False and step.reduce_range is False
+    assert step.keep_fp32 == ["classifier", "head"] and spec.bench.input_size == (64, 96)
+    assert spec.baseline.checkpoint == "c.pt" and spec.data == "d" and spec.eval_split == "test"
     assert seen["out"] == tmp_path / "r"
 
 

@@ -1,4 +1,4 @@
-"""``quantize(spec, out)``: run folder, result.json, fp32 beside int8, composability."""
+"""A ``quantize`` run (``compress quantize``): run folder, result.json, fp32 beside int8."""
 
 from __future__ import annotations
 
@@ -6,19 +6,38 @@ from pathlib import Path
 
 import torch
 
-from compress.commands.quantize import quantize, variant_of, verdict
+from compress.cli.quantize_cmd import int8_verdict as verdict
 from compress.core.checkpoint import save_checkpoint
 from compress.core.results import load_result
 from compress.core.specs import ModelSpec
-from compress.quantization.spec import QuantizeSpec
+from compress.pipeline.run_kinds import run_as
+from compress.pipeline.spec import VariantSpec
+from compress.pipeline.variant import VariantOutcome
 
-FAST = {"calib_images": 2, "input_size": (64, 64), "runs": 2, "warmup": 0, "threads": 1}
+BENCH = {"runtimes": ["ort"], "input_size": (64, 64), "runs": 2, "warmup": 0, "threads": 1}
+
+
+def quantize_spec(checkpoint: Path, data: Path, **step: object) -> VariantSpec:
+    """The variant ``compress quantize`` builds: one quantize step, scored on test."""
+    return VariantSpec.model_validate(
+        {
+            "baseline": {"checkpoint": str(checkpoint)},
+            "steps": [{"kind": "quantize", "calib_images": 2, **step}],
+            "data": str(data),
+            "eval_split": "test",
+            "bench": BENCH,
+        }
+    )
+
+
+def quantize(spec: VariantSpec, out: Path) -> VariantOutcome:
+    return run_as(spec, out, kind="quantize", progress=False)
 
 
 def test_ptq_writes_a_complete_run_folder(
     unet_checkpoint: Path, tiny_data: Path, tmp_path: Path
 ) -> None:
-    spec = QuantizeSpec(checkpoint=unet_checkpoint, data=tiny_data, **FAST)
+    spec = quantize_spec(unet_checkpoint, tiny_data)
     outcome = quantize(spec, tmp_path / "run")
     run = outcome.run_dir
     assert {p.name for p in run.iterdir()} >= {"model.onnx", "model.int8.onnx", "result.json"}
@@ -26,7 +45,7 @@ def test_ptq_writes_a_complete_run_folder(
     assert result.kind == "quantize" and result.model == "unet"
     detail = result.step_details[0]
     assert detail.kind == "quantize" and detail.method == "ptq"
-    step = variant_of(spec).steps[0]
+    step = spec.steps[0]
     assert result.steps == [
         step.record(reduce_range=detail.int8_format["reduce_range"], calib_images=2)
     ]
@@ -66,9 +85,7 @@ def test_a_structure_carrying_checkpoint_quantizes_like_any_other(
     checkpoint = save_checkpoint(
         tmp_path / "variant" / "best.pt", model, spec, structure=[pruned, factorized]
     )
-    outcome = quantize(
-        QuantizeSpec(checkpoint=checkpoint, data=tiny_data, **FAST), tmp_path / "run"
-    )
+    outcome = quantize(quantize_spec(checkpoint, tiny_data), tmp_path / "run")
     assert [s["kind"] for s in outcome.result.steps] == ["prune", "factorize", "quantize"]
     assert outcome.result.params == sum(p.numel() for p in model.parameters())
 
@@ -76,16 +93,8 @@ def test_a_structure_carrying_checkpoint_quantizes_like_any_other(
 def test_qat_run_records_training_and_parity(
     unet_checkpoint: Path, tiny_data: Path, tmp_path: Path
 ) -> None:
-    spec = QuantizeSpec(
-        checkpoint=unet_checkpoint,
-        data=tiny_data,
-        method="qat",
-        epochs=1,
-        crop=64,
-        batch_size=2,
-        **FAST,
-    )
+    spec = quantize_spec(unet_checkpoint, tiny_data, method="qat", epochs=1, crop=64, batch_size=2)
     result = quantize(spec, tmp_path / "qat").result
     assert result.steps[-1]["method"] == "qat" and result.training["epochs"] == 1
-    assert result.step_details[0].qat["torch_ort_agreement"] >= spec.qat_min_agreement
+    assert result.step_details[0].qat["torch_ort_agreement"] >= spec.steps[0].qat_min_agreement
     assert result.size_artifact == "int8-onnx"

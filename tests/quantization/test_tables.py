@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from compress.pipeline.spec import VariantSpec
 from compress.quantization import calibrators, methods
-from compress.quantization.spec import QuantizeOptions, QuantizeSpec
+from compress.quantization.spec import QuantizeOptions
 
 
 def test_unknown_names_list_the_table() -> None:
@@ -31,10 +32,14 @@ def test_entries_drive_the_rules(monkeypatch: pytest.MonkeyPatch) -> None:
     assert QuantizeOptions(calibration="mse").histogram_calibration
     assert not QuantizeOptions().histogram_calibration and not QuantizeOptions().trains
     assert QuantizeOptions(method="lsq").trains
-    with pytest.raises(ValueError, match="--method lsq trains in PyTorch and needs --checkpoint"):
-        QuantizeSpec(method="lsq", onnx="model.onnx")
-    with pytest.raises(ValueError, match="--keep-fp32 applies to post-training methods, not lsq"):
-        QuantizeSpec(method="lsq", checkpoint="m.pt", keep_fp32=["classifier"])
+    with pytest.raises(ValueError, match="trains in PyTorch: it needs a checkpoint"):
+        VariantSpec(
+            baseline={"onnx": "model.onnx"},
+            steps=[{"kind": "quantize", "method": "lsq"}],
+            data="d",
+        )
+    with pytest.raises(ValueError, match="--keep-fp32.* applies to post-training methods, not lsq"):
+        QuantizeOptions(method="lsq", keep_fp32=["classifier"])
 
 
 def test_ptq_uses_the_table_entry_of_its_calibration() -> None:

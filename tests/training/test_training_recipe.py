@@ -115,26 +115,17 @@ def test_the_device_pipeline_trains_and_resumes_exactly(tiny_data: Path, tmp_pat
 
 
 def test_compression_fine_tunes_carry_the_loss_and_class_weights() -> None:
-    from compress.commands.prune import finetune_step
     from compress.core.specs import ModelSpec
     from compress.pipeline.steps import FinetuneStep
-    from compress.pruning.spec import PruneRunSpec
     from compress.training.train_spec import finetune_train_spec
 
-    run = PruneRunSpec.model_validate(
-        {
-            "model": "unet",
-            "prune": {"ratio": 0.5},
-            "data": "d",
-            "finetune_epochs": 2,
-            "class_weights": "median-frequency",
-            "loss": "ce+lovasz",
-        }
+    step = FinetuneStep(epochs=2, class_weights="median-frequency", loss="ce+lovasz")
+    train_spec = finetune_train_spec(
+        step, ModelSpec(name="unet", num_classes=8), data="d", seed=3, device="cpu"
     )
-    train_spec = finetune_train_spec(run, ModelSpec(name="unet", num_classes=8))
     assert (train_spec.class_weights, train_spec.loss) == ("median-frequency", "ce+lovasz")
-    step = finetune_step(run)
-    assert (step.class_weights, step.loss) == ("median-frequency", "ce+lovasz")
+    assert (train_spec.epochs, train_spec.lr, train_spec.milestones) == (2, step.lr, [])
+    assert (train_spec.schedule, train_spec.seed, train_spec.device) == ("cosine", 3, "cpu")
     # the default spellings are the fields' absence: existing run folders keep their keys
     plain = FinetuneStep(epochs=2).model_dump(mode="json")
     assert FinetuneStep(epochs=2, class_weights="none", loss="ce").model_dump(mode="json") == plain

@@ -1,5 +1,11 @@
-"""``compress sensitivity`` as a library call: profile a model's per-layer pruning
-sensitivity into a run folder (spec.yaml, result.json, sensitivity.png)."""
+"""``run_sensitivity``: a model's per-group pruning sensitivity, profiled into a run folder.
+
+``compress sensitivity`` as a library call, around the engine
+:func:`compress.pruning.sensitivity.profile_sensitivity`: open the base model, claim the
+folder (keyed by the resolved :class:`compress.pruning.profile.SensitivitySpec`), profile,
+and write ``spec.yaml``, ``result.json`` and ``sensitivity.png``. It lives here, not in
+:mod:`compress.pruning`, because the plot comes from :mod:`compress.reporting`.
+"""
 
 from __future__ import annotations
 
