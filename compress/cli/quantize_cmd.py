@@ -150,7 +150,7 @@ def _print(outcome: QuantizeOutcome) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from compress.commands.quantize import verdict
+    from compress.pipeline.report import verdict
 
     result = outcome.result
     warn_if_busy(result.env)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from compress.core.results import RunResult
 from compress.pipeline.apply.quantize import FP32_FILE, INT8_FILE
 from compress.pipeline.baseline import open_baseline
 from compress.pipeline.spec import BaselineRef, BenchSettings, VariantSpec
@@ -22,7 +21,7 @@ from compress.pipeline.steps import QuantizeStep
 from compress.pipeline.variant import VariantOutcome, run_variant
 from compress.quantization.spec import QuantizeOptions, QuantizeSpec
 
-__all__ = ["FP32_FILE", "INT8_FILE", "QuantizeOutcome", "default_out", "quantize", "verdict"]
+__all__ = ["FP32_FILE", "INT8_FILE", "QuantizeOutcome", "default_out", "quantize"]
 QuantizeOutcome = VariantOutcome
 STEP_FIELDS = tuple(QuantizeOptions.model_fields)  # what a quantize step takes from the spec
 
@@ -78,23 +77,6 @@ def quantize(spec: QuantizeSpec, out: str | os.PathLike[str] | None = None) -> Q
         if not existed:
             _discard(target)
         raise
-
-
-def verdict(result: RunResult) -> str:
-    """One sentence on int8 speed against the fp32 file, measured in the same process."""
-    base = result.baseline_measurement
-    fp32_stats = base.latency_ms.get("ort-cpu") if base else None
-    int8_stats = result.latency_ms.get("ort-cpu")
-    if fp32_stats is None or int8_stats is None:
-        return "latency not measured"
-    fp32, int8 = fp32_stats.p50, int8_stats.p50
-    speedup = fp32 / max(int8, 1e-9)
-    if int8 >= fp32:
-        return (
-            f"int8 is NOT faster than fp32 on this machine (ORT CPU p50 {int8:.1f} ms vs "
-            f"{fp32:.1f} ms fp32, {speedup:.2f}x)"
-        )
-    return f"int8 is {speedup:.2f}x faster than fp32 (p50 {int8:.1f} ms vs {fp32:.1f} ms)"
 
 
 def _discard(run_dir: Path) -> None:

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import torch
 
-from compress.commands.quantize import quantize, variant_of, verdict
+from compress.commands.quantize import quantize, variant_of
 from compress.core.checkpoint import save_checkpoint
 from compress.core.results import load_result
 from compress.core.specs import ModelSpec
+from compress.pipeline.report import verdict
 from compress.quantization.spec import QuantizeSpec
 
 FAST = {"calib_images": 2, "input_size": (64, 64), "runs": 2, "warmup": 0, "threads": 1}
