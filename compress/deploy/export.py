@@ -26,9 +26,6 @@ from pydantic import Field, field_validator, model_validator
 from compress.core import atomic
 from compress.core.errors import CompressError
 from compress.core.onnx_files import METADATA_PREFIX
-from compress.core.onnx_files import decode_metadata as decode_metadata  # re-export (0.1 home)
-from compress.core.onnx_files import load_onnx as load_onnx  # re-export (0.1 home)
-from compress.core.onnx_files import read_metadata as read_metadata  # re-export (0.1 home)
 from compress.core.specs import Spec
 from compress.deploy.base_model import open_model
 from compress.deploy.parity import ParityReport, check_parity, parity_images

@@ -106,23 +106,6 @@ def score(subject: Subject, data: str, split: str, info: Any, *, device: str = "
     return result.record(split=split, class_names=info.class_names)
 
 
-def argmax_agreement(a: Subject, b: Subject, data: str, split: str, images: int) -> float:
-    """Fraction of pixels where two ONNX files pick the same class on ``split``'s first images."""
-    from compress.data import SegmentationFolder
-    from compress.measure.runtimes import OrtRunner
-
-    assert a.onnx is not None and b.onnx is not None
-    first, second = (OrtRunner(path, device="cpu") for path in (a.onnx, b.onnx))
-    dataset = SegmentationFolder(data, split)
-    same = total = 0
-    for index in range(min(images, len(dataset))):
-        image, _ = dataset[index]
-        x, y = first(image[None]).argmax(1), second(image[None]).argmax(1)
-        same += int((x == y).sum())
-        total += x.numel()
-    return same / max(total, 1)
-
-
 def measure_variant(
     spec: VariantSpec,
     base: OpenedBaseline,
