@@ -19,13 +19,13 @@ from typing import Any, Protocol
 import torch
 from torch import nn
 
-from compress.core.measurements import LatencyStats, Metrics
+from compress.core.measurements import Metrics
 from compress.core.results import Measurement, RunResult
-from compress.deploy.subjects import Subject
+from compress.deploy.subjects import Subject, time_subjects
 from compress.pipeline.baseline import OpenedBaseline
 from compress.pipeline.spec import BenchSettings, VariantSpec
 
-__all__ = ["BASELINE_ONNX", "Subject", "measure_variant", "score", "time_subjects"]
+__all__ = ["BASELINE_ONNX", "Subject", "bench_timing", "measure_variant", "score"]
 
 BASELINE_ONNX = "baseline.onnx"  # the baseline as fp32 ONNX, beside a quantized variant
 
@@ -65,21 +65,16 @@ class Costs:
     size: tuple[int, str]
 
 
-def time_subjects(
-    subjects: list[Subject], bench: BenchSettings, *, seed: int = 0
-) -> list[dict[str, LatencyStats]]:
-    """Latency per subject, keyed ``<runtime>-cpu``; all runners interleaved round-robin."""
-    from compress.deploy import subjects as timing
-
-    return timing.time_subjects(
-        subjects,
-        runtimes=bench.runtimes,
-        input_size=bench.input_size,
-        warmup=bench.warmup,
-        runs=bench.runs,
-        threads=bench.threads,
-        seed=seed,
-    )
+def bench_timing(bench: BenchSettings) -> dict[str, Any]:
+    """The keyword arguments of :func:`~compress.deploy.subjects.time_subjects` that a
+    variant's bench settings name."""
+    return {
+        "runtimes": bench.runtimes,
+        "input_size": bench.input_size,
+        "warmup": bench.warmup,
+        "runs": bench.runs,
+        "threads": bench.threads,
+    }
 
 
 def score(subject: Subject, data: str, split: str, info: Any, *, device: str = "cpu") -> Metrics:
@@ -120,7 +115,7 @@ def measure_variant(
     latency: dict[str, Any] = {}
     if spec.bench.enabled:
         base_latency, latency = time_subjects(
-            [costs.base, costs.variant], spec.bench, seed=spec.seed
+            [costs.base, costs.variant], **bench_timing(spec.bench), seed=spec.seed
         )
     metrics = None
     if base.info is not None and spec.eval_split is not None:

@@ -293,7 +293,7 @@ def test_latency_budget_goes_on_when_a_confirmation_misses(monkeypatch) -> None:
     assert count_macs_params(pruned, SIZE)[0] / 1e6 <= target
 
 
-def fake_time_subjects(subjects, bench, *, seed=0):
+def fake_time_subjects(subjects, *, runs, input_size, seed=0, **_):
     """Interleaved timing replaced by the same MACs / 1e6 ms rule."""
     return [
         {
@@ -301,9 +301,9 @@ def fake_time_subjects(subjects, bench, *, seed=0):
                 p50=s.macs / 1e6,
                 p90=s.macs / 1e6,
                 min=s.macs / 1e6,
-                runs=bench.runs,
+                runs=runs,
                 warmup=0,
-                input_size=bench.input_size,
+                input_size=input_size,
             )
         }
         for s in subjects
