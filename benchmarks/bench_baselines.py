@@ -23,7 +23,7 @@ from baselines import list_models
 from compress.core import atomic
 from compress.core.errors import CompressError
 from compress.core.parsing import parse_choices, parse_size
-from compress.deploy.bench import BenchSpec, benchmark
+from compress.deploy.bench import BenchSpec, run_bench
 from compress.measure.environment import available_cpus, environment, load_average
 from compress.measure.roof import get_roof
 
@@ -73,7 +73,7 @@ def measure(args: argparse.Namespace) -> list[dict[str, Any]]:
                 warmup=args.warmup,
                 threads=args.threads,
             )
-            result = benchmark(spec)
+            result = run_bench(spec)
             row: dict[str, Any] = {
                 "model": result.model,
                 "size": f"{size[0]}x{size[1]}",

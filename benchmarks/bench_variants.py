@@ -54,7 +54,8 @@ def prepare(
     artifact: Path, size: tuple[int, int], scratch: Path, runtime: str = "ort"
 ) -> dict[str, Any]:
     """Model (or ONNX path), MACs, params and deployable size of one artifact."""
-    from compress.deploy.export import export_onnx, load_model
+    from compress.deploy.base_model import open_model
+    from compress.deploy.export import export_onnx
     from compress.deploy.onnx_model import architecture_from_onnx
     from compress.measure.macs import count_macs_params
     from compress.measure.size import onnx_size, state_dict_bytes
@@ -62,7 +63,7 @@ def prepare(
     if artifact.suffix == ".onnx":
         onnx_path, model = artifact, architecture_from_onnx(artifact)
     elif runtime != "ort":
-        model = load_model(model=None, checkpoint=artifact).model
+        model = open_model(model=None, checkpoint=artifact).model
         macs, params = count_macs_params(model, size)
         return {
             "model": model,
@@ -71,7 +72,7 @@ def prepare(
             "size_bytes": state_dict_bytes(model.state_dict()),
         }  # weights: no ONNX here
     else:
-        loaded = load_model(model=None, checkpoint=artifact)
+        loaded = open_model(model=None, checkpoint=artifact)
         model = loaded.model
         onnx_path = export_onnx(
             model,

@@ -55,7 +55,7 @@ score prune50-lr1e-4 "$out/prune50-lr1e-4/pruned.pt"
 # cheap (per-group ratios instead of 0.5 everywhere)
 compress sensitivity --model "$model" --checkpoint "$base" --data "$data" \
   --ratios 0.3,0.5,0.7 --max-images 8 --out "$out/sensitivity"
-macs=$(python -c "import json,sys; print(round(json.load(open(sys.argv[1]))['extra']['macs_ratio'], 4))" \
+macs=$(python -c "import json,sys; r=json.load(open(sys.argv[1])); print(round(r['macs'] / r['baseline_measurement']['macs'], 4))" \
   "$out/prune50/result.json")
 compress prune --model "$model" --checkpoint "$base" --target-macs "$macs" \
   --sensitivity "$out/sensitivity" --data "$data" --finetune-epochs "$ft" --lr "$lr" \

@@ -35,20 +35,22 @@ def _read(path: Path) -> dict[str, Any] | None:
 
 
 def rows(out: Path) -> list[dict[str, Any]]:
-    """One dict per finished row: name, miou, macs_ratio, params, epochs (fp32_miou: int8)."""
+    """One dict per finished row: name, miou, macs_fraction, params, epochs (fp32_miou: int8)."""
     found = []
     for name, folder in VARIANTS.items():
         test, result = _read(out / f"{name}-test.json"), _read(out / folder / "result.json")
         if test is None or result is None:
             continue
         epochs = (result.get("training") or {}).get("epochs")
-        # MACs are counted at each run's own input size: compare through its own ratio
-        macs_ratio = (result.get("extra") or {}).get("macs_ratio", 1.0)
+        # MACs are counted at each run's own input size: compare through its own fraction
+        # (variant / its same-process baseline, docs/measurement.md); 1.0 for a baseline
+        base = result.get("baseline_measurement") or {}
+        macs_fraction = result["macs"] / base["macs"] if base.get("macs") else 1.0
         found.append(
             {
                 "name": name,
                 "miou": test["miou"],
-                "macs_ratio": macs_ratio,
+                "macs_fraction": macs_fraction,
                 "params": result.get("params"),
                 "epochs": epochs,
             }
@@ -61,10 +63,10 @@ def rows(out: Path) -> list[dict[str, Any]]:
             {
                 "name": f"{name} int8 (ORT)",
                 "miou": result["metrics"]["miou"],
-                "macs_ratio": None,
+                "macs_fraction": None,
                 "params": None,
                 "epochs": None,
-                "fp32_miou": result["extra"]["fp32"]["metrics"]["miou"],
+                "fp32_miou": result["baseline_measurement"]["metrics"]["miou"],
             }
         )
     return found
@@ -86,7 +88,7 @@ def table(found: list[dict[str, Any]]) -> str:
             if control and row["name"] not in ("baseline", "control") and "fp32_miou" not in row
             else "—"
         )
-        macs = f"{row['macs_ratio']:.2f}" if row["macs_ratio"] is not None else "—"
+        macs = f"{row['macs_fraction']:.2f}" if row["macs_fraction"] is not None else "—"
         params = f"{row['params'] / base['params']:.2f}" if base and row["params"] else "—"
         epochs = row["epochs"] if row["epochs"] is not None else "—"
         lines.append(

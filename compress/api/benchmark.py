@@ -4,7 +4,6 @@ timed interleaved with a baseline in one process when one is given."""
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -12,13 +11,16 @@ from typing import Any
 from torch import nn
 
 from compress.core.errors import CompressError
+from compress.deploy.subjects import Subject
+from compress.reporting.comparability import ratio
 
 
 @dataclass(frozen=True)
 class Benchmark:
     """One measurement. Ratios are against the ``baseline`` measured beside it (None
-    without one): ``speedup`` = baseline p50 / p50, ``size_ratio`` and ``macs_ratio`` =
-    baseline / this (how many times smaller)."""
+    without one), as everywhere (docs/measurement.md): ``speedup`` = baseline p50 /
+    p50, ``size_ratio`` = baseline bytes / bytes and ``macs_ratio`` = baseline MACs /
+    MACs (how many times smaller)."""
 
     subject: str
     runtime: str
@@ -35,17 +37,15 @@ class Benchmark:
 
     @property
     def speedup(self) -> float | None:
-        return self.baseline.p50_ms / self.p50_ms if self.baseline and self.p50_ms > 0 else None
+        return ratio(self.baseline.p50_ms, self.p50_ms) if self.baseline else None
 
     @property
     def size_ratio(self) -> float | None:
-        return self.baseline.size_bytes / self.size_bytes if self.baseline else None
+        return ratio(self.baseline.size_bytes, self.size_bytes) if self.baseline else None
 
     @property
     def macs_ratio(self) -> float | None:
-        if self.baseline is None or not self.macs or self.baseline.macs is None:
-            return None
-        return self.baseline.macs / self.macs
+        return ratio(self.baseline.macs, self.macs) if self.baseline else None
 
 
 def benchmark(
@@ -61,74 +61,64 @@ def benchmark(
 ) -> Benchmark:
     """Measure ``model_or_onnx`` on ``runtime`` (``ort``: ONNX Runtime, a module exported
     first; ``torch``: PyTorch eager) on CPU at batch 1, ``input_size``, ``threads``
-    (default: the runtime's). With ``baseline`` (a module or ONNX file, on
-    ``baseline_runtime``, default ``runtime``) both are timed round-robin in this process
-    — warm-up, then ``runs`` rounds, ``inference_mode``; median and p90 — and the result
-    carries the ratios to it.
+    (default: torch's current count, as for every command). With ``baseline`` (a module
+    or ONNX file, on ``baseline_runtime``, default ``runtime``) both are timed round-robin
+    in this process through the one timer every command uses
+    (:func:`compress.deploy.subjects.time_subjects`) - warm-up, then ``runs`` rounds,
+    ``inference_mode``; median and p90 - and the result carries the ratios to it.
     """
-    import torch
-
-    from compress.measure.latency import measure_interleaved
+    from compress.deploy.subjects import time_subjects
     from compress.measure.runtimes import check_runtime
 
     check_runtime(runtime)
-    subjects = [(model_or_onnx, runtime)]
+    named = [(model_or_onnx, runtime)]
     if baseline is not None:
-        subjects.append((baseline, check_runtime(baseline_runtime or runtime)))
-    example = torch.randn(1, 3, *input_size, generator=torch.Generator().manual_seed(0))
-    previous = torch.get_num_threads()
-    try:
-        with tempfile.TemporaryDirectory(prefix="segcompress-benchmark-") as folder:
-            opened = [
-                _runner(subject, name, Path(folder) / f"{index}.onnx", input_size, threads)
-                for index, (subject, name) in enumerate(subjects)
-            ]
-            calls = [(runner.run, runner.prepare(example)) for runner, _, _ in opened]
-            timings = measure_interleaved(calls, warmup=warmup, runs=runs)
-    finally:
-        torch.set_num_threads(previous)
-    results = [
-        Benchmark(
-            subject=label,
-            runtime=runner.key,
-            input_size=tuple(input_size),
-            threads=runner.threads,
-            p50_ms=timing.p50,
-            p90_ms=timing.p90,
-            runs=runs,
-            warmup=warmup,
-            **costs,
+        named.append((baseline, check_runtime(baseline_runtime or runtime)))
+    subjects, labels, costs = zip(
+        *(_subject(what, name, input_size) for what, name in named), strict=True
+    )
+    latencies = time_subjects(
+        subjects,
+        runtimes=[runtime],
+        input_size=input_size,
+        warmup=warmup,
+        runs=runs,
+        threads=threads,
+    )
+    results = []
+    for label, cost, latency in zip(labels, costs, latencies, strict=True):
+        [(key, stats)] = latency.items()
+        results.append(
+            Benchmark(
+                subject=label,
+                runtime=key,
+                input_size=tuple(input_size),
+                threads=stats.threads,
+                p50_ms=stats.p50,
+                p90_ms=stats.p90,
+                runs=runs,
+                warmup=warmup,
+                **cost,
+            )
         )
-        for (runner, label, costs), timing in zip(opened, timings, strict=True)
-    ]
     return replace(results[0], baseline=results[1]) if len(results) == 2 else results[0]
 
 
-def _runner(
-    subject: Any,
-    runtime: str,
-    onnx_path: Path,
-    input_size: tuple[int, int],
-    threads: int | None,
-) -> tuple[Any, str, dict[str, Any]]:
-    """An opened runner, a label and the costs (size, MACs, params) of one subject."""
+def _subject(
+    subject: Any, runtime: str, input_size: tuple[int, int]
+) -> tuple[Subject, str, dict[str, Any]]:
+    """What to time, a label, and the costs (size, MACs, params) of one subject."""
     from compress.measure.macs import count_macs_params
-    from compress.measure.runtimes import RUNTIMES, open_runner
+    from compress.measure.runtimes import RUNTIMES
     from compress.measure.size import onnx_size, state_dict_bytes
 
-    reads_onnx = RUNTIMES[runtime].reads_onnx
     if isinstance(subject, nn.Module):
         subject.eval()
         macs, params = count_macs_params(subject, input_size)
         costs = {"macs": macs, "params": params, "size_bytes": state_dict_bytes(subject)}
-        target: Any = subject
-        if reads_onnx:
-            from compress.deploy.export import export_onnx
-
-            target = export_onnx(subject, onnx_path, input_size=input_size)
-        return open_runner(runtime, target, threads=threads), type(subject).__name__, costs
+        return Subject(model=subject, runtimes=[runtime]), type(subject).__name__, costs
     path = Path(subject)
-    if not reads_onnx:
+    if not RUNTIMES[runtime].reads_onnx:
         raise CompressError(f"{path}: an ONNX file runs on runtime 'ort', not {runtime!r}")
     costs = {"size_bytes": onnx_size(path).file_bytes}
-    return open_runner(runtime, path, threads=threads), str(path), costs
+    return Subject(onnx=path, runtimes=[runtime]), str(path), costs

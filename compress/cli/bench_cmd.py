@@ -65,7 +65,7 @@ def bench_command(
 ) -> None:
     """Time a model on PyTorch eager and/or ONNX Runtime; report GMAC/s against the CPU roof."""
     from compress.core.specs import parse_spec
-    from compress.deploy.bench import BenchSpec, benchmark
+    from compress.deploy.bench import BenchSpec, run_bench
     from compress.measure.runtimes import RUNTIMES
 
     check_positive(threads, option="--threads")
@@ -97,7 +97,7 @@ def bench_command(
         },
         source="options",
     )
-    result = benchmark(spec, out=out)
+    result = run_bench(spec, out=out)
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
     else:

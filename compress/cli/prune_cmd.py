@@ -231,7 +231,7 @@ def _print(outcome: VariantOutcome) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from compress.pipeline.report import latency_verdict
+    from compress.pipeline.report import verdict as speed_verdict
 
     result = outcome.result
     warn_if_busy(result.env, timed=bool(result.latency_ms))
@@ -254,7 +254,7 @@ def _print(outcome: VariantOutcome) -> None:
         (f"MACs at {h}x{w}", base.macs if base else None, result.macs, _count),
         ("size (weights)", base.size_bytes if base else None, result.size_bytes, _megabytes),
     ]
-    verdict = latency_verdict(result)
+    verdict = speed_verdict(result)
     for key, stats in result.latency_ms.items():
         before = base.latency_ms.get(key) if base else None
         rows.append(

@@ -29,7 +29,6 @@ from compress.quantization.calibrators import CALIBRATORS, calibration_help
 from compress.quantization.methods import QUANTIZE_METHODS, method_help
 
 if TYPE_CHECKING:
-    from compress.core.results import RunResult
     from compress.pipeline.variant import VariantOutcome
 
 _REDUCE_RANGE = {"auto": None, "on": True, "off": False}
@@ -198,6 +197,8 @@ def _print(outcome: VariantOutcome) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    from compress.pipeline.report import verdict
+
     result = outcome.result
     warn_if_busy(result.env)
     base = result.baseline_measurement
@@ -226,7 +227,7 @@ def _print(outcome: VariantOutcome) -> None:
     console.print(escape(f"reduce_range={fmt.get('reduce_range')}: {fmt.get('reason', '')}"))
     if outcome.reused:
         console.print(escape(f"{outcome.run_dir} already held this finished run"))
-    print(int8_verdict(result))
+    print(verdict(result))
 
 
 def _mb(value: int | None) -> str:
@@ -239,20 +240,3 @@ def _ms(value: float | None) -> str:
 
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.2f}"
-
-
-def int8_verdict(result: RunResult) -> str:
-    """One sentence on int8 speed against the fp32 file, measured in the same process."""
-    base = result.baseline_measurement
-    fp32_stats = base.latency_ms.get("ort-cpu") if base else None
-    int8_stats = result.latency_ms.get("ort-cpu")
-    if fp32_stats is None or int8_stats is None:
-        return "latency not measured"
-    fp32, int8 = fp32_stats.p50, int8_stats.p50
-    speedup = fp32 / max(int8, 1e-9)
-    if int8 >= fp32:
-        return (
-            f"int8 is NOT faster than fp32 on this machine (ORT CPU p50 {int8:.1f} ms vs "
-            f"{fp32:.1f} ms fp32, {speedup:.2f}x)"
-        )
-    return f"int8 is {speedup:.2f}x faster than fp32 (p50 {int8:.1f} ms vs {fp32:.1f} ms)"

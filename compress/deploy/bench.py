@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -20,7 +21,7 @@ from pydantic import Field, field_validator, model_validator
 from compress.core.errors import CompressError
 from compress.core.paths import require_file
 from compress.core.results import LatencyStats, Metrics, RunResult
-from compress.core.specs import Spec
+from compress.core.specs import ModelSpec, Spec
 from compress.deploy.onnx_model import architecture_of, onnx_classes, spec_from_metadata
 from compress.measure.runtimes import RUNTIMES, RuntimeName
 
@@ -77,16 +78,15 @@ class BenchSpec(Spec):
         return ["ort"] if self.onnx is not None else ["torch", "ort"]
 
 
-def benchmark(spec: BenchSpec, *, out: str | os.PathLike[str] | None = None) -> RunResult:
+def run_bench(spec: BenchSpec, *, out: str | os.PathLike[str] | None = None) -> RunResult:
     """Measure ``spec``; with ``out``, write a run folder (spec.yaml, result.json, model.onnx).
 
     A run folder that already holds the finished result of this very spec is returned
     as it is (delete it to measure again).
     """
-    import torch
-
     from compress.core.results import load_result, write_result
     from compress.core.runs import prepare_run_dir
+    from compress.measure.latency import torch_threads
 
     runtimes = spec.resolved_runtimes()
     _check_flags(spec, runtimes)
@@ -98,18 +98,15 @@ def benchmark(spec: BenchSpec, *, out: str | os.PathLike[str] | None = None) -> 
         folder = prepare_run_dir(out, spec.model_dump(mode="json"), kind="bench")
         if folder.finished:
             return load_result(folder.path)
-    threads = spec.threads or torch.get_num_threads()
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        with tempfile.TemporaryDirectory(prefix="segcompress-bench-") as scratch:
-            workdir = folder.path if folder is not None else Path(scratch)
-            result = _measure(spec, runtimes, threads, workdir, keep=folder is not None)
-            if folder is not None:
-                result.name = spec.name or folder.path.name
-                write_result(folder.path, result)
-    finally:
-        torch.set_num_threads(previous)
+    with (
+        torch_threads(spec.threads) as threads,
+        tempfile.TemporaryDirectory(prefix="segcompress-bench-") as scratch,
+    ):
+        workdir = folder.path if folder is not None else Path(scratch)
+        result = _measure(spec, runtimes, threads, workdir, keep=folder is not None)
+        if folder is not None:
+            result.name = spec.name or folder.path.name
+            write_result(folder.path, result)
     return result
 
 
@@ -125,31 +122,77 @@ def _check_flags(spec: BenchSpec, runtimes: list[str]) -> None:
             raise CompressError(f"{flag} applies to --runtime torch only")
 
 
+@dataclass
+class _Opened:
+    """The model to benchmark, opened: what it is, its costs, and the files it runs from."""
+
+    model_spec: ModelSpec | None
+    structure: list[dict[str, Any]]
+    loaded: Checkpoint | None  # None for an ONNX file
+    onnx_path: Path | None
+    macs: int | None
+    params: int | None
+    size: tuple[int, str]  # (bytes, artifact)
+    extra: dict[str, Any]
+    artifacts: dict[str, str]
+
+
 def _measure(
     spec: BenchSpec, runtimes: list[str], threads: int, workdir: Path, *, keep: bool
 ) -> RunResult:
-    import torch
-
-    from compress.core.onnx_files import read_metadata
-    from compress.deploy.export import export_onnx
-    from compress.deploy.loaded import load_model
     from compress.measure.environment import environment
-    from compress.measure.latency import measure_latency
+
+    opened = _open(spec, runtimes, workdir, keep=keep)
+    roof = _roof(spec, threads)
+    latency, runners = _time(spec, runtimes, threads, opened, roof)
+    extra = opened.extra
+    metrics = None
+    if spec.data is not None:
+        # score the PyTorch model where one is timed, else the first (ONNX) runtime
+        chosen = next((r for r in runtimes if not RUNTIMES[r].reads_onnx), runtimes[0])
+        model_spec = opened.model_spec
+        classes = model_spec.num_classes if model_spec else onnx_classes(runners[chosen])
+        metrics = _accuracy(spec, runners[chosen], classes)
+        extra["metrics_runtime"] = runners[chosen].key
+    env = environment(threads=threads)
+    env["roof"] = roof.to_dict() if roof is not None else None
+    name = opened.model_spec.name if opened.model_spec else "onnx"
+    return RunResult(
+        name=spec.name or f"{name}-bench",
+        kind="bench",
+        model=name,
+        steps=opened.structure,
+        params=opened.params,
+        macs=opened.macs,
+        macs_input_size=spec.input_size if opened.macs is not None else None,
+        size_bytes=opened.size[0],
+        size_artifact=opened.size[1],
+        latency_ms=latency,
+        metrics=metrics,
+        artifacts=opened.artifacts,
+        source_sha256=_source_sha256(spec),
+        env=env,
+        extra=extra,
+    )
+
+
+def _open(spec: BenchSpec, runtimes: list[str], workdir: Path, *, keep: bool) -> _Opened:
+    """Open the spec's model or ONNX file, count its costs, export it if a runtime needs."""
+    from compress.core.onnx_files import read_metadata
+    from compress.deploy.base_model import open_model
+    from compress.deploy.export import export_onnx
     from compress.measure.macs import count_macs_params
-    from compress.measure.runtimes import open_runner
     from compress.measure.size import onnx_size, state_dict_bytes
 
     extra: dict[str, Any] = {"runtimes": runtimes}
     artifacts: dict[str, str] = {}
-    onnx_path: Path | None = spec.onnx
-    loaded: Checkpoint | None = None
+    onnx_path, loaded = spec.onnx, None
     if spec.onnx is not None:
-        metadata = read_metadata(spec.onnx)
-        model_spec, structure = spec_from_metadata(metadata, source=str(spec.onnx))
+        model_spec, structure = spec_from_metadata(read_metadata(spec.onnx), source=str(spec.onnx))
         architecture = architecture_of(model_spec, structure, seed=spec.seed)
         extra["source"] = str(spec.onnx)
     else:
-        loaded = load_model(
+        loaded = open_model(
             model=spec.model,
             checkpoint=spec.checkpoint,
             num_classes=spec.num_classes,
@@ -172,83 +215,67 @@ def _measure(
         )
         if keep:
             artifacts["onnx"] = "model.onnx"
+    size = (extra.get("state_dict_bytes", 0), "fp32-state-dict")
     if onnx_path is not None:
         measured = onnx_size(onnx_path)
         extra.update(onnx_bytes=measured.file_bytes, onnx_elements=measured.initializer_elements)
-    if spec.onnx is not None:
-        size_bytes, size_artifact = measured.file_bytes, measured.artifact
-    else:
-        size_bytes, size_artifact = extra["state_dict_bytes"], "fp32-state-dict"
+        if spec.onnx is not None:
+            size = (measured.file_bytes, measured.artifact)
+    return _Opened(
+        model_spec, list(structure), loaded, onnx_path, macs, params, size, extra, artifacts
+    )
 
-    roof = _roof(spec, threads)
-    generator = torch.Generator().manual_seed(spec.seed)
-    x = torch.randn(spec.batch, 3, *spec.input_size, generator=generator)
-    latency: dict[str, LatencyStats] = {}
+
+def _time(
+    spec: BenchSpec, runtimes: list[str], threads: int, opened: _Opened, roof: Roof | None
+) -> tuple[dict[str, LatencyStats], dict[str, Any]]:
+    """Every runtime's runner timed interleaved; ``(latency by key, runner by runtime)``."""
+    import torch
+
+    from compress.measure.latency import time_runners
+    from compress.measure.runtimes import open_runner
+
     runners: dict[str, Any] = {}
-    samples: dict[str, list[float]] = {}
-    memory: dict[str, int | None] = {}
-    rss: dict[str, int | None] = {}
     for runtime in runtimes:
         if RUNTIMES[runtime].reads_onnx:
-            assert onnx_path is not None
-            runner: Any = open_runner(runtime, onnx_path, device=spec.device, threads=threads)
+            assert opened.onnx_path is not None
+            target: Any = opened.onnx_path
+            options: dict[str, Any] = {}
         else:
-            assert loaded is not None
-            runner = open_runner(
-                runtime,
-                loaded.model,
-                device=spec.device,
-                threads=threads,
-                fp16=spec.fp16,
-                channels_last=spec.channels_last,
-            )
-        runners[runtime] = runner
-        timing = measure_latency(
-            runner.run,
-            [runner.prepare(x)],
-            warmup=spec.warmup,
-            runs=spec.runs,
-            sync=runner.sync,
-            cuda_memory=runtime == "torch" and spec.device == "cuda",
+            assert opened.loaded is not None
+            target = opened.loaded.model
+            options = {"fp16": spec.fp16, "channels_last": spec.channels_last}
+        runners[runtime] = open_runner(
+            runtime, target, device=spec.device, threads=threads, **options
         )
+    generator = torch.Generator().manual_seed(spec.seed)
+    x = torch.randn(spec.batch, 3, *spec.input_size, generator=generator)
+    timings = time_runners(
+        list(runners.values()),
+        x,
+        warmup=spec.warmup,
+        runs=spec.runs,
+        threads=threads,
+        cuda_memory="torch" in runtimes and spec.device == "cuda",
+    )
+    latency: dict[str, LatencyStats] = {}
+    samples: dict[str, list[float]] = {}
+    for runner, timing in zip(runners.values(), timings, strict=True):
         latency[runner.key] = timing.to_stats(
             input_size=spec.input_size,
             batch=spec.batch,
             threads=runner.threads,
             device_name=runner.device_name,
-            macs=macs,
+            macs=opened.macs,
             peak_gmacs=roof.peak_gmacs if roof is not None else None,
         )
         samples[runner.key] = timing.samples_ms
-        memory[runner.key] = timing.peak_memory_bytes
-        rss[runner.key] = timing.max_rss_bytes
-    extra.update(samples_ms=samples, peak_memory_bytes=memory, max_rss_bytes=rss)
-    metrics = None
-    if spec.data is not None:
-        # score the PyTorch model where one is timed, else the first (ONNX) runtime
-        chosen = next((r for r in runtimes if not RUNTIMES[r].reads_onnx), runtimes[0])
-        classes = model_spec.num_classes if model_spec else onnx_classes(runners[chosen])
-        metrics = _accuracy(spec, runners[chosen], classes)
-        extra["metrics_runtime"] = runners[chosen].key
-    env = environment(threads=threads)
-    env["roof"] = roof.to_dict() if roof is not None else None
-    return RunResult(
-        name=spec.name or f"{model_spec.name if model_spec else 'onnx'}-bench",
-        kind="bench",
-        model=model_spec.name if model_spec else "onnx",
-        steps=structure,
-        params=params,
-        macs=macs,
-        macs_input_size=spec.input_size if macs is not None else None,
-        size_bytes=size_bytes,
-        size_artifact=size_artifact,
-        latency_ms=latency,
-        metrics=metrics,
-        artifacts=artifacts,
-        source_sha256=_source_sha256(spec),
-        env=env,
-        extra=extra,
+    opened.extra.update(  # one figure for the whole interleaved pass, over every runtime
+        samples_ms=samples,
+        peak_memory_bytes=timings[0].peak_memory_bytes,
+        max_rss_bytes=timings[0].max_rss_bytes,
     )
+    return latency, runners
 
 
 def _roof(spec: BenchSpec, threads: int) -> Roof | None:

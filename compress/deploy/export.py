@@ -26,11 +26,8 @@ from pydantic import Field, field_validator, model_validator
 from compress.core import atomic
 from compress.core.errors import CompressError
 from compress.core.onnx_files import METADATA_PREFIX
-from compress.core.onnx_files import decode_metadata as decode_metadata  # re-export (0.1 home)
-from compress.core.onnx_files import load_onnx as load_onnx  # re-export (0.1 home)
-from compress.core.onnx_files import read_metadata as read_metadata  # re-export (0.1 home)
 from compress.core.specs import Spec
-from compress.deploy.loaded import load_model
+from compress.deploy.base_model import open_model
 from compress.deploy.parity import ParityReport, check_parity, parity_images
 
 if TYPE_CHECKING:
@@ -200,7 +197,7 @@ def export_model(spec: ExportSpec) -> ExportOutcome:
     """Export, check, and prove parity; the ONNX file appears only if parity passed."""
     if spec.out.is_dir():
         raise CompressError(f"--out {spec.out} is a folder; expected a file such as model.onnx")
-    loaded = load_model(
+    loaded = open_model(
         model=spec.model,
         checkpoint=spec.checkpoint,
         num_classes=spec.num_classes,

@@ -39,6 +39,39 @@ class ParityReport:
         return asdict(self)
 
 
+@dataclass
+class _Tally:
+    """What the images so far showed: per-image rows and the totals over all of them."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    flipped_margins: list[Any] = field(default_factory=list)  # top-2 margins where classes differ
+    pixels: int = 0
+    agreeing: int = 0
+    elements: int = 0
+    abs_sum: float = 0.0
+    max_abs: float = 0.0
+    logit_scale: float = 0.0
+
+    def add(self, reference: torch.Tensor, got: torch.Tensor, size: list[int]) -> None:
+        """Count one image's PyTorch logits against ONNX Runtime's."""
+        diff = (got - reference).abs()
+        agrees = got.argmax(1) == reference.argmax(1)
+        same = int(agrees.sum())
+        top2 = reference.topk(2, dim=1).values if reference.shape[1] > 1 else None
+        if top2 is not None and same < agrees.numel():
+            self.flipped_margins.append((top2[:, 0] - top2[:, 1])[~agrees])
+        pixels = reference.shape[0] * reference.shape[-2] * reference.shape[-1]
+        self.rows.append(
+            {"size": size, "max_abs_diff": float(diff.max()), "agreement": same / pixels}
+        )
+        self.pixels += pixels
+        self.agreeing += same
+        self.abs_sum += float(diff.sum())
+        self.elements += diff.numel()
+        self.max_abs = max(self.max_abs, float(diff.max()))
+        self.logit_scale = max(self.logit_scale, float(reference.abs().max()))
+
+
 def check_parity(
     model: nn.Module,
     onnx_path: str | os.PathLike[str],
@@ -64,10 +97,7 @@ def check_parity(
     device = next(iter(model.parameters()), torch.empty(0)).device
     was_training = model.training
     model.eval()
-    rows: list[dict[str, Any]] = []
-    flipped_margins: list[torch.Tensor] = []  # PyTorch's top-2 margin where the classes differ
-    total_pixels = agreeing = elements = 0
-    abs_sum = max_abs = logit_scale = 0.0
+    tally = _Tally()
     try:
         with task("parity: PyTorch vs ONNX Runtime", total=len(images)) as bar:
             for image in images:
@@ -81,44 +111,29 @@ def check_parity(
                         f"{onnx_path}: ONNX output shape {tuple(got.shape)} differs from PyTorch "
                         f"{tuple(reference.shape)} at input {size[0]}x{size[1]}"
                     )
-                diff = (got - reference).abs()
-                agrees = got.argmax(1) == reference.argmax(1)
-                same = int(agrees.sum())
-                top2 = reference.topk(2, dim=1).values if reference.shape[1] > 1 else None
-                if top2 is not None and same < agrees.numel():
-                    flipped_margins.append((top2[:, 0] - top2[:, 1])[~agrees])
-                pixels = reference.shape[0] * reference.shape[-2] * reference.shape[-1]
-                rows.append(
-                    {"size": size, "max_abs_diff": float(diff.max()), "agreement": same / pixels}
-                )
-                total_pixels += pixels
-                agreeing += same
-                abs_sum += float(diff.sum())
-                elements += diff.numel()
-                max_abs = max(max_abs, float(diff.max()))
-                logit_scale = max(logit_scale, float(reference.abs().max()))
+                tally.add(reference, got, size)
                 bar.advance(f"{size[0]}x{size[1]}")
     finally:
         model.train(was_training)
-    agreement = agreeing / total_pixels
+    agreement = tally.agreeing / tally.pixels
     report = ParityReport(
         onnx=str(onnx_path),
         source=source,
-        sizes=[list(s) for s in dict.fromkeys(tuple(r["size"]) for r in rows)],
-        pixels=total_pixels,
-        max_abs_diff=max_abs,
-        mean_abs_diff=abs_sum / max(1, elements),
-        max_abs_logit=logit_scale,
+        sizes=[list(s) for s in dict.fromkeys(tuple(r["size"]) for r in tally.rows)],
+        pixels=tally.pixels,
+        max_abs_diff=tally.max_abs,
+        mean_abs_diff=tally.abs_sum / max(1, tally.elements),
+        max_abs_logit=tally.logit_scale,
         agreement=agreement,
         min_agreement=min_agreement,
         passed=agreement >= min_agreement,
-        images=rows,
+        images=tally.rows,
     )
     if not report.passed:
         raise CompressError(
             f"ONNX parity failed for {onnx_path}: argmax agreement {agreement:.4%} < "
-            f"{min_agreement:.2%} (max |logit diff| {max_abs:.3g}) on {source}"
-            + _near_ties(flipped_margins, logit_scale)
+            f"{min_agreement:.2%} (max |logit diff| {tally.max_abs:.3g}) on {source}"
+            + _near_ties(tally.flipped_margins, tally.logit_scale)
         )
     return report
 

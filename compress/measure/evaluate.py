@@ -2,7 +2,8 @@
 
 Whole images are scored (batch 1 by default since images may differ in size) against
 one data-set-level confusion matrix, see :mod:`compress.measure.metrics`. The same function
-serves training (after every epoch), ``compress eval`` and the compressed variants.
+serves training (after every epoch), ``compress eval``, ``compress bench``, the compressed
+variants and ``compress.evaluate`` (which passes any iterable of image/mask pairs).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,7 +99,7 @@ class EvalResult:
 
 def evaluate(
     predict: Predictor,
-    dataset: Dataset,
+    dataset: Dataset | Iterable[Any],
     *,
     num_classes: int,
     ignore_index: int | None,
@@ -109,49 +110,46 @@ def evaluate(
     keep_per_image: bool = False,
     tta: str | None = None,
 ) -> EvalResult:
-    """Score ``predict`` on every item ``(float [3,H,W], int64 [H,W])`` of ``dataset``.
+    """Score ``predict`` on ``dataset``: the one scoring loop of the project.
 
-    A module is put in eval mode on ``device`` under ``torch.inference_mode`` and its
-    modes and device are restored afterwards. A callable receives a float NCHW tensor
-    on ``device`` and returns NCHW logits (tensor or array). ``progress(done, total)``
-    is called after every batch with image counts. ``tta="flip"`` averages each
-    prediction with that of the mirrored image (:mod:`compress.measure.tta`).
+    ``dataset`` is indexable (a ``Dataset`` of ``(float [3,H,W], int64 [H,W])`` items,
+    read in batches of ``batch_size``) or any iterable of ``(image, mask)`` pairs or
+    batches (a ``DataLoader``: ``[N,3,H,W]`` / ``[N,H,W]``). A module is put in eval mode
+    on ``device`` under ``torch.inference_mode`` and its modes and device are restored
+    afterwards. A callable receives a float NCHW tensor on ``device`` and returns NCHW
+    logits (tensor or array). ``progress(done, total)`` is called after every batch with
+    image counts (total 0: unknown). ``tta="flip"`` averages each prediction with that of
+    the mirrored image (:mod:`compress.measure.tta`).
     """
-    total = len(dataset)
+    total = len(dataset) if _indexable(dataset) else None  # type: ignore[arg-type]
     if total == 0:
         raise CompressError("the evaluation data set is empty; it needs at least one image")
     if batch_size < 1:
         raise CompressError(f"batch_size must be >= 1, got {batch_size}")
     target_device = resolve_device(device)
-    loader = DataLoader(
-        dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers, collate_fn=list
-    )
     confusion = ConfusionMatrix(num_classes, ignore_index, keep_per_image=keep_per_image)
     start, done = time.perf_counter(), 0
     padding = PaddingLogits(predict)  # pads when the model needs sizes divisible by N
     logits_for = with_tta(padding, tta)
-    with (
-        inference_context(predict, target_device),
-        task(f"scoring {total} images", total=total) as bar,
-    ):
-        for items in loader:
-            images, masks = _stack(items, first_index=done)
+    label = f"scoring {total} images" if total is not None else "scoring images"
+    with inference_context(predict, target_device), task(label, total=total) as bar:
+        for images, masks in _batches(dataset, batch_size, num_workers):
             logits = logits_for(images.to(target_device))
             _check_logits(logits, masks, num_classes)
             try:
                 confusion.update(logits.argmax(dim=1).to(masks.device), masks)
             except ValueError as error:
                 raise CompressError(
-                    f"data set items {done}..{done + len(items) - 1}: {error}"
+                    f"data set items {done}..{done + len(images) - 1}: {error}"
                 ) from None
-            done += len(items)
-            bar.advance(amount=len(items))
+            done += len(images)
+            bar.advance(amount=len(images))
             if progress is not None:
-                progress(done, total)
+                progress(done, total or 0)
     seconds = time.perf_counter() - start
     metrics = confusion.compute()
     if metrics.num_pixels == 0:
-        raise CompressError("the evaluation data set has no labelled pixel (all are ignored)")
+        raise CompressError("the evaluation data has no labelled pixel (all are ignored, or none)")
     return EvalResult(
         metrics=metrics,
         study_miou=confusion.study_miou(),
@@ -234,6 +232,29 @@ def evaluate_checkpoint(
         model_spec=checkpoint.spec,
         structure=list(checkpoint.structure),
     )
+
+
+def _indexable(data: Any) -> bool:
+    """A data set read by index (a ``DataLoader`` or a generator is only iterable)."""
+    return hasattr(data, "__getitem__") and hasattr(data, "__len__")
+
+
+def _batches(data: Any, batch_size: int, num_workers: int) -> Iterator[tuple[Tensor, Tensor]]:
+    """``(images NCHW float, masks NHW int64)`` batches of an indexable or iterable data set."""
+    if not _indexable(data):
+        for index, item in enumerate(data):
+            if not isinstance(item, (tuple, list)) or len(item) < 2:
+                raise CompressError(f"data item {index} is not an (image, mask) pair")
+            images, masks = torch.as_tensor(item[0]).float(), torch.as_tensor(item[1]).long()
+            yield (images[None], masks[None]) if images.dim() == 3 else (images, masks)
+        return
+    loader = DataLoader(
+        data, batch_size=batch_size, shuffle=False, num_workers=num_workers, collate_fn=list
+    )
+    done = 0
+    for items in loader:
+        yield _stack(items, first_index=done)
+        done += len(items)
 
 
 def _stack(items: Sequence[Any], *, first_index: int) -> tuple[Tensor, Tensor]:

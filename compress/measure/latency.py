@@ -1,4 +1,4 @@
-"""Timing a callable the same way everywhere: warm-up, then timed runs, then robust stats.
+"""The one timer: warm-up, then timed rounds over every subject interleaved, then robust stats.
 
 Each run is timed with ``time.perf_counter`` under ``torch.inference_mode()``; with a
 ``sync`` callable (``torch.cuda.synchronize`` on CUDA) the device is synchronised before
@@ -18,7 +18,8 @@ import math
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,86 +97,96 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
-def measure_latency(
-    fn: Callable[[Any], Any],
-    inputs: Sequence[Any],
-    *,
-    warmup: int,
-    runs: int,
-    sync: Callable[[], None] | None = None,
-    cuda_memory: bool = False,
-) -> Timing:
-    """Call ``fn`` on ``inputs`` (cycled) ``warmup`` times untimed, then ``runs`` times timed.
-
-    Args:
-        sync: called before starting and before stopping each run's clock (device sync).
-        cuda_memory: report ``torch.cuda.max_memory_allocated`` instead of CPU RSS growth.
-    """
-    import torch
-
-    if runs < 1 or warmup < 0:
-        raise ValueError(f"need runs >= 1 and warmup >= 0, got runs={runs}, warmup={warmup}")
-    if not inputs:
-        raise ValueError("measure_latency needs at least one input")
-    wait = sync or _no_sync
-    if cuda_memory:
-        torch.cuda.reset_peak_memory_stats()
-    rss_before = _max_rss_bytes()
-    samples: list[float] = []
-    with torch.inference_mode(), task("timing", total=warmup + runs) as progress:
-        for index in range(warmup + runs):
-            item = inputs[index % len(inputs)]
-            wait()
-            start = time.perf_counter()
-            fn(item)
-            wait()
-            elapsed = time.perf_counter() - start
-            if index >= warmup:
-                samples.append(elapsed * 1e3)
-            progress.advance("warm-up" if index < warmup else "timed runs")
-    rss_after = _max_rss_bytes()
-    if cuda_memory:
-        peak: int | None = int(torch.cuda.max_memory_allocated())
-    else:
-        peak = None if rss_before is None or rss_after is None else rss_after - rss_before
-    return Timing(
-        samples_ms=samples, warmup=warmup, peak_memory_bytes=peak, max_rss_bytes=rss_after
-    )
-
-
 def measure_interleaved(
     calls: Sequence[tuple[Callable[[Any], Any], Any]],
     *,
     warmup: int,
     runs: int,
     sync: Callable[[], None] | None = None,
+    threads: int | None = None,
+    cuda_memory: bool = False,
 ) -> list[Timing]:
-    """Time several ``(fn, input)`` pairs round-robin: each round runs every pair once.
+    """Time ``(fn, input)`` pairs round-robin: warm-up rounds, then ``runs`` timed rounds.
 
-    Comparing a baseline with its variants this way lets drift of the machine (clock
-    boost, a noisy neighbour) fall on all of them alike, where timing one after the other
-    can move a ratio by half (docs/measurement.md).
+    The one timer of the project: every round calls every pair once under
+    ``torch.inference_mode()``, so drift of the machine (clock boost, a noisy neighbour)
+    falls on all of them alike, where timing one after the other can move a ratio by
+    half (docs/measurement.md). One pair is the single-model case.
+
+    Args:
+        sync: called before starting and before stopping each call's clock (device sync).
+        threads: torch's thread count during the measurement (restored afterwards).
+        cuda_memory: peak memory is ``torch.cuda.max_memory_allocated`` over all pairs,
+            else the growth of the process's max RSS over all pairs.
     """
     import torch
 
     if runs < 1 or warmup < 0:
         raise ValueError(f"need runs >= 1 and warmup >= 0, got runs={runs}, warmup={warmup}")
+    if not calls:
+        raise ValueError("measure_interleaved needs at least one (fn, input) pair")
     wait = sync or _no_sync
     samples: list[list[float]] = [[] for _ in calls]
-    with (
-        torch.inference_mode(),
-        task(f"timing {len(calls)} models, interleaved", total=warmup + runs) as progress,
-    ):
-        for round_index in range(warmup + runs):
-            for index, (fn, item) in enumerate(calls):
-                wait()
-                start = time.perf_counter()
-                fn(item)
-                wait()
-                if round_index >= warmup:
-                    samples[index].append((time.perf_counter() - start) * 1e3)
-            progress.advance("warm-up" if round_index < warmup else "timed rounds")
-    return [Timing(samples_ms=times, warmup=warmup) for times in samples]
+    label = "timing" if len(calls) == 1 else f"timing {len(calls)} models, interleaved"
+    with torch_threads(threads):
+        if cuda_memory:
+            torch.cuda.reset_peak_memory_stats()
+        rss_before = _max_rss_bytes()
+        with torch.inference_mode(), task(label, total=warmup + runs) as progress:
+            for round_index in range(warmup + runs):
+                for index, (fn, item) in enumerate(calls):
+                    wait()
+                    start = time.perf_counter()
+                    fn(item)
+                    wait()
+                    if round_index >= warmup:
+                        samples[index].append((time.perf_counter() - start) * 1e3)
+                progress.advance("warm-up" if round_index < warmup else "timed rounds")
+        rss_after = _max_rss_bytes()
+    if cuda_memory:
+        peak: int | None = int(torch.cuda.max_memory_allocated())
+    else:
+        peak = None if rss_before is None or rss_after is None else rss_after - rss_before
+    return [
+        Timing(samples_ms=times, warmup=warmup, peak_memory_bytes=peak, max_rss_bytes=rss_after)
+        for times in samples
+    ]
+
+
+def time_runners(
+    runners: Sequence[Any],
+    example: Any,
+    *,
+    warmup: int,
+    runs: int,
+    threads: int | None = None,
+    cuda_memory: bool = False,
+) -> list[Timing]:
+    """:func:`measure_interleaved` over opened runners (:mod:`compress.measure.runtimes`)
+    on one example tensor, each prepared outside the timed region; every runner's device
+    is synchronised around each call."""
+    calls = [(runner.run, runner.prepare(example)) for runner in runners]
+
+    def sync() -> None:
+        for runner in runners:
+            runner.sync()
+
+    return measure_interleaved(
+        calls, warmup=warmup, runs=runs, sync=sync, threads=threads, cuda_memory=cuda_memory
+    )
+
+
+@contextmanager
+def torch_threads(threads: int | None) -> Iterator[int]:
+    """Torch's intra-op thread count set to ``threads`` (None: as it is), then restored."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads or previous)
+    try:
+        yield threads or previous
+    finally:
+        torch.set_num_threads(previous)
 
 
 def _no_sync() -> None:

@@ -16,7 +16,6 @@ import contextlib
 import json
 import os
 import platform
-import statistics
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -121,22 +120,15 @@ def measure_matmul_gmacs(threads: int, *, size: int = MATMUL_SIZE, repeats: int 
     """Median rate of a ``size`` x ``size`` fp32 torch matmul at ``threads`` threads."""
     import torch
 
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        generator = torch.Generator().manual_seed(0)
-        a = torch.randn(size, size, generator=generator)
-        b = torch.randn(size, size, generator=generator)
-        seconds: list[float] = []
-        with torch.inference_mode():
-            for index in range(repeats + 2):  # two warm-up products
-                start = time.perf_counter()
-                torch.matmul(a, b)
-                if index >= 2:
-                    seconds.append(time.perf_counter() - start)
-    finally:
-        torch.set_num_threads(previous)
-    return size**3 / statistics.median(seconds) / 1e9
+    from compress.measure.latency import measure_interleaved
+
+    generator = torch.Generator().manual_seed(0)
+    a = torch.randn(size, size, generator=generator)
+    b = torch.randn(size, size, generator=generator)
+    [timing] = measure_interleaved(
+        [(lambda pair: torch.matmul(*pair), (a, b))], warmup=2, runs=repeats, threads=threads
+    )
+    return size**3 / (timing.p50 / 1e3) / 1e9
 
 
 def cache_path() -> Path:

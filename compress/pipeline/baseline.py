@@ -41,7 +41,7 @@ def open_baseline(spec: VariantSpec) -> tuple[OpenedBaseline, VariantSpec]:
     SHA-256 (a retrained file at the same path is another run).
     """
     from compress.core.runs import file_sha256
-    from compress.deploy.base_model import BaseModelSource, data_info, load_base
+    from compress.deploy.base_model import BaseModelSource, open_base
 
     ref = spec.baseline
     data = str(Path(spec.data).resolve()) if spec.data else None
@@ -76,36 +76,23 @@ def open_baseline(spec: VariantSpec) -> tuple[OpenedBaseline, VariantSpec]:
             name=onnx_path.parent.name or None,
         )
         return opened, resolved
-    from baselines.registry import canonical_name
-
-    checkpoint_model = None
-    if ref.model is None:  # a checkpoint names its own model
-        from compress.core.checkpoint import read_payload
-
-        checkpoint_model = (read_payload(ref.checkpoint).get("model") or {}).get("name")
-    canonical = canonical_name(ref.model or checkpoint_model or "")
-    fields = BaseModelSource(
-        ref.model or canonical, ref.checkpoint, ref.num_classes, ref.model_options, data, spec.seed
+    source = BaseModelSource(
+        ref.model, ref.checkpoint, ref.num_classes, ref.model_options, data, spec.seed
     )
-    model, model_spec, structure, dataset, fresh = load_base(fields, canonical)
-    own_dataset = dataset
-    info = data_info(data, model_spec)
-    if info is not None and dataset is None:
-        dataset = info.model_dump(mode="json")
-    resolved_ref = ref.model_copy(
-        update={
-            "model": canonical,
-            "num_classes": model_spec.num_classes,
-            "model_options": {} if ref.checkpoint else dict(model_spec.options),
-            "checkpoint": str(Path(ref.checkpoint).resolve()) if ref.checkpoint else None,
-            "checkpoint_sha256": file_sha256(ref.checkpoint) if ref.checkpoint else None,
-        }
-    )
+    base = open_base(source)
     name = None
     if ref.checkpoint is not None:
         folder = Path(ref.checkpoint).parent
         name = folder.name if (folder / RESULT_FILE).is_file() else None
     opened = OpenedBaseline(
-        model, model_spec, structure, dataset, fresh, info, name=name, own_dataset=own_dataset
+        base.model,
+        base.spec,
+        base.structure,
+        base.dataset,
+        base.fresh,
+        base.info,
+        name=name,
+        own_dataset=base.own_dataset,
     )
+    resolved_ref = ref.model_copy(update=base.resolved)
     return opened, spec.model_copy(update={"baseline": resolved_ref, "data": data})

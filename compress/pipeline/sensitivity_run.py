@@ -40,7 +40,7 @@ def run_sensitivity(
     spec: SensitivitySpec, out: str | Path | None = None, *, progress: Progress | None = None
 ) -> SensitivityOutcome:
     """Profile the spec's model into a run folder: spec.yaml, result.json, sensitivity.png."""
-    from compress.deploy.base_model import resolved_base
+    from compress.deploy.base_model import BaseModelSource, open_base
     from compress.measure.environment import environment
     from compress.pruning.inputs import importance_loader
     from compress.pruning.profile import load_profile
@@ -50,7 +50,9 @@ def run_sensitivity(
     from compress.core.device import resolve_device
 
     resolve_device(spec.device)  # refused before the run folder is claimed
-    model, model_spec, _, _, fresh, info, update = resolved_base(spec)
+    base = open_base(BaseModelSource.of(spec))
+    model, model_spec, fresh, info = base.model, base.spec, base.fresh, base.info
+    update = {**base.resolved, "data": str(Path(spec.data).resolve()) if spec.data else None}
     canonical = model_spec.name
     spec = spec.model_copy(update=update)
     dump = spec.model_dump(mode="json")

@@ -19,23 +19,17 @@ from __future__ import annotations
 
 import copy
 import os
-import platform
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-from torch import nn
-
 from compress.core.checkpoint import save_checkpoint
-from compress.core.results import Measurement, RunResult, load_result, write_result
+from compress.core.results import RunResult, load_result, write_result
 from compress.core.runs import SPEC_FILE, prepare_run_dir
 from compress.pipeline.baseline import OpenedBaseline, open_baseline
-from compress.pipeline.engine import Applied, InlineStore, StepStore, apply_steps
-from compress.pipeline.measure import Subject, score, time_subjects
+from compress.pipeline.engine import InlineStore, StepStore, apply_steps
+from compress.pipeline.measure import RunFiles, Subject, measure_variant, score
 from compress.pipeline.spec import VariantSpec
-
-BASELINE_ONNX = "baseline.onnx"  # the baseline as fp32 ONNX, beside a quantized variant
 
 
 @dataclass
@@ -105,9 +99,8 @@ def run_variant(
         artifacts["checkpoint"] = checkpoint_file
     for role, path in applied.artifacts.items():
         artifacts[role] = _relative(path, run_dir)
-    result = _measure(
-        spec, base, reference, baseline_metrics, applied, run_dir, kind, artifacts, checkpoint_file
-    )
+    files = RunFiles(run_dir, kind, artifacts, checkpoint_file)
+    result = measure_variant(spec, base, reference, baseline_metrics, applied, files)
     result.step_details = [_relative_runs(d, run_dir) for d in result.step_details]
     write_result(run_dir, result)
     return VariantOutcome(run_dir, result, base.fresh)
@@ -126,128 +119,3 @@ def _relative(path: Path, run_dir: Path) -> str:
     """``path`` relative to the run folder (``../../steps/...`` for a recipe's shared steps),
     so that the folders move together and ``result.json`` holds no machine's absolute path."""
     return os.path.relpath(Path(path).resolve(), run_dir.resolve())
-
-
-def _measure(
-    spec: VariantSpec,
-    base: OpenedBaseline,
-    reference: nn.Module | None,
-    baseline_metrics: Any,
-    applied: Applied,
-    run_dir: Path,
-    kind: str,
-    artifacts: dict[str, str],
-    checkpoint_file: str,
-) -> RunResult:
-    """Measure baseline and variant alike (same process, split, input size, threads)."""
-    from compress.measure.environment import available_cpus, environment, load_average
-    from compress.measure.macs import count_macs_params
-    from compress.measure.size import file_bytes, state_dict_bytes
-
-    size_at = spec.bench.input_size
-    quantized = applied.onnx is not None
-    base_macs = base_params = macs = params = None
-    if reference is not None:
-        base_macs, base_params = count_macs_params(reference, size_at)
-    if applied.model is not None:
-        macs, params = count_macs_params(applied.model, size_at)
-    if quantized:  # like with like: the baseline as fp32 ONNX, beside the int8 file
-        only_quantized = len(spec.steps) == 1  # the step's fp32 export *is* the baseline
-        base_onnx = base.onnx or (applied.fp32_onnx if only_quantized else None)
-        base_onnx = base_onnx or _export_reference(reference, run_dir, base)
-        base_subject = Subject(model=reference, onnx=base_onnx, macs=base_macs)
-        variant = Subject(onnx=applied.onnx, macs=macs)
-        base_size, base_artifact = file_bytes(base_onnx), "fp32-onnx"
-        size, size_artifact = file_bytes(applied.onnx), "int8-onnx"
-    else:
-        base_subject = Subject(model=reference, macs=base_macs)
-        variant = Subject(model=applied.model, macs=macs)
-        base_size, base_artifact = state_dict_bytes(reference), "fp32-state-dict"
-        size, size_artifact = state_dict_bytes(applied.model), checkpoint_file
-    base_latency: dict[str, Any] = {}
-    latency: dict[str, Any] = {}
-    if spec.bench.enabled:
-        base_latency, latency = time_subjects([base_subject, variant], spec.bench, seed=spec.seed)
-    metrics = None
-    if base.info is not None and spec.eval_split is not None:
-        if quantized:
-            baseline_metrics = score(
-                Subject(onnx=base_subject.onnx), str(spec.data), spec.eval_split, base.info
-            )
-            metrics = score(variant, str(spec.data), spec.eval_split, base.info)
-        elif applied.metrics is not None and spec.eval_split == "val":
-            metrics = applied.metrics  # the fine-tune's best epoch, scored on val
-        else:
-            metrics = score(variant, str(spec.data), spec.eval_split, base.info, device=spec.device)
-    details = [
-        d.model_copy(update={"runs": [_relative(Path(r), run_dir) for r in d.runs]})
-        if d.kind == "finetune"
-        else d
-        for d in applied.details
-    ]
-    baseline = Measurement(
-        name=base.name,
-        params=base_params,
-        macs=base_macs,
-        macs_input_size=size_at if base_macs is not None else None,
-        size_bytes=base_size,
-        size_artifact=base_artifact,
-        latency_ms=base_latency,
-        metrics=baseline_metrics,
-    )
-    steps = list(applied.structure)
-    if applied.final_record is not None:
-        steps.append(applied.final_record)
-    model_name = (
-        base.model_spec.name
-        if base.model_spec
-        else (((base.dataset or {}).get("model") or {}).get("name") or "onnx")
-    )
-    threads = next(iter(latency.values())).threads if latency else torch.get_num_threads()
-    env = (
-        environment(threads=threads)
-        if quantized
-        else {
-            "torch": torch.__version__,
-            "python": platform.python_version(),
-            "threads": threads,
-            "load_average": load_average(),
-            "cpu_logical": available_cpus(),
-        }
-    )
-    return RunResult(
-        name=spec.name or run_dir.name,
-        kind=kind,
-        model=model_name,
-        steps=steps,
-        baseline=base.name,
-        params=params if params is not None else base_params,
-        macs=macs if macs is not None else base_macs,
-        macs_input_size=size_at if (macs or base_macs) is not None else None,
-        size_bytes=size,
-        size_artifact=size_artifact,
-        latency_ms=latency,
-        metrics=metrics,
-        training=applied.training,
-        artifacts=artifacts,
-        env=env,
-        extra={
-            "fresh_init": base.fresh,
-            "source": spec.baseline.checkpoint or spec.baseline.onnx or f"fresh {model_name}",
-        },
-        baseline_measurement=baseline,
-        step_details=details,
-    )
-
-
-def _export_reference(reference: nn.Module | None, run_dir: Path, base: OpenedBaseline) -> Path:
-    """The baseline as fp32 ONNX (parity is the exporter's job), kept beside the variant."""
-    from compress.core.onnx_files import onnx_metadata
-    from compress.deploy.export import export_onnx
-
-    assert reference is not None and base.model_spec is not None
-    path = run_dir / BASELINE_ONNX
-    if not path.is_file():
-        metadata = onnx_metadata(base.model_spec, list(base.structure), base.dataset)
-        export_onnx(reference, path, input_size=(64, 64), metadata=metadata)
-    return path

@@ -1,6 +1,6 @@
 """What pruning reads beyond the base model: batches for gradient-based importance.
 
-The base model, the data set's info and val metrics come from :mod:`compress.deploy.base_model`,
+The base model and the data set's info come from :mod:`compress.deploy.base_model` (``open_base``),
 shared with the other techniques.
 """
 

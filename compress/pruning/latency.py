@@ -3,23 +3,17 @@
 MACs are not latency: a pruned model with odd widths or a memory-bound layout can be
 smaller and no faster. Every prune run therefore times the baseline and the pruned
 model in the same process, with the same runtime, threads, input and timing protocol
-(:func:`compress.measure.latency.measure_latency`). ONNX Runtime (the default, what ships) needs
+(:func:`compress.deploy.subjects.time_subjects`). ONNX Runtime (the default, what ships) needs
 an export first, done to a temporary file.
 """
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-import torch
 from torch import nn
 
 from compress.core.measurements import LatencyStats
-
-NOT_FASTER = 0.95  # latency ratio at or above which a pruned model is "NOT faster"
 
 
 @dataclass(frozen=True)
@@ -40,48 +34,24 @@ def measure_model(
     """``(runtime key, stats)`` of ``model`` on CPU; ``macs`` per image adds GMAC/s.
 
     The model is timed in eval mode on a seeded random 1x3xHxW input; torch's thread
-    count is set to ``setup.threads`` for the measurement and restored afterwards.
+    count is set to ``setup.threads`` for the measurement and restored afterwards, and
+    so are the model's device and mode.
     """
-    from compress.deploy.export import export_onnx
-    from compress.measure.latency import measure_latency
-    from compress.measure.runtimes import RUNTIMES, open_runner
+    from compress.deploy.subjects import Subject, time_subjects
 
-    previous = torch.get_num_threads()
-    threads = setup.threads or previous
     was_training = model.training
     device = next(model.parameters()).device
-    x = torch.randn(1, 3, *setup.input_size, generator=torch.Generator().manual_seed(setup.seed))
-    torch.set_num_threads(threads)
     try:
-        with tempfile.TemporaryDirectory(prefix="segcompress-prune-bench-") as folder:
-            target: Any = model
-            if RUNTIMES[setup.runtime].reads_onnx:
-                target = export_onnx(
-                    model.cpu(), Path(folder) / "model.onnx", input_size=setup.input_size
-                )
-            runner = open_runner(setup.runtime, target, threads=threads)
-            timing = measure_latency(
-                runner.run, [runner.prepare(x)], warmup=setup.warmup, runs=setup.runs
-            )
-            stats = timing.to_stats(
-                input_size=setup.input_size,
-                threads=runner.threads,
-                device_name=runner.device_name,
-                macs=macs,
-            )
-            return runner.key, stats
+        [latency] = time_subjects(
+            [Subject(model=model, macs=macs)],
+            runtimes=[setup.runtime],
+            input_size=setup.input_size,
+            warmup=setup.warmup,
+            runs=setup.runs,
+            threads=setup.threads,
+            seed=setup.seed,
+        )
     finally:
-        torch.set_num_threads(previous)
         model.to(device).train(was_training)
-
-
-def latency_ratio(pruned: LatencyStats, baseline: LatencyStats) -> float | None:
-    """Pruned p50 over baseline p50 (None when the baseline took no measurable time)."""
-    return pruned.p50 / baseline.p50 if baseline.p50 > 0 else None
-
-
-def verdict(latency: float | None, macs: float | None) -> str | None:
-    """``"NOT faster"`` when the latency ratio is >= 0.95 although MACs fell; else None."""
-    if latency is None or macs is None:
-        return None
-    return "NOT faster" if latency >= NOT_FASTER and macs < 1.0 else None
+    [(key, stats)] = latency.items()
+    return key, stats

@@ -3,8 +3,7 @@
 ``compress quantize`` is a one-step variant (:mod:`compress.pipeline.run_kinds`); the
 pieces are usable on their own: :func:`~compress.quantization.ptq.quantize_onnx`
 (fp32 ONNX -> QDQ int8 ONNX), :class:`~compress.quantization.calibration.
-ImageCalibrationReader` (real train-split images), :func:`~compress.quantization.
-compare.compare_onnx` (fp32 vs int8 side by side), :mod:`~compress.quantization.qat`
+ImageCalibrationReader` (real train-split images), :mod:`~compress.quantization.qat`
 (fake-quantized fine-tuning). Names load lazily so importing the package is cheap.
 """
 
@@ -18,7 +17,6 @@ _EXPORTS: dict[str, str] = {
     "quantize_onnx": "ptq",
     "ImageCalibrationReader": "calibration",
     "calibration_indices": "calibration",
-    "compare_onnx": "compare",
     "choose_int8_format": "cpu_features",
     "prepare_qat": "qat",
     "export_qat": "qat",

@@ -3,8 +3,9 @@
 ONNX Runtime's CUDA execution provider has no int8 convolution kernels, so a QDQ int8
 model on it falls back to dequantize + fp32 convolutions. This module measures what a
 GPU does offer - PyTorch half precision and ONNX Runtime fp32 on CUDA - and runs the
-int8 file only when a TensorRT provider is installed; otherwise it says so. It needs
-CUDA and is not exercised by the CPU test suite.
+int8 file only when a TensorRT provider is installed; otherwise it says so. All of them are
+timed interleaved in one process (:func:`compress.measure.latency.measure_interleaved`).
+It needs CUDA and is not exercised by the CPU test suite.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def gpu_report(
     import onnxruntime as ort
     import torch
 
-    from compress.measure.latency import measure_latency
+    from compress.measure.latency import measure_interleaved
     from compress.measure.runtimes import OrtRunner, TorchRunner
 
     providers = list(ort.get_available_providers())
@@ -43,17 +44,13 @@ def gpu_report(
         report["note"] = "no CUDA device: FP16 and GPU int8 were not measured"
         return report
     x = torch.randn(1, 3, *input_size, generator=torch.Generator().manual_seed(0))
-    latency: dict[str, Any] = {}
+    calls: dict[str, tuple[Any, Any]] = {}
     if model is not None:
         runner = TorchRunner(model, device="cuda", fp16=True)
-        timing = measure_latency(
-            runner.run, [runner.prepare(x)], warmup=warmup, runs=runs, sync=runner.sync
-        )
-        latency["torch-cuda-fp16"] = timing.to_stats(input_size=input_size).model_dump()
+        calls["torch-cuda-fp16"] = (runner.run, runner.prepare(x))
     if "CUDAExecutionProvider" in providers:
         runner_ort = OrtRunner(fp32_onnx, device="cuda")
-        timing = measure_latency(runner_ort.run, [runner_ort.prepare(x)], warmup=warmup, runs=runs)
-        latency["ort-cuda-fp32"] = timing.to_stats(input_size=input_size).model_dump()
+        calls["ort-cuda-fp32"] = (runner_ort.run, runner_ort.prepare(x))
     if "TensorrtExecutionProvider" in providers:
         session = ort.InferenceSession(
             str(int8_onnx),
@@ -63,12 +60,18 @@ def gpu_report(
             ],
         )
         name = session.get_inputs()[0].name
-        array = x.numpy()
-        timing = measure_latency(
-            lambda a: session.run(None, {name: a}), [array], warmup=warmup, runs=runs
-        )
-        latency["ort-tensorrt-int8"] = timing.to_stats(input_size=input_size).model_dump()
+        calls["ort-tensorrt-int8"] = (lambda a: session.run(None, {name: a}), x.numpy())
     else:
         report["int8"] = NO_TENSORRT
-    report["latency_ms"] = latency
+    timings = (
+        measure_interleaved(
+            list(calls.values()), warmup=warmup, runs=runs, sync=torch.cuda.synchronize
+        )
+        if calls
+        else []
+    )
+    report["latency_ms"] = {
+        key: timing.to_stats(input_size=input_size).model_dump()
+        for key, timing in zip(calls, timings, strict=True)
+    }
     return report

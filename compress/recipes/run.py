@@ -198,7 +198,7 @@ def measure_baseline(
 ) -> Path:
     """The baseline's own row: eval-split accuracy, size, MACs, latency (bench run)."""
     from compress.core.results import RESULT_FILE, load_result, write_result
-    from compress.deploy.bench import BenchSpec, benchmark
+    from compress.deploy.bench import BenchSpec, run_bench
 
     bench = recipe.bench
     spec = BenchSpec(
@@ -217,7 +217,7 @@ def measure_baseline(
     digest = spec_digest(spec.model_dump(mode="json") | {"sha": _sha(checkpoint)})[:8]
     folder = out / "measured" / f"{entry.name}-{digest}"
     finished = (folder / RESULT_FILE).is_file()
-    result = benchmark(spec, out=folder)
+    result = run_bench(spec, out=folder)
     origin = checkpoint.parent / RESULT_FILE
     if not finished and origin.is_file():  # the study's table shows training time beside latency
         result.training = load_result(origin).training

@@ -46,7 +46,7 @@ def test_bench_builds_the_spec(monkeypatch: pytest.MonkeyPatch) -> None:
         seen.update(spec=spec, out=out)
         return RunResult(name="x", kind="bench", model="unet")
 
-    monkeypatch.setattr(compress.deploy.bench, "benchmark", fake)
+    monkeypatch.setattr(compress.deploy.bench, "run_bench", fake)
     assert main(["bench", "--model", "vgg", "--json", "--no-roof"]) == 0
     spec = seen["spec"]
     assert isinstance(spec, compress.deploy.bench.BenchSpec)

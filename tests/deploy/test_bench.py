@@ -14,7 +14,7 @@ from baselines import get_model
 from compress.core.errors import CompressError
 from compress.core.results import RunResult, load_result
 from compress.core.specs import parse_spec
-from compress.deploy.bench import BenchSpec, benchmark
+from compress.deploy.bench import BenchSpec, run_bench
 from compress.measure import roof as roof_module
 from compress.measure.macs import count_macs_params
 from compress.measure.size import onnx_size, param_count, state_dict_bytes
@@ -43,7 +43,7 @@ def check_stats(result: RunResult, keys: list[str]) -> None:
 
 def test_bench_both_runtimes_writes_a_run_folder(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    result = benchmark(BenchSpec(**TINY, **FAST), out=out)
+    result = run_bench(BenchSpec(**TINY, **FAST), out=out)
     check_stats(result, ["torch-cpu", "ort-cpu"])
     model = get_model("unet", num_classes=5, base_channels=8)
     assert result.kind == "bench" and result.model == "unet" and result.name == "run"
@@ -55,9 +55,9 @@ def test_bench_both_runtimes_writes_a_run_folder(tmp_path: Path) -> None:
     assert result.artifacts == {"onnx": "model.onnx"}
     assert {p.name for p in out.iterdir()} == {"spec.yaml", "result.json", "model.onnx", ".lock"}
     assert load_result(out) == result
-    assert benchmark(BenchSpec(**TINY, **FAST), out=out) == result  # finished: not re-run
+    assert run_bench(BenchSpec(**TINY, **FAST), out=out) == result  # finished: not re-run
     with pytest.raises(CompressError, match="different bench configuration"):
-        benchmark(BenchSpec(**TINY, **{**FAST, "runs": 3}), out=out)
+        run_bench(BenchSpec(**TINY, **{**FAST, "runs": 3}), out=out)
 
 
 def test_bench_onnx_file_with_accuracy(tmp_path: Path) -> None:
@@ -66,9 +66,9 @@ def test_bench_onnx_file_with_accuracy(tmp_path: Path) -> None:
     data = write_synthetic_dataset(tmp_path / "data", n=3, size=64, seed=0)
     classes = load_dataset_info(data).num_classes
     spec = {**TINY, "num_classes": classes, **FAST}
-    benchmark(BenchSpec(**spec, runtimes=["ort"]), out=tmp_path / "run")
+    run_bench(BenchSpec(**spec, runtimes=["ort"]), out=tmp_path / "run")
     onnx = tmp_path / "run" / "model.onnx"
-    result = benchmark(BenchSpec(onnx=onnx, data=data, split="test", **FAST))
+    result = run_bench(BenchSpec(onnx=onnx, data=data, split="test", **FAST))
     check_stats(result, ["ort-cpu"])
     assert result.model == "unet"  # read from the ONNX metadata
     model = get_model("unet", num_classes=classes, base_channels=8)
@@ -82,7 +82,7 @@ def test_bench_onnx_file_with_accuracy(tmp_path: Path) -> None:
 
 def test_bench_restores_torch_threads() -> None:
     before = torch.get_num_threads()
-    benchmark(BenchSpec(**TINY, **{**FAST, "threads": 2}, runtimes=["torch"], roof=False))
+    run_bench(BenchSpec(**TINY, **{**FAST, "threads": 2}, runtimes=["torch"], roof=False))
     assert torch.get_num_threads() == before
 
 
@@ -95,13 +95,13 @@ def test_bench_restores_torch_threads() -> None:
 )
 def test_cuda_only_flags_fail_on_cpu(changes: dict[str, object], message: str) -> None:
     with pytest.raises(CompressError, match=message):
-        benchmark(BenchSpec(**TINY, **FAST, **changes))
+        run_bench(BenchSpec(**TINY, **FAST, **changes))
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_cuda_without_gpu_fails_clearly() -> None:
     with pytest.raises(CompressError, match="--device cuda"):
-        benchmark(BenchSpec(**TINY, **FAST, device="cuda", runtimes=["torch"]))
+        run_bench(BenchSpec(**TINY, **FAST, device="cuda", runtimes=["torch"]))
 
 
 @pytest.mark.parametrize(
@@ -123,7 +123,7 @@ def test_corrupt_onnx_is_a_user_error(tmp_path: Path) -> None:
     broken = tmp_path / "broken.onnx"
     broken.write_bytes(b"\x00garbage")
     with pytest.raises(CompressError, match="broken.onnx"):
-        benchmark(BenchSpec(onnx=broken, **FAST))
+        run_bench(BenchSpec(onnx=broken, **FAST))
 
 
 def test_sizes() -> None:

@@ -10,6 +10,7 @@ import torch
 from baselines import get_model, list_models
 from compress.core.checkpoint import save_checkpoint
 from compress.core.errors import CompressError
+from compress.core.onnx_files import load_onnx, read_metadata
 from compress.core.specs import ModelSpec
 from compress.deploy import export as export_module
 from compress.deploy.export import (
@@ -17,10 +18,8 @@ from compress.deploy.export import (
     check_parity,
     export_model,
     export_onnx,
-    load_onnx,
     parity_images,
     parity_path_for,
-    read_metadata,
 )
 from compress.measure.runtimes import OrtRunner
 

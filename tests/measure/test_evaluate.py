@@ -218,3 +218,29 @@ def test_resolve_device(monkeypatch) -> None:
     assert resolve_device("cuda:0") == torch.device("cuda:0")
     with pytest.raises(CompressError, match="devices 0..0"):
         resolve_device("cuda:3")
+
+
+def test_an_iterable_of_pairs_or_batches_scores_like_the_data_set() -> None:
+    """One scoring loop: a generator of pairs, or of batches, gives the indexable result."""
+
+    class Noisy(Oracle):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            logits = super().forward(x)
+            return logits + 2.0 * torch.roll(logits, 1, dims=1) * (x[:, 1:2] > 0.5)
+
+    items = make_items([(8, 8)] * 4, seed=3, ignore=K)
+    model = Noisy()
+    reference = evaluate(model, items, num_classes=K, ignore_index=K)
+    pairs = evaluate(model, (item for item in items), num_classes=K, ignore_index=K)
+    batches = evaluate(
+        model,
+        ((torch.stack([a[0], b[0]]), torch.stack([a[1], b[1]])) for a, b in (items[:2], items[2:])),
+        num_classes=K,
+        ignore_index=K,
+    )
+    assert 0 < reference.metrics.miou < 1
+    for other in (pairs, batches):
+        assert other.metrics.per_class_iou == reference.metrics.per_class_iou
+        assert other.num_images == 4
+    with pytest.raises(CompressError, match="data item 1 is not an"):
+        evaluate(model, iter([items[0], "x"]), num_classes=K, ignore_index=K)

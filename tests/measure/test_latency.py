@@ -12,7 +12,7 @@ import pytest
 
 from compress.measure import roof as roof_module
 from compress.measure.environment import CpuInfo, environment, parse_cpuinfo
-from compress.measure.latency import Timing, measure_latency, percentile
+from compress.measure.latency import Timing, measure_interleaved, percentile, time_runners
 from compress.measure.roof import get_roof, simd_config, theoretical_roof
 
 CPUINFO = """processor\t: 0
@@ -38,24 +38,64 @@ def test_percentile_interpolates() -> None:
     assert percentile([5.0], 90) == 5.0
 
 
-def test_measure_latency_calls_and_orders_stats() -> None:
+def test_one_subject_is_timed_with_sync_and_memory() -> None:
     calls: list[int] = []
     syncs: list[int] = []
-    timing = measure_latency(
-        lambda item: calls.append(item), [1, 2], warmup=2, runs=5, sync=lambda: syncs.append(0)
+    [timing] = measure_interleaved(
+        [(calls.append, 1)], warmup=2, runs=5, sync=lambda: syncs.append(0)
     )
-    assert calls == [1, 2, 1, 2, 1, 2, 1]  # inputs are cycled through warm-up and runs
+    assert calls == [1] * 7  # warm-up and timed runs
     assert len(syncs) == 2 * 7  # before starting and before stopping each clock
     assert timing.runs == 5 and timing.warmup == 2
     assert timing.min <= timing.p50 <= timing.p90 <= max(timing.samples_ms)
     assert timing.max_rss_bytes is None or timing.max_rss_bytes > 0
 
 
-def test_measure_latency_rejects_bad_arguments() -> None:
+def test_timing_sets_threads_and_restores_them() -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    seen: list[int] = []
+    measure_interleaved(
+        [(lambda _: seen.append(torch.get_num_threads()), 0)], warmup=0, runs=1, threads=2
+    )
+    assert seen == [2] and torch.get_num_threads() == before
+
+
+def test_time_runners_prepares_outside_the_clock_and_syncs_every_runner() -> None:
+    events: list[str] = []
+
+    class Runner:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def prepare(self, x: object) -> str:
+            events.append(f"prepare {self.name}")
+            return self.name
+
+        def run(self, native: str) -> None:
+            events.append(f"run {native}")
+
+        def sync(self) -> None:
+            events.append("sync")
+
+    timings = time_runners([Runner("a"), Runner("b")], object(), warmup=0, runs=1)
+    assert events[:2] == ["prepare a", "prepare b"]  # before any timed call
+    assert events[2:] == ["sync", "sync", "run a", "sync", "sync"] + [
+        "sync",
+        "sync",
+        "run b",
+        "sync",
+        "sync",
+    ]
+    assert len(timings) == 2
+
+
+def test_measure_interleaved_rejects_bad_arguments() -> None:
     with pytest.raises(ValueError):
-        measure_latency(lambda _: None, [0], warmup=0, runs=0)
+        measure_interleaved([(lambda _: None, 0)], warmup=0, runs=0)
     with pytest.raises(ValueError):
-        measure_latency(lambda _: None, [], warmup=0, runs=1)
+        measure_interleaved([], warmup=0, runs=1)
 
 
 def test_timing_to_stats_reports_rate_and_roof_share() -> None:
@@ -141,8 +181,6 @@ def test_environment_fields() -> None:
 
 
 def test_interleaved_timing_runs_every_call_once_per_round() -> None:
-    from compress.measure.latency import measure_interleaved
-
     order: list[str] = []
     timings = measure_interleaved([(order.append, "a"), (order.append, "b")], warmup=1, runs=3)
     assert order == ["a", "b"] * 4  # warm-up round + 3 timed rounds, a and b alternating

@@ -27,7 +27,8 @@ def test_devices_are_checked_through_the_entry() -> None:
 
 def test_a_registered_runtime_is_timed_by_the_pipeline(monkeypatch: pytest.MonkeyPatch) -> None:
     """A new runtime is one entry: here PyTorch eager in channels-last memory format."""
-    from compress.pipeline.measure import Subject, time_subjects
+    from compress.deploy.subjects import Subject, time_subjects
+    from compress.pipeline.measure import bench_timing
     from compress.pipeline.spec import BenchSettings
 
     class NhwcRunner(runtimes.TorchRunner):
@@ -47,7 +48,7 @@ def test_a_registered_runtime_is_timed_by_the_pipeline(monkeypatch: pytest.Monke
     monkeypatch.setitem(runtimes.RUNTIMES, "nhwc", entry)
     settings = BenchSettings(runtimes=["nhwc", "ort"], input_size=(16, 16), runs=2, warmup=1)
     model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 2, 1))
-    [latency] = time_subjects([Subject(model=model)], settings)
+    [latency] = time_subjects([Subject(model=model)], **bench_timing(settings))
     assert set(latency) == {"nhwc-cpu", "ort-cpu"}
     assert all(stats.p50 > 0 and stats.runs == 2 for stats in latency.values())
     assert "nhwc (PyTorch eager, channels-last)" in runtimes.runtime_help()

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
+import compress.pipeline.measure
 import compress.pipeline.run_kinds
 import compress.pipeline.variant
 import compress.pruning.latency
@@ -17,14 +18,14 @@ from compress.core.checkpoint import load_checkpoint
 from compress.core.errors import CompressError
 from compress.core.results import LatencyStats, Measurement, RunResult, write_result
 from compress.measure.macs import count_macs_params
-from compress.pipeline.report import latency_ratio, latency_verdict, macs_ratio
+from compress.pipeline.report import latency_fraction, macs_fraction, verdict
 from compress.pipeline.run_kinds import run_as
 from compress.pipeline.spec import VariantSpec
 from compress.pipeline.variant import VariantOutcome
 from compress.pruning.allocate import greedy_schedule
 from compress.pruning.budget import resolve_budget
 from compress.pruning.graph import channel_counts
-from compress.pruning.latency import LatencySetup, verdict
+from compress.pruning.latency import LatencySetup
 from compress.pruning.profile import SensitivityProfile
 from compress.pruning.prune import PruningSession
 from compress.pruning.spec import PruneSpec
@@ -219,7 +220,7 @@ def test_macs_budget_from_a_profile_prunes_the_insensitive_groups(unet_profile, 
     detail = result.step_details[0]
     budget, ratios = detail.budget, detail.layer_ratios
     assert budget["allocation"] == "sensitivity" and budget["met"] is True
-    assert macs_ratio(result) <= 0.75 and budget["achieved"] == macs_ratio(result)
+    assert macs_fraction(result) <= 0.75 and budget["achieved"] == macs_fraction(result)
     assert ratios and not any(sensitive(name) for name in ratios)  # the cheap groups only
     assert len(ratios) < len(unet_profile.groups)  # non-uniform: the others stay whole
     loaded = load_checkpoint(tmp_path / "run" / "pruned.pt")
@@ -242,7 +243,7 @@ def test_macs_budget_profiles_on_the_fly_with_data(tmp_path) -> None:
     assert detail.budget["allocation"] == "sensitivity" and detail.budget["met"] is True
     assert detail.budget["profile_source"] == "computed on val"
     assert detail.budget["profile"]["num_images"] == 1
-    assert set(detail.layer_ratios.values()) == {0.5} and macs_ratio(outcome.result) <= 0.6
+    assert set(detail.layer_ratios.values()) == {0.5} and macs_fraction(outcome.result) <= 0.6
     assert (outcome.run_dir / outcome.result.artifacts["sensitivity_plot"]).is_file()
     assert outcome.result.metrics is not None and outcome.result.metrics.split == "val"
 
@@ -306,7 +307,7 @@ def test_latency_budget_goes_on_when_a_confirmation_misses(monkeypatch) -> None:
     assert count_macs_params(pruned, SIZE)[0] / 1e6 <= target
 
 
-def fake_time_subjects(subjects, bench, *, seed=0):
+def fake_time_subjects(subjects, *, runs, input_size, seed=0, **_):
     """Interleaved timing replaced by the same MACs / 1e6 ms rule."""
     return [
         {
@@ -314,9 +315,9 @@ def fake_time_subjects(subjects, bench, *, seed=0):
                 p50=s.macs / 1e6,
                 p90=s.macs / 1e6,
                 min=s.macs / 1e6,
-                runs=bench.runs,
+                runs=runs,
                 warmup=0,
-                input_size=bench.input_size,
+                input_size=input_size,
             )
         }
         for s in subjects
@@ -326,7 +327,7 @@ def fake_time_subjects(subjects, bench, *, seed=0):
 def test_latency_budget_run_records_latency(monkeypatch, tmp_path) -> None:
     fake = fake_latency()
     monkeypatch.setattr(compress.pruning.latency, "measure_model", fake)
-    monkeypatch.setattr(compress.pipeline.variant, "time_subjects", fake_time_subjects)
+    monkeypatch.setattr(compress.pipeline.measure, "time_subjects", fake_time_subjects)
     base = count_macs_params(tiny_unet(), SIZE)[0] / 1e6
     spec = run_spec(prune={"target_latency_ms": 0.6 * base, "round_to": None})
     result = run_prune(spec, tmp_path / "run", progress=False).result
@@ -347,13 +348,8 @@ def test_bench_measures_baseline_and_pruned_in_one_process(tmp_path) -> None:
     assert stats.runs == 2 and stats.input_size == SIZE
     baseline = result.baseline_measurement.latency_ms["ort-cpu"]
     assert baseline.runs == 2 and baseline.input_size == SIZE
-    assert latency_ratio(result, "ort-cpu") == pytest.approx(stats.p50 / baseline.p50)
-    assert latency_verdict(result) is None or latency_verdict(result).startswith("NOT faster")
-
-
-def test_verdict() -> None:
-    assert verdict(0.97, 0.4) == "NOT faster" and verdict(1.3, 0.4) == "NOT faster"
-    assert verdict(0.5, 0.4) is None and verdict(1.0, 1.0) is None and verdict(None, 0.4) is None
+    assert latency_fraction(result, "ort-cpu") == pytest.approx(stats.p50 / baseline.p50)
+    assert verdict(result) is None or verdict(result).startswith("NOT faster")
 
 
 def test_cli_shows_not_faster(monkeypatch, tmp_path, capsys) -> None:

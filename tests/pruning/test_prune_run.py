@@ -11,7 +11,7 @@ import torch
 from compress.core.checkpoint import load_checkpoint, save_checkpoint
 from compress.core.errors import CompressError
 from compress.core.specs import ModelSpec
-from compress.pipeline.report import macs_ratio
+from compress.pipeline.report import macs_fraction
 from compress.pipeline.run_kinds import run_as
 from compress.pipeline.spec import VariantSpec
 
@@ -110,11 +110,11 @@ def test_budget_mode_run(tmp_path) -> None:
     spec = run_spec(prune={"ratio": None, "target_macs": 0.5})
     result = run_prune(spec, tmp_path / "run", progress=False).result
     detail = result.step_details[0]
-    assert macs_ratio(result) <= 0.5
+    assert macs_fraction(result) <= 0.5
     assert 0 < detail.ratio < 0.5
     budget = detail.budget  # no data, no profile: says it fell back to uniform
     assert budget["allocation"] == "uniform" and "uniform" in budget["note"]
-    assert budget["met"] is True and budget["achieved"] == macs_ratio(result)
+    assert budget["met"] is True and budget["achieved"] == macs_fraction(result)
 
 
 def test_distilling_fine_tune_learns_from_the_unpruned_model(synthetic, tmp_path) -> None:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import torch
 
-from compress.cli.quantize_cmd import int8_verdict as verdict
 from compress.core.checkpoint import save_checkpoint
 from compress.core.results import load_result
 from compress.core.specs import ModelSpec
+from compress.pipeline.report import verdict
 from compress.pipeline.run_kinds import run_as
 from compress.pipeline.spec import VariantSpec
 from compress.pipeline.variant import VariantOutcome
