@@ -10,11 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from compress import moved
 from compress.core.errors import CompressError
 from compress.core.version import __version__
-
-moved.install()  # old module paths (compress.results, ...) keep working for one release
 
 API = (
     "Benchmark",

@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 # Lowest first. A module belongs to the longest prefix listed ("=name": that module only).
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("baselines",),
-    ("compress.moved", "compress.core"),
+    ("compress.core",),
     ("compress.data",),
     ("compress.measure",),
     ("compress.training",),

@@ -24,13 +24,10 @@ _LAZY: dict[str, str] = {
     "select_layers": "compress.lowrank.sites",
     "replay_factorize": "compress.lowrank.replay",
     "LowRankSequential": "compress.lowrank.modules",
-    "run_factorize": "compress.commands.factorize",
-    "FactorizeRun": "compress.commands.factorize",
 }
 
 __all__ = [
     "FACTORIZATION_METHODS",
-    "METHOD_NAMES",
     "RANK_RULES",
     "FactorizeRunSpec",
     "FactorizeSpec",
@@ -41,8 +38,6 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name == "METHOD_NAMES":  # deprecated (one release): the names of FACTORIZATION_METHODS
-        return tuple(FACTORIZATION_METHODS)
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'compress.lowrank' has no attribute {name!r}")

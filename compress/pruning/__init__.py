@@ -25,12 +25,10 @@ _LAZY: dict[str, str] = {
     "resolve_budget": "compress.pruning.budget",
     "greedy_schedule": "compress.pruning.allocate",
     "profile_sensitivity": "compress.pruning.sensitivity",
-    "run_sensitivity": "compress.commands.sensitivity",  # moved up a layer; kept one release
     "load_profile": "compress.pruning.profile",
     "SensitivitySpec": "compress.pruning.profile",
     "SensitivityProfile": "compress.pruning.profile",
     "channel_counts": "compress.pruning.graph",
-    "run_prune": "compress.commands.prune",
 }
 
 __all__ = ["IMPORTANCES", "SCOPES", "PruneRunSpec", "PruneSpec", *_LAZY]

@@ -15,8 +15,6 @@ from typing import Any
 
 _EXPORTS: dict[str, str] = {
     "QuantizeSpec": "spec",
-    "quantize": "compress.commands.quantize",  # moved up a layer; kept here for one release
-    "QuantizeOutcome": "compress.commands.quantize",
     "quantize_onnx": "ptq",
     "ImageCalibrationReader": "calibration",
     "calibration_indices": "calibration",
