@@ -1,11 +1,11 @@
 """INT8 quantization to ONNX Runtime: post-training (PTQ) and quantization-aware (QAT).
 
-``compress.commands.quantize.quantize(QuantizeSpec(...), out)`` is ``compress quantize``; the
-pieces are usable on their own: :func:`~compress.quantization.ptq.quantize_onnx`
-(fp32 ONNX -> QDQ int8 ONNX), :class:`~compress.quantization.calibration.
-ImageCalibrationReader` (real train-split images), :func:`~compress.quantization.
-compare.compare_onnx` (fp32 vs int8 side by side), :mod:`~compress.quantization.qat`
-(fake-quantized fine-tuning). Names load lazily so importing the package is cheap.
+``compress quantize`` runs the whole step; the pieces are usable on their own:
+:func:`~compress.quantization.ptq.quantize_onnx` (fp32 ONNX -> QDQ int8 ONNX),
+:class:`~compress.quantization.calibration.ImageCalibrationReader` (real train-split
+images), :func:`~compress.quantization.compare.compare_onnx` (fp32 vs int8 side by side),
+:mod:`~compress.quantization.qat` (fake-quantized fine-tuning). Names load lazily so
+importing the package is cheap.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'compress.quantization' has no attribute {name!r}")
-    path = module if "." in module else f"compress.quantization.{module}"
-    value = getattr(importlib.import_module(path), name)
+    value = getattr(importlib.import_module(f"compress.quantization.{module}"), name)
     globals()[name] = value
     return value
