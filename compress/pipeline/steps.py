@@ -8,15 +8,15 @@ recipes and CLI options are validated before torch loads.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, field_validator
 
 from compress.core.specs import Spec
 from compress.lowrank.spec import FactorizeSpec
 from compress.pruning.spec import DEFAULT_SENSITIVITY_RATIOS, PruneSpec, check_ratios
 from compress.quantization.spec import QuantizeOptions
-from compress.training.train_spec import ClassWeighting, Distill, LossName, unset_if_default
+from compress.training.train_spec import ClassWeighting, Distill, LossName
 
 
 class PruneStep(PruneSpec):
@@ -62,15 +62,8 @@ class FinetuneStep(Spec):
     schedule: Literal["step", "cosine"] = "cosine"
     workers: int = Field(default=0, ge=0)
     distill: Distill | None = None  # learn from the variant's baseline as well as the labels
-    class_weights: ClassWeighting | None = None  # as in training (None: unweighted)
-    loss: LossName | None = None  # as in training (None: cross-entropy)
-
-    ADDED_FIELDS: ClassVar[frozenset[str]] = frozenset({"distill", "class_weights", "loss"})
-
-    @field_validator("class_weights", "loss", mode="before")
-    @classmethod
-    def _default_is_none(cls, value: Any, info: ValidationInfo) -> Any:
-        return unset_if_default(value, info)
+    class_weights: ClassWeighting = "none"  # as in training
+    loss: LossName = "ce"  # as in training
 
 
 class QuantizeStep(QuantizeOptions):

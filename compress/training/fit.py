@@ -175,7 +175,7 @@ def fit(
         raise ValueError("give a teacher exactly when the spec asks for distillation")
     weight_tensor = torch.tensor(weights["weights"]) if weights else None
     criterion = training_loss(
-        label_loss(spec.loss or "ce", loss_ignore_index(info.ignore_index), weight_tensor),
+        label_loss(spec.loss, loss_ignore_index(info.ignore_index), weight_tensor),
         teacher.to(device).eval().requires_grad_(False) if teacher is not None else None,
         spec.distill,
     )
@@ -328,9 +328,9 @@ def fit(
             "processes": procs.world_size,
             "effective_batch": spec.effective_batch,
             "input_pipeline": pipeline,
-            "loss": spec.loss or "ce",
-            "optimizer": spec.optimizer or "adam",
-            "warmup_epochs": spec.warmup_epochs or 0,
+            "loss": spec.loss,
+            "optimizer": spec.optimizer,
+            "warmup_epochs": spec.warmup_epochs,
             "ema": spec.ema,
             "class_weights": weights,
         },
