@@ -40,9 +40,6 @@ class RunFolder:
     finished: bool  # result.json already exists for this very spec
     existing: bool  # the folder already held this spec (finished or not)
 
-    def file(self, relative: str) -> Path:
-        return self.path / relative
-
 
 def prepare_run_dir(out: str | os.PathLike[str], spec: dict[str, Any], *, kind: str) -> RunFolder:
     """Create ``out`` for ``spec`` or check that it already belongs to the same spec.
