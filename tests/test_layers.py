@@ -64,8 +64,10 @@ def source_files() -> list[Path]:
 
 
 ROOTS = ("baselines", "benchmarks", "compress")
-# "a.b.c" or "a.b.c:attribute" under a root package: the spelling of a lazy import target.
-TARGET = re.compile(rf"(?P<module>(?:{'|'.join(ROOTS)})(?:\.\w+)*)(?::(?P<attribute>\w+))?")
+# "a.b.c" or "a.b.c:attribute[.more]" under a root package: a lazy import target's spelling.
+TARGET = re.compile(
+    rf"(?P<module>(?:{'|'.join(ROOTS)})(?:\.\w+)*)(?::(?P<attribute>\w+(?:\.\w+)*))?"
+)
 
 
 def _literals(tree: ast.AST) -> list[str]:
@@ -259,6 +261,7 @@ KNOWN = {"compress", "compress.core.checkpoint", "compress.pruning", "compress.p
         ('name = f"compress.pruning.{kind}"', set()),
         ('text = "see compress.pruning.replay"', set()),
         ('text = "compress.pruning.replay.replay_prune"', set()),  # no module of that name
+        ('T = "compress.pruning.replay:Session.run"', {"compress.pruning.replay"}),
         ('text = "compress.pruning.replay:"', set()),
         ('text = "compress.pruning.replay:a b"', set()),
         ('text = "compress.pruned:replay"', set()),
