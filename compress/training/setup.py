@@ -8,6 +8,7 @@ uninterrupted one), everything before the first epoch and returns it as one
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -31,8 +32,6 @@ from compress.training.resume import restore, resume_state
 from compress.training.train_spec import TrainSpec
 
 if TYPE_CHECKING:
-    from collections.abc import Sized
-
     from compress.data import DatasetInfo, SegmentationFolder
 
 
@@ -59,7 +58,7 @@ class Training:
     amp_dtype: torch.dtype | None
     criterion: Loss
     generator: torch.Generator  # seeded per epoch: shuffling
-    batches: Sized  # an iterable of (images, masks) batches
+    batches: Iterable[tuple[torch.Tensor, torch.Tensor]]  # (images, masks), with a len
     pipeline: str  # loader or device
     reporter: EpochReporter
     macs: int
