@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
+
+import pytest
 
 
 def _run(code: str) -> str:
@@ -34,3 +37,13 @@ def test_an_old_module_path_is_gone() -> None:
         "print(inspect.isfunction(compress.evaluate))\n"
     )
     assert _run(code).split() == ["compress.evaluate", "True"]
+
+
+@pytest.mark.parametrize(
+    "package", ["compress.data", "compress.lowrank", "compress.pruning", "compress.quantization"]
+)
+def test_every_lazy_name_of_a_package_resolves(package: str) -> None:
+    """A lazy table names only what its modules define (no entry outlives its target)."""
+    module = importlib.import_module(package)
+    missing = [name for name in module.__all__ if not hasattr(module, name)]
+    assert missing == []
