@@ -10,12 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from compress import moved
 from compress.core.errors import CompressError
 from compress.core.version import __version__
 from compress.pipeline import techniques as _techniques  # noqa: F401  (step kinds register)
-
-moved.install()  # old module paths (compress.results, ...) keep working for one release
 
 API = (
     "Benchmark",

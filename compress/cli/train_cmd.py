@@ -25,11 +25,8 @@ def _default(name: str) -> Any:
 
 def _choices(name: str) -> tuple[str, ...]:
     """The values a Literal spec field accepts (``--help`` lists them; completion offers them)."""
-    literal = next(
-        a
-        for a in get_args(TrainSpec.model_fields[name].annotation)
-        if a is not None and get_origin(a) is Literal
-    )
+    annotation = TrainSpec.model_fields[name].annotation
+    literal = next(a for a in (annotation, *get_args(annotation)) if get_origin(a) is Literal)
     return get_args(literal)
 
 

@@ -25,16 +25,6 @@ from compress.core.yaml_files import read_yaml_mapping
 
 SPEC_FILE = "spec.yaml"
 
-# Spec fields added after run folders were first written, with the value that reproduces
-# what a spec without the field did. A stored spec lacking such a key is the same run as a
-# new spec holding that value, so upgrading never orphans finished results.
-ADDED_FIELDS: dict[str, Any] = {
-    "schedule": "step",  # prune/factorize fine-tunes ran constant lr: step without milestones
-    "init": None,  # TrainSpec: trained from the builder's init
-    "init_sha256": None,
-    "workers": 0,  # prune/factorize fine-tunes loaded data in the main process
-}
-
 
 def spec_digest(spec: dict[str, Any]) -> str:
     """A short stable hash of a resolved spec (key order does not matter)."""
@@ -49,9 +39,6 @@ class RunFolder:
     path: Path
     finished: bool  # result.json already exists for this very spec
     existing: bool  # the folder already held this spec (finished or not)
-
-    def file(self, relative: str) -> Path:
-        return self.path / relative
 
 
 def prepare_run_dir(out: str | os.PathLike[str], spec: dict[str, Any], *, kind: str) -> RunFolder:
@@ -220,20 +207,8 @@ def _same_spec(stored: dict[str, Any], spec: dict[str, Any], digest: str) -> boo
 
 
 def same_spec(old: dict[str, Any], new: dict[str, Any]) -> bool:
-    """True when resolved spec ``old`` (maybe written by an older version) equals ``new``.
-
-    Equal content, or ``old`` lacks some :data:`ADDED_FIELDS` that ``new`` holds at their
-    old-behaviour values and agrees on everything else.
-    """
-    if spec_digest(old) == spec_digest(new):
-        return True
-    missing = set(new) - set(old)
-    if not missing or any(
-        key not in ADDED_FIELDS or new[key] != ADDED_FIELDS[key] for key in missing
-    ):
-        return False
-    legacy = {key: value for key, value in new.items() if key not in missing}
-    return spec_digest(legacy) == spec_digest(old)
+    """True when resolved specs ``old`` and ``new`` have equal content (any key order)."""
+    return spec_digest(old) == spec_digest(new)
 
 
 def file_sha256(path: str) -> str:

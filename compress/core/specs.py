@@ -6,17 +6,15 @@ loudly instead of being ignored.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    SerializerFunctionWrapHandler,
     ValidationError,
     field_validator,
-    model_serializer,
 )
 
 from compress.core.errors import CompressError, first_line, out_of_memory
@@ -28,25 +26,11 @@ if TYPE_CHECKING:
 class Spec(BaseModel):
     """Base for every spec: unknown fields are errors, values are validated on assignment,
     and no float is infinite or NaN (``--lr inf`` is refused, not trained into NaN weights).
-
-    ``ADDED_FIELDS`` names optional fields added after run folders were keyed by this
-    spec: they are left out of the spec's document while unset (``None``), so a spec that
-    does not use them keeps the digest, and the run folders, it had before they existed.
     """
 
     model_config = ConfigDict(
         extra="forbid", validate_assignment=True, frozen=False, allow_inf_nan=False
     )
-    ADDED_FIELDS: ClassVar[frozenset[str]] = frozenset()
-
-    @model_serializer(mode="wrap")
-    def _omit_unset_additions(self, handler: SerializerFunctionWrapHandler) -> Any:
-        document = handler(self)
-        if self.ADDED_FIELDS and isinstance(document, dict):
-            for name in self.ADDED_FIELDS:
-                if document.get(name, 0) is None:
-                    del document[name]
-        return document
 
 
 MAX_CLASSES = 1024  # more than any segmentation data set (ADE20K: 150, COCO-Stuff: 182)

@@ -28,7 +28,6 @@ _LAZY: dict[str, str] = {
 
 __all__ = [
     "FACTORIZATION_METHODS",
-    "METHOD_NAMES",
     "RANK_RULES",
     "FactorizeSpec",
     "MethodEntry",
@@ -38,8 +37,6 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name == "METHOD_NAMES":  # deprecated (one release): the names of FACTORIZATION_METHODS
-        return tuple(FACTORIZATION_METHODS)
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'compress.lowrank' has no attribute {name!r}")

@@ -128,42 +128,72 @@ def factorize_model(
     options = {"limits": CPLimits(spec.cp_iterations, spec.cp_max_error, spec.cp_time_limit)}
     with task(f"factorizing ({spec.method})", total=len(usable)) as progress:
         for site in usable:
-            ranks = picker.ranks(method, site, fraction)
-            new_macs = method.macs(site.layer, ranks, site.in_hw, site.out_hw)
-            if new_macs >= spec.max_macs_ratio * site.macs:
-                note = (
-                    f"ranks {ranks} keep {new_macs / max(site.macs, 1):.2f} of its MACs "
-                    f"(replaced only below {spec.max_macs_ratio:g})"
-                )
-                rows[site.name] = _unchanged(site, note)
-                progress.advance(site.name)
-                continue
-            if method.fallback is not None:
-                options["fallback_ranks"] = _fallback_ranks(picker, site, fraction, method.fallback)
-            module, error, note = method.factorize(site.layer, ranks, options)
-            module.train(site.layer.training)
-            used = load_method(module.method)
-            macs = used.macs(site.layer, module.ranks, site.in_hw, site.out_hw)
-            model.set_submodule(site.name, module)
-            pairs = zip(module.ranks, used.reference(site.layer), strict=False)
-            kept[site.name] = min(rank / max(full, 1) for rank, full in pairs)
-            rows[site.name] = LayerReport(
-                site.name,
-                describe(site.layer),
-                module.method,
-                list(module.ranks),
-                site.macs,
-                macs,
-                error,
-                note,
+            rows[site.name], smallest = _factorize_site(
+                model, site, method, picker, fraction, options
             )
+            if smallest is not None:
+                kept[site.name] = smallest
             progress.advance(site.name)
     ordered = [rows[site.name] for site in sites]
-    step = {
+    step = _structure_step(spec, ordered, sites, (1, in_channels, *input_size))
+    outcome = FactorizeOutcome(model, step, ordered, fraction)
+    if fraction is not None:
+        _check_budget(outcome, spec, base, input_size, in_channels)
+    _check_floors(outcome, kept, budget=fraction is not None)
+    return outcome
+
+
+def _factorize_site(
+    model: nn.Module,
+    site: Site,
+    method: Method,
+    picker: _RankPicker,
+    fraction: float | None,
+    options: dict[str, Any],
+) -> tuple[LayerReport, float | None]:
+    """Replace ``site``'s layer in ``model`` by its factorization, unless that keeps too
+    many MACs: its report row, and the smallest kept fraction of a mode's rank (None:
+    left unchanged)."""
+    spec = picker.spec
+    ranks = picker.ranks(method, site, fraction)
+    new_macs = method.macs(site.layer, ranks, site.in_hw, site.out_hw)
+    if new_macs >= spec.max_macs_ratio * site.macs:
+        note = (
+            f"ranks {ranks} keep {new_macs / max(site.macs, 1):.2f} of its MACs "
+            f"(replaced only below {spec.max_macs_ratio:g})"
+        )
+        return _unchanged(site, note), None
+    if method.fallback is not None:
+        options["fallback_ranks"] = _fallback_ranks(picker, site, fraction, method.fallback)
+    module, error, note = method.factorize(site.layer, ranks, options)
+    module.train(site.layer.training)
+    used = load_method(module.method)
+    macs = used.macs(site.layer, module.ranks, site.in_hw, site.out_hw)
+    model.set_submodule(site.name, module)
+    pairs = zip(module.ranks, used.reference(site.layer), strict=False)
+    smallest = min(rank / max(full, 1) for rank, full in pairs)
+    row = LayerReport(
+        site.name,
+        describe(site.layer),
+        module.method,
+        list(module.ranks),
+        site.macs,
+        macs,
+        error,
+        note,
+    )
+    return row, smallest
+
+
+def _structure_step(
+    spec: FactorizeSpec, rows: list[LayerReport], sites: list[Site], input_shape: tuple[int, ...]
+) -> dict[str, Any]:
+    """The plain-JSON step that :func:`~compress.lowrank.replay.replay_factorize` replays."""
+    return {
         "kind": STEP_KIND,
         "format": STEP_FORMAT,
         "method": spec.method,
-        "input_shape": [1, in_channels, *input_size],
+        "input_shape": list(input_shape),
         "layers": [
             {
                 "name": row.name,
@@ -172,15 +202,10 @@ def factorize_model(
                 "weight_shape": _weight_shape(site.layer),
                 "type": type(site.layer).__name__,
             }
-            for row, site in zip(ordered, sites, strict=True)
+            for row, site in zip(rows, sites, strict=True)
             if row.method is not None
         ],
     }
-    outcome = FactorizeOutcome(model, step, ordered, fraction)
-    if fraction is not None:
-        _check_budget(outcome, spec, base, input_size, in_channels)
-    _check_floors(outcome, kept, budget=fraction is not None)
-    return outcome
 
 
 def _check_budget(

@@ -132,16 +132,3 @@ SPATIAL_SVD = Method(
     factorize=_spatial_factorize,
     macs=lambda layer, ranks, i, o: spatial_svd.spatial_svd_macs(layer, ranks[0], i, o),
 )
-
-
-def __getattr__(name: str) -> Any:
-    """``METHODS`` (deprecated, one release): the catalog's methods as a name -> Method dict."""
-    if name == "METHODS":
-        import warnings
-
-        from compress.lowrank.catalog import load_method
-
-        message = "compress.lowrank.methods.METHODS is deprecated; use catalog.load_method"
-        warnings.warn(message, DeprecationWarning, stacklevel=2)
-        return {key: load_method(key) for key in FACTORIZATION_METHODS}
-    raise AttributeError(f"module 'compress.lowrank.methods' has no attribute {name!r}")

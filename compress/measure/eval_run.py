@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 from compress.core.results import RunResult
 from compress.core.specs import Spec
@@ -28,8 +28,6 @@ class EvalSpec(Spec):
     split: str
     device: str
     tta: str | None = None  # "flip": another evaluation than without (its own folder)
-
-    ADDED_FIELDS: ClassVar[frozenset[str]] = frozenset({"tta"})
 
 
 def evaluate_into(

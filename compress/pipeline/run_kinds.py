@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from compress.core.runs import LOCK_FILE, spec_digest
 from compress.core.specs import Spec
 from compress.pipeline.spec import VariantSpec
+from compress.pipeline.techniques import technique
 
 if TYPE_CHECKING:
     from compress.pipeline.variant import VariantOutcome
@@ -71,10 +72,17 @@ class RunKind:
     baseline_is_source: bool = False
 
 
+def _saved_as(kind: str) -> str:
+    """The checkpoint a one-step run of technique ``kind`` writes (its registration says)."""
+    return technique(kind).checkpoint_file or "model.pt"
+
+
 RUN_KINDS: dict[str, RunKind] = {
-    "prune": RunKind("pruned.pt", lambda spec: f"prune-{_model(spec)}-{spec.steps[0].importance}"),
+    "prune": RunKind(
+        _saved_as("prune"), lambda spec: f"prune-{_model(spec)}-{spec.steps[0].importance}"
+    ),
     "factorize": RunKind(
-        "factorized.pt", lambda spec: f"factorize-{_model(spec)}-{spec.steps[0].method}"
+        _saved_as("factorize"), lambda spec: f"factorize-{_model(spec)}-{spec.steps[0].method}"
     ),
     "quantize": RunKind(
         "model.pt",

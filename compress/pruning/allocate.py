@@ -22,13 +22,12 @@ from compress.pruning.profile import GroupSensitivity, SensitivityProfile
 class Allocation:
     """Per-group ratios (groups at ratio 0 omitted) and the profile's predictions for them.
 
-    ``predicted_drop`` sums the groups' mIoU drops and ``predicted_saved`` their MACs
-    saved, each measured with that group pruned alone: an ordering aid, not a promise.
+    ``predicted_drop`` sums the groups' mIoU drops, each measured with that group pruned
+    alone: an ordering aid, not a promise.
     """
 
     ratios: dict[str, float] = field(default_factory=dict)
     predicted_drop: float = 0.0
-    predicted_saved: int = 0
 
 
 @dataclass(frozen=True)
@@ -80,7 +79,6 @@ def _allocation(levels: dict[str, list[_Level]], position: dict[str, int]) -> Al
     return Allocation(
         ratios={name: level.ratio for name, level in chosen.items()},
         predicted_drop=sum(level.drop for level in chosen.values()),
-        predicted_saved=sum(level.saved for level in chosen.values()),
     )
 
 

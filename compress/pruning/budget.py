@@ -136,82 +136,151 @@ def resolve_budget(
         CompressError: the budget cannot be met even at the largest ratios, or a latency
             target the unpruned model already meets.
     """
-    from compress.measure.macs import count_macs_params
-    from compress.pruning.allocate import greedy_schedule, uniform_schedule
-    from compress.pruning.latency import measure_model
-
     mode = spec.budget
     if mode is None:
         raise ValueError("resolve_budget needs a spec with target_macs or target_latency_ms")
-    size = (int(example_input.shape[-2]), int(example_input.shape[-1]))
+    probes = _Probes(model, spec, example_input, importance_data, ignore_index)
     if mode == "macs" and profile is None:
-        ratio = ratio_for_macs(
-            model,
-            spec,
-            example_input=example_input,
-            importance_data=importance_data,
-            ignore_index=ignore_index,
-        )
-        kept = _pruned_copy(
-            model, spec, {"ratio": ratio}, example_input, importance_data, ignore_index
-        )
-        base = count_macs_params(model, size)[0]
-        return BudgetChoice(
-            spec.model_copy(update={"ratio": ratio}),
-            mode,
-            float(spec.target_macs or 0),
-            "uniform",
-            count_macs_params(kept, size)[0] / base,
-            note=_NO_PROFILE,
-        )
+        return _uniform_macs(probes)
     if profile is not None:
+        from compress.pruning.allocate import greedy_schedule
+
         schedule = greedy_schedule(profile)
         updates = [{"layer_ratios": a.ratios} for a in schedule]
         drops: list[float | None] = [a.predicted_drop for a in schedule]
     else:
+        from compress.pruning.allocate import uniform_schedule
+
         updates = [{"ratio": r} for r in uniform_schedule()]
         drops = [None] * len(updates)
-    if mode == "macs":
-        target = float(spec.target_macs or 0)
-        base_macs = count_macs_params(model, size)[0]
-        baseline_value = 1.0
-    else:
-        if latency is None:
-            raise ValueError("a latency budget needs a LatencySetup")
-        target = float(spec.target_latency_ms or 0)
-        if baseline_latency_ms is None:
-            baseline_latency_ms = measure_model(model, latency)[1].p50
-        baseline_value = baseline_latency_ms
-        if baseline_value <= target:
-            raise CompressError(
-                f"target_latency_ms {target:g}: the unpruned model already takes "
-                f"{baseline_value:.2f} ms on {latency.runtime} at {size[0]}x{size[1]}; "
-                "nothing to prune for - choose a smaller target"
-            )
+    start = _unpruned(probes, latency, baseline_latency_ms)
+    chosen, measured, tried = _search(probes, start, updates, per_group=profile is not None)
+    return BudgetChoice(
+        spec.model_copy(update=updates[chosen]),
+        mode,
+        start.target,
+        "sensitivity" if profile is not None else "uniform",
+        measured,
+        drops[chosen],
+        tried,
+        None if profile is not None else _NO_PROFILE,
+    )
 
-    probes: list[dict[str, Any]] = []
+
+@dataclass
+class _Probes:
+    """Pruned copies of one model, as its spec with other ratios prunes it."""
+
+    model: nn.Module
+    spec: PruneSpec
+    example_input: torch.Tensor
+    importance_data: Iterable[Any] | None
+    ignore_index: int | None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return (int(self.example_input.shape[-2]), int(self.example_input.shape[-1]))
+
+    def pruned(self, update: dict[str, Any]) -> nn.Module:
+        return _pruned_copy(
+            self.model,
+            self.spec,
+            update,
+            self.example_input,
+            self.importance_data,
+            self.ignore_index,
+        )
+
+
+@dataclass(frozen=True)
+class _Start:
+    """What a budget search measures against: the target, the unpruned model's value
+    (kept-MACs fraction 1, or its latency p50), its MACs and the latency set-up."""
+
+    mode: str
+    target: float
+    value: float
+    macs: int
+    latency: Any
+
+
+def _uniform_macs(probes: _Probes) -> BudgetChoice:
+    """A MACs budget without a profile: the bisected uniform ratio."""
+    from compress.measure.macs import count_macs_params
+
+    spec, size = probes.spec, probes.size
+    ratio = ratio_for_macs(
+        probes.model,
+        spec,
+        example_input=probes.example_input,
+        importance_data=probes.importance_data,
+        ignore_index=probes.ignore_index,
+    )
+    kept = probes.pruned({"ratio": ratio})
+    base = count_macs_params(probes.model, size)[0]
+    return BudgetChoice(
+        spec.model_copy(update={"ratio": ratio}),
+        "macs",
+        float(spec.target_macs or 0),
+        "uniform",
+        count_macs_params(kept, size)[0] / base,
+        note=_NO_PROFILE,
+    )
+
+
+def _unpruned(probes: _Probes, latency: Any, baseline_latency_ms: float | None) -> _Start:
+    """The search's start; refuses a latency target the unpruned model already meets."""
+    from compress.measure.macs import count_macs_params
+    from compress.pruning.latency import measure_model
+
+    spec, size = probes.spec, probes.size
+    if spec.budget == "macs":
+        macs = count_macs_params(probes.model, size)[0]
+        return _Start("macs", float(spec.target_macs or 0), 1.0, macs, None)
+    if latency is None:
+        raise ValueError("a latency budget needs a LatencySetup")
+    target = float(spec.target_latency_ms or 0)
+    if baseline_latency_ms is None:
+        baseline_latency_ms = measure_model(probes.model, latency)[1].p50
+    if baseline_latency_ms <= target:
+        raise CompressError(
+            f"target_latency_ms {target:g}: the unpruned model already takes "
+            f"{baseline_latency_ms:.2f} ms on {latency.runtime} at {size[0]}x{size[1]}; "
+            "nothing to prune for - choose a smaller target"
+        )
+    return _Start("latency", target, baseline_latency_ms, 0, latency)
+
+
+def _search(
+    probes: _Probes, start: _Start, updates: list[dict[str, Any]], *, per_group: bool
+) -> tuple[int, float, list[dict[str, Any]]]:
+    """``(index, value, probes)``: the first of ``updates`` (ordered: each prunes more) whose
+    really pruned copy meets the target, its measured value and every probe tried."""
+    from compress.measure.macs import count_macs_params
+    from compress.pruning.latency import measure_model
+
+    mode, target = start.mode, start.target
+    tried: list[dict[str, Any]] = []
 
     def value(index: int) -> float:
         if index == 0:
-            return baseline_value
-        search.advance(f"probe {len(probes) + 1}: {_shown(updates[index])}")
-        probe = _pruned_copy(
-            model, spec, updates[index], example_input, importance_data, ignore_index
-        )
+            return start.value
+        search.advance(f"probe {len(tried) + 1}: {_shown(updates[index])}")
+        probe = probes.pruned(updates[index])
         if mode == "macs":
-            measured = count_macs_params(probe, size)[0] / base_macs
+            measured = count_macs_params(probe, probes.size)[0] / start.macs
         else:
-            measured = measure_model(probe, latency)[1].p50
-        probes.append(
+            measured = measure_model(probe, start.latency)[1].p50
+        tried.append(
             {"index": index, **_shown(updates[index]), "value": measured, "met": measured <= target}
         )
         return measured
 
     with task(f"{mode} budget search", total=None) as search:
         last = len(updates) - 1
-        at_last = value(last) if last > 0 else baseline_value
+        at_last = value(last) if last > 0 else start.value
         if at_last > target:
-            raise CompressError(_unreachable(mode, target, at_last, profile is not None))
+            raise CompressError(_unreachable(mode, target, at_last, per_group))
         low, chosen, measured = 0, last, at_last
         for _attempt in range(ATTEMPTS if mode == "latency" else 1):
             chosen, measured = _first_meeting(value, low, last, at_last, target)
@@ -222,17 +291,7 @@ def resolve_budget(
                 measured = again
                 break
             low = chosen
-    resolved = spec.model_copy(update=updates[chosen])
-    return BudgetChoice(
-        resolved,
-        mode,
-        target,
-        "sensitivity" if profile is not None else "uniform",
-        measured,
-        drops[chosen],
-        probes,
-        None if profile is not None else _NO_PROFILE,
-    )
+    return chosen, measured, tried
 
 
 _NO_PROFILE = "no sensitivity profile (--data or --sensitivity): one uniform ratio was searched"

@@ -54,12 +54,8 @@ def profile_sensitivity(
     subset). ``prune`` gives importance, rounding and ignored layers; its ratio or
     budget is ignored. ``progress(done, total, group)`` is called after every group.
     """
-    from compress.measure.evaluate import evaluate
-    from compress.measure.macs import count_macs_params
-
     start = time.perf_counter()
     items = [dataset[i] for i in range(len(dataset))]  # decoded once, evaluated many times
-    example = torch.zeros(1, 3, *input_size)
     base = prune.model_copy(
         update={
             "ratio": None,
@@ -69,71 +65,22 @@ def profile_sensitivity(
             "scope": "uniform",
         }
     )
-
-    def miou(candidate: nn.Module) -> float:
-        return float(
-            evaluate(
-                candidate, items, num_classes=num_classes, ignore_index=ignore_index, device=device
-            ).miou
-        )
-
     model.eval()
-    base_macs = count_macs_params(model, input_size)[0]
-    base_miou = miou(model)
-    probe = copy.deepcopy(model)
-    groups = PruningSession(
-        probe,
-        base.model_copy(update={"ratio": ratios[0]}),
-        example_input=example,
-        importance_data=importance_data,
+    probe = _Probe(
+        model,
+        items,
+        base,
+        input_size,
+        num_classes=num_classes,
         ignore_index=ignore_index,
-    ).groups()
-    del probe
+        device=device,
+        importance_data=importance_data,
+    )
+    groups = probe.groups(ratios[0])
     profiled: list[GroupSensitivity] = []
     with task("sensitivity: groups x ratios", total=len(groups) * len(ratios)) as bar:
         for done, group in enumerate(groups, start=1):
-            points: list[SensitivityPoint] = []
-            by_width: dict[int, SensitivityPoint] = {
-                0: SensitivityPoint(
-                    ratio=0.0,
-                    channels_pruned=0,
-                    macs=base_macs,
-                    macs_saved=0,
-                    miou=base_miou,
-                    miou_drop=0.0,
-                )
-            }
-            for ratio in ratios:
-                pruned = copy.deepcopy(model)
-                PruningSession(
-                    pruned,
-                    base.model_copy(update={"layer_ratios": {group.name: ratio}}),
-                    example_input=example,
-                    importance_data=importance_data,
-                    ignore_index=ignore_index,
-                ).run()
-                removed = group.channels - _out_channels(pruned, group.name)
-                if removed not in by_width:
-                    macs = count_macs_params(pruned, input_size)[0]
-                    value = miou(pruned)
-                    by_width[removed] = SensitivityPoint(
-                        ratio=ratio,
-                        channels_pruned=removed,
-                        macs=macs,
-                        macs_saved=base_macs - macs,
-                        miou=value,
-                        miou_drop=base_miou - value,
-                    )
-                points.append(by_width[removed].model_copy(update={"ratio": ratio}))
-                bar.advance(f"{group.name} at {ratio:g}")
-            profiled.append(
-                GroupSensitivity(
-                    name=group.name,
-                    channels=group.channels,
-                    members=list(group.members),
-                    points=points,
-                )
-            )
+            profiled.append(probe.group(group, ratios, bar.advance))
             if progress is not None:
                 progress(done, len(groups), group.name)
     return SensitivityProfile(
@@ -143,12 +90,96 @@ def profile_sensitivity(
         input_size=input_size,
         split=split,
         num_images=len(items),
-        baseline_miou=base_miou,
-        baseline_macs=base_macs,
+        baseline_miou=probe.base.miou,
+        baseline_macs=probe.base.macs,
         ratios=list(ratios),
         groups=profiled,
         seconds=time.perf_counter() - start,
     )
+
+
+class _Probe:
+    """Copies of one model with one group pruned, scored on the same decoded images."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        items: list[Any],
+        spec: PruneSpec,
+        input_size: tuple[int, int],
+        *,
+        num_classes: int,
+        ignore_index: int | None,
+        device: str,
+        importance_data: Iterable[Any] | None,
+    ) -> None:
+        from compress.measure.macs import count_macs_params
+
+        self.model, self.items, self.spec, self.input_size = model, items, spec, input_size
+        self.num_classes, self.ignore_index, self.device = num_classes, ignore_index, device
+        self.importance_data = importance_data
+        self.example = torch.zeros(1, 3, *input_size)
+        macs = count_macs_params(model, input_size)[0]
+        miou = self.miou(model)
+        self.base = SensitivityPoint(
+            ratio=0.0, channels_pruned=0, macs=macs, macs_saved=0, miou=miou, miou_drop=0.0
+        )
+
+    def miou(self, candidate: nn.Module) -> float:
+        from compress.measure.evaluate import evaluate
+
+        scores = evaluate(
+            candidate,
+            self.items,
+            num_classes=self.num_classes,
+            ignore_index=self.ignore_index,
+            device=self.device,
+        )
+        return float(scores.miou)
+
+    def session(self, model: nn.Module, update: dict[str, Any]) -> PruningSession:
+        return PruningSession(
+            model,
+            self.spec.model_copy(update=update),
+            example_input=self.example,
+            importance_data=self.importance_data,
+            ignore_index=self.ignore_index,
+        )
+
+    def groups(self, ratio: float) -> list[Any]:
+        """The model's prunable groups (found on a copy pruned uniformly at ``ratio``)."""
+        return self.session(copy.deepcopy(self.model), {"ratio": ratio}).groups()
+
+    def group(
+        self, group: Any, ratios: list[float], advance: Callable[[str], Any]
+    ) -> GroupSensitivity:
+        """``group`` pruned alone at each ratio: a :class:`GroupSensitivity`; a width that
+        rounding reached before is not evaluated again."""
+        from compress.measure.macs import count_macs_params
+
+        points: list[SensitivityPoint] = []
+        by_width: dict[int, SensitivityPoint] = {0: self.base}
+        for ratio in ratios:
+            pruned = copy.deepcopy(self.model)
+            self.session(pruned, {"layer_ratios": {group.name: ratio}}).run()
+            removed = group.channels - _out_channels(pruned, group.name)
+            if removed not in by_width:
+                macs = count_macs_params(pruned, self.input_size)[0]
+                value = self.miou(pruned)
+                by_width[removed] = SensitivityPoint(
+                    ratio=ratio,
+                    channels_pruned=removed,
+                    macs=macs,
+                    macs_saved=self.base.macs - macs,
+                    miou=value,
+                    miou_drop=self.base.miou - value,
+                )
+            points.append(by_width[removed].model_copy(update={"ratio": ratio}))
+            advance(f"{group.name} at {ratio:g}")
+        members = list(group.members)
+        return GroupSensitivity(
+            name=group.name, channels=group.channels, members=members, points=points
+        )
 
 
 def _out_channels(model: nn.Module, name: str) -> int:

@@ -29,7 +29,6 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'compress.quantization' has no attribute {name!r}")
-    path = module if "." in module else f"compress.quantization.{module}"
-    value = getattr(importlib.import_module(path), name)
+    value = getattr(importlib.import_module(f"compress.quantization.{module}"), name)
     globals()[name] = value
     return value

@@ -43,7 +43,6 @@ class PtqOutcome:
 
     path: Path
     excluded_nodes: list[str] = field(default_factory=list)
-    quantized_nodes: int = 0
     options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -160,8 +159,7 @@ def quantize_onnx(
     copy_metadata(source, proto, extra={**(metadata or {}), "quantization": options})
     onnx.checker.check_model(proto)
     atomic.write_with(out_path, lambda tmp: onnx.save(proto, str(tmp)))
-    count = sum(1 for node in proto.graph.node if node.op_type == "QuantizeLinear")
-    return PtqOutcome(Path(out_path), excluded, count, options)
+    return PtqOutcome(Path(out_path), excluded, options)
 
 
 def copy_metadata(

@@ -71,14 +71,13 @@ class TrainDefaults(Spec):
     val_every: int = Field(default=1, ge=1)
     workers: int = Field(default=0, ge=0)
     pretrained: bool = False
-    # the training recipe's later options (TrainSpec's; None: as before they existed)
-    class_weights: ClassWeighting | None = None
-    loss: LossName | None = None
-    optimizer: OptimizerName | None = None
-    weight_decay_scope: DecayScope | None = None
-    warmup_epochs: int | None = Field(default=None, ge=0)
+    class_weights: ClassWeighting = "none"
+    loss: LossName = "ce"
+    optimizer: OptimizerName = "adam"
+    weight_decay_scope: DecayScope = "all"
+    warmup_epochs: int = Field(default=0, ge=0)
     ema: float | None = Field(default=None, gt=0, lt=1)
-    input_pipeline: InputPipeline | None = None
+    input_pipeline: InputPipeline = "auto"
 
 
 class BaselineEntry(Spec):

@@ -80,7 +80,7 @@ def resolve_class_weights(
 ) -> dict[str, Any] | None:
     """``{"method", "weights", "note"}`` for the spec's weighting (None without one):
     computed once from the train masks, then read back from ``last.pt`` on resume."""
-    if spec.class_weights is None:
+    if spec.class_weights == "none":
         return None
     if state is not None and state.get("class_weights"):
         return state["class_weights"]

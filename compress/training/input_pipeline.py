@@ -68,7 +68,9 @@ def training_batches(
     """``(batches, pipeline, remark)``: an iterable of ``(images, masks)`` with ``len``, the
     name of the pipeline used (``loader`` or ``device``) and why ``auto`` fell back, if it
     did."""
-    wanted = spec.input_pipeline or ("device" if device.type == "cuda" else "loader")
+    wanted = spec.input_pipeline
+    if wanted == "auto":
+        wanted = "device" if device.type == "cuda" else "loader"
     if wanted == "device":
         decoded, why_not = _decoded(train_set)
         if decoded is not None:

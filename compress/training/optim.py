@@ -50,7 +50,7 @@ def make_scheduler(
     """The spec's per-epoch schedule, behind a linear warm-up when it asks for one."""
     from torch.optim import lr_scheduler
 
-    warmup = spec.warmup_epochs or 0
+    warmup = spec.warmup_epochs
     decay_epochs = max(1, spec.epochs - warmup)
     if spec.schedule == "cosine":
         main: lr_scheduler.LRScheduler = lr_scheduler.CosineAnnealingLR(

@@ -8,9 +8,9 @@ cheap (no torch): the CLI validates options with it before loading anything heav
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, Literal, Protocol
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from compress.core.errors import CompressError
 from compress.core.specs import ModelSpec, Spec, parse_key_values
@@ -24,23 +24,6 @@ LossName = Literal["ce", "ce+dice", "ce+lovasz", "ohem"]
 OptimizerName = Literal["adam", "adamw", "sgd"]
 DecayScope = Literal["all", "weights"]
 InputPipeline = Literal["auto", "loader", "device"]
-
-# how the default of each later training option is spelled; it is stored as None (unset)
-DEFAULT_SPELLINGS: dict[str, Any] = {
-    "class_weights": "none",
-    "loss": "ce",
-    "optimizer": "adam",
-    "weight_decay_scope": "all",
-    "warmup_epochs": 0,
-    "world_size": 1,
-    "input_pipeline": "auto",
-}
-
-
-def unset_if_default(value: Any, info: ValidationInfo) -> Any:
-    """A field validator's body: the default's spelling becomes None, so a spec that names
-    it keeps the digest of one that does not."""
-    return None if value == DEFAULT_SPELLINGS[info.field_name] else value
 
 
 class Distill(Spec):
@@ -88,37 +71,14 @@ class TrainSpec(Spec):
     distill: Distill | None = None  # needs a teacher model given to fit()
     # for a data set without val/: validate on the last fraction of train (by file name)
     val_fraction: float | None = Field(default=None, gt=0, lt=1)
-    # The training recipe's later additions. Each is None when unused ("none", "ce",
-    # "adam", "all", 0 are read as None), so specs that do not use them keep the digest,
-    # and the run folders, they had before these fields existed.
-    class_weights: ClassWeighting | None = None
-    loss: LossName | None = None  # None: "ce"
-    optimizer: OptimizerName | None = None  # None: "adam"
-    weight_decay_scope: DecayScope | None = None  # weights: no decay on norm and bias
-    warmup_epochs: int | None = Field(default=None, ge=1)  # linear warm-up from lr/100
+    class_weights: ClassWeighting = "none"
+    loss: LossName = "ce"
+    optimizer: OptimizerName = "adam"
+    weight_decay_scope: DecayScope = "all"  # weights: no decay on norm and bias
+    warmup_epochs: int = Field(default=0, ge=0)  # linear warm-up from lr/100
     ema: float | None = Field(default=None, gt=0, lt=1)  # decay of the evaluated EMA weights
-    input_pipeline: InputPipeline | None = None  # None/auto: device on CUDA
-    world_size: int | None = Field(default=None, ge=2)  # torchrun processes (None: one)
-
-    ADDED_FIELDS: ClassVar[frozenset[str]] = frozenset(
-        {
-            "distill",
-            "val_fraction",
-            "class_weights",
-            "loss",
-            "optimizer",
-            "weight_decay_scope",
-            "warmup_epochs",
-            "ema",
-            "input_pipeline",
-            "world_size",
-        }
-    )
-
-    @field_validator(*DEFAULT_SPELLINGS, mode="before")
-    @classmethod
-    def _default_is_none(cls, value: Any, info: ValidationInfo) -> Any:
-        return unset_if_default(value, info)
+    input_pipeline: InputPipeline = "auto"  # auto: device on CUDA
+    world_size: int | None = Field(default=None, ge=1)  # torchrun processes (None: one)
 
     @property
     def effective_batch(self) -> int:
@@ -174,17 +134,23 @@ class FinetuneOptions(Protocol):
     crop: int
     schedule: str
     workers: int
-    distill: Distill | None
-    class_weights: str | None
-    loss: str | None
+    class_weights: str
+    loss: str
 
 
 def finetune_train_spec(
-    step: FinetuneOptions, model_spec: ModelSpec, *, data: str, seed: int, device: str
+    step: FinetuneOptions,
+    model_spec: ModelSpec,
+    *,
+    data: str,
+    seed: int,
+    device: str,
+    distill: Distill | None = None,
 ) -> TrainSpec:
     """The ``TrainSpec`` of a fine-tune after a compression step: ``step``'s options, the
-    lr decaying over its epochs (no milestones: they belong to training from scratch). The
-    loss and class weights the baseline was trained with are the user's to repeat."""
+    lr decaying over its epochs (no milestones: they belong to training from scratch),
+    distilling with ``distill``. The loss and class weights the baseline was trained with
+    are the user's to repeat."""
     return TrainSpec(
         model=model_spec.name,
         model_options=model_spec.options,
@@ -199,7 +165,7 @@ def finetune_train_spec(
         workers=step.workers,
         device=device,
         seed=seed,
-        distill=step.distill,
+        distill=distill,
         class_weights=step.class_weights,
         loss=step.loss,
     )

@@ -35,34 +35,15 @@ def test_foreign_folder_is_refused(tmp_path: Path) -> None:
         prepare_run_dir(tmp_path / "notes.txt", {}, kind="train")
 
 
-def test_a_folder_written_before_a_field_existed_is_the_same_run(tmp_path: Path) -> None:
-    """Upgrading must not orphan finished runs: a later field at its old-behaviour value
-    (runs.ADDED_FIELDS) matches a stored spec without it; any other value is another run."""
-    prepare_run_dir(tmp_path / "run", {"epochs": 3}, kind="train")
+def test_a_spec_with_another_key_is_another_run(tmp_path: Path) -> None:
+    """Equal content in any key order is the same run; a key more, even at its default
+    (a field added later), is another run: folders are keyed by the whole spec."""
+    prepare_run_dir(tmp_path / "run", {"epochs": 3, "lr": 0.1}, kind="train")
     (tmp_path / "run" / "result.json").write_text("{}")
-    upgraded = {"epochs": 3, "schedule": "step", "init": None, "init_sha256": None}
-    assert prepare_run_dir(tmp_path / "run", upgraded, kind="train").finished
-    with pytest.raises(CompressError, match="different train configuration"):
-        prepare_run_dir(tmp_path / "run", {**upgraded, "schedule": "cosine"}, kind="train")
-    with pytest.raises(CompressError, match="different train configuration"):
-        prepare_run_dir(tmp_path / "run", {"epochs": 3, "unknown_new": 1}, kind="train")
-    with pytest.raises(CompressError, match="different train configuration"):
-        prepare_run_dir(tmp_path / "run", {**upgraded, "epochs": 4}, kind="train")
-
-
-def test_an_existing_train_spec_yaml_still_matches(tmp_path: Path) -> None:
-    """A real spec.yaml from before `schedule`/`init` were added is reused by today's spec."""
-    import yaml
-
-    from compress.training.train_spec import TrainSpec
-
-    today = TrainSpec(model="unet", data="/d", num_classes=8).model_dump(mode="json")
-    before = {k: v for k, v in today.items() if k not in ("schedule", "init", "init_sha256")}
-    run = tmp_path / "run"
-    run.mkdir()
-    document = {"kind": "train", "digest": spec_digest(before), "spec": before}
-    (run / "spec.yaml").write_text(yaml.safe_dump(document))
-    assert prepare_run_dir(run, today, kind="train").existing
+    assert prepare_run_dir(tmp_path / "run", {"lr": 0.1, "epochs": 3}, kind="train").finished
+    for other in ({"epochs": 3, "lr": 0.1, "schedule": "step"}, {"epochs": 4, "lr": 0.1}):
+        with pytest.raises(CompressError, match="different train configuration"):
+            prepare_run_dir(tmp_path / "run", other, kind="train")
 
 
 def test_a_second_process_on_the_same_folder_is_refused_and_kill_9_frees_it(tmp_path) -> None:

@@ -58,14 +58,13 @@ def test_distill_settings_are_bounded() -> None:
             Distill(**bad)
 
 
-def test_an_unset_distill_leaves_the_spec_document_as_before() -> None:
-    step = FinetuneStep(epochs=2)
-    assert "distill" not in step.model_dump(mode="json")
+def test_distill_is_off_unless_given_and_then_has_its_defaults() -> None:
+    assert FinetuneStep(epochs=2).model_dump(mode="json")["distill"] is None
     assert FinetuneStep(epochs=2, distill={}).model_dump()["distill"] == {
         "weight": 0.5,
         "temperature": 2.0,
     }
-    assert "distill" not in TrainSpec(model="unet", data="d").model_dump()
+    assert TrainSpec(model="unet", data="d").model_dump()["distill"] is None
 
 
 def test_fit_distils_from_the_given_teacher(tiny_data: Path, tmp_path: Path) -> None:

@@ -62,7 +62,8 @@ def test_poly_decays_as_one_minus_t_to_the_power_0_9() -> None:
     assert lrs == pytest.approx([1e-3 * (1 - t / 4) ** 0.9 for t in range(4)], rel=1e-6)
 
 
-def test_default_spellings_keep_the_digest_of_a_spec_without_them() -> None:
+def test_naming_the_defaults_is_the_same_spec() -> None:
+    """The CLI passes every option's default explicitly: that must key the same run."""
     plain = _spec().model_dump(mode="json")
     defaults = {
         "class_weights": "none",

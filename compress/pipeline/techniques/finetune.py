@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field
 
 from compress.core.measurements import Metrics
 from compress.core.specs import Spec
 from compress.pipeline.context import StepContext, StepOutcome
 from compress.pipeline.techniques import register_technique
-from compress.training.train_spec import ClassWeighting, Distill, LossName, unset_if_default
+from compress.training.train_spec import ClassWeighting, Distill, LossName
 
 if TYPE_CHECKING:
     from torch import nn
@@ -36,13 +36,8 @@ class TrainingStep(Spec):
     crop: int = Field(default=256, ge=32)
     schedule: Literal["step", "cosine"] = "cosine"
     workers: int = Field(default=0, ge=0)
-    class_weights: ClassWeighting | None = None  # as in training (None: unweighted)
-    loss: LossName | None = None  # as in training (None: cross-entropy)
-
-    @field_validator("class_weights", "loss", mode="before")
-    @classmethod
-    def _default_is_none(cls, value: Any, info: ValidationInfo) -> Any:
-        return unset_if_default(value, info)
+    class_weights: ClassWeighting = "none"  # as in training
+    loss: LossName = "ce"  # as in training
 
 
 class FinetuneStep(TrainingStep):
@@ -55,8 +50,6 @@ class FinetuneStep(TrainingStep):
 
     kind: Literal["finetune"] = "finetune"
     distill: Distill | None = None  # learn from the variant's baseline as well as the labels
-
-    ADDED_FIELDS: ClassVar[frozenset[str]] = frozenset({"distill", "class_weights", "loss"})
 
 
 class FinetuneDetails(Spec):
@@ -100,30 +93,20 @@ def run_fit(
     has no details yet, the fit result comes beside it."""
     from compress.core.results import RESULT_FILE
     from compress.training.fit import LAST_FILE, fit
-    from compress.training.train_spec import TrainSpec
+    from compress.training.train_spec import finetune_train_spec
 
     settings, model_spec, folder = context.settings, context.baseline.model_spec, context.work_dir
     if model_spec is None or settings.data is None:
         raise ValueError(f"a {step.kind} step needs a model spec and data (checked by VariantSpec)")
     if distill is not None and context.teacher is None:
         raise ValueError(f"a distilling {step.kind} step needs the baseline as teacher (a model)")
-    train_spec = TrainSpec(
-        model=model_spec.name,
-        model_options=model_spec.options,
-        num_classes=model_spec.num_classes,
+    train_spec = finetune_train_spec(
+        step,
+        model_spec,
         data=str(settings.data),
-        epochs=step.epochs,
-        batch_size=step.batch_size,
-        crop=step.crop,
-        lr=step.lr,
-        milestones=[],
-        schedule=step.schedule,
-        workers=step.workers,
-        device=settings.device,
         seed=settings.seed,
+        device=settings.device,
         distill=distill,
-        class_weights=step.class_weights,
-        loss=step.loss,
     )
     trained = fit(
         model,
