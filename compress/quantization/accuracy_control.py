@@ -22,18 +22,22 @@ Scoring uses the VAL split only (never test): ``control_images`` images evenly s
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from compress.core.errors import CompressError
 from compress.core.progress import task
 from compress.quantization.float_nodes import WEIGHTED_OPS, FloatNodes
 
 if TYPE_CHECKING:
     import onnx
     import torch
+
+    from compress.quantization.spec import QuantizeOptions
 
 RANKING_IMAGES = 4  # control images the ranking runs on (downscaled)
 RANKING_MAX_SIDE = 480  # ranking images are downscaled to at most this many pixels a side
@@ -59,6 +63,43 @@ class Timing:
     runs: int
     warmup: int
     threads: int | None = None
+
+
+def control_step(
+    step: QuantizeOptions, settings: Any, fp32_path: Path, int8_path: Path
+) -> dict[str, Any] | None:
+    """The quantize step's accuracy control (None when it asks for none): val images of
+    ``settings.data``, latencies as ``settings.bench`` times them."""
+    if step.max_drop is None and not step.float_op_types:
+        return None
+    bench = settings.bench
+    return control_accuracy(
+        fp32_path,
+        int8_path,
+        control_data(settings.data, step.control_images),
+        max_drop=step.max_drop,
+        max_reverted=step.max_reverted,
+        float_op_types=step.float_op_types,
+        timing=Timing(tuple(bench.input_size), bench.runs, bench.warmup, bench.threads),
+    )
+
+
+def control_data(data: str | os.PathLike[str], count: int, split: str = "val") -> ControlData:
+    """``count`` images evenly spaced over the data set's val split (never test)."""
+    from compress.data import SegmentationFolder
+    from compress.quantization.calibration import calibration_indices
+
+    dataset = SegmentationFolder(data, split)
+    if len(dataset) == 0:
+        raise CompressError(
+            f"--max-drop scores int8 against fp32 on the {split!r} split of {data}, which "
+            "holds no image; give a data set with a val split"
+        )
+    indices = calibration_indices(len(dataset), count)
+    info = dataset.info
+    return ControlData(
+        [dataset[i] for i in indices], info.num_classes, info.ignore_index, split, indices
+    )
 
 
 def control_accuracy(
@@ -102,11 +143,17 @@ def control_accuracy(
             indices=data.indices,
             float_op_types=op_report,
             ranking=ranking[: max(max_reverted, 1) * 2],
+            tried_layers=reverted,
             reverted_layers=kept,
             float_nodes=final_nodes,
         )
         if final_nodes:
-            _save(graph.with_float(final_nodes), int8_path)
+            from compress.quantization.ptq import copy_metadata
+
+            proto = graph.with_float(final_nodes)
+            summary = {k: report[k] for k in ("drop_before", "drop_after", "float_nodes")}
+            copy_metadata(proto, proto, extra={"accuracy_control": summary})
+            _save(proto, int8_path)
             report["latency_ms"] = _latencies([all_int8, int8_path], timing, ["all-int8", "final"])
     return report
 

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 WEIGHTED_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul")
 QDQ_OPS = ("QuantizeLinear", "DequantizeLinear")
 FLOAT = 1  # onnx.TensorProto.FLOAT
+# single-input activations ONNX Runtime's QDQ quantizer folds into a QuantizeLinear's range
+ELEMENTWISE = ("Relu", "Clip")
 
 
 class FloatNodes:
@@ -34,6 +36,7 @@ class FloatNodes:
     def __init__(self, int8: onnx.ModelProto, source: onnx.ModelProto) -> None:
         self.int8 = int8
         self.source_nodes = {n.name: n for n in source.graph.node if n.name}
+        self.source_producers = {o: n for n in source.graph.node for o in n.output}
         self.source_constants = {t.name: t for t in source.graph.initializer}
 
     @classmethod
@@ -79,21 +82,71 @@ class FloatNodes:
         graph = proto.graph
         producers = {o: n for n in graph.node for o in n.output}
         constants = {t.name for t in graph.initializer}
+        nodes = []
         for node in graph.node:
-            if node.name not in keep:
-                continue
-            for index, name in enumerate(node.input):
-                dq = producers.get(name)
-                if dq is None or dq.op_type != "DequantizeLinear":
-                    continue
-                if dq.input[0] in constants:
-                    node.input[index] = self._float_constant(proto, node.name, index, dq)
-                elif (
-                    q := producers.get(dq.input[0])
-                ) is not None and q.op_type == "QuantizeLinear":
-                    node.input[index] = q.input[0]
+            if node.name in keep:
+                for index, name in enumerate(node.input):
+                    dq = producers.get(name)
+                    if dq is None or dq.op_type != "DequantizeLinear":
+                        continue
+                    if dq.input[0] in constants:
+                        node.input[index] = self._float_constant(proto, node.name, index, dq)
+                        continue
+                    q = producers.get(dq.input[0])
+                    if q is not None and q.op_type == "QuantizeLinear":
+                        restored = self._float_activation(proto, node, index, q.input[0], nodes)
+                        node.input[index] = restored or name
+            nodes.append(node)
+        rebuilt = [onnx.NodeProto() for _ in nodes]
+        for target, node in zip(rebuilt, nodes, strict=True):
+            target.CopyFrom(node)
+        del graph.node[:]
+        graph.node.extend(rebuilt)
         _drop_dead(graph)
         return proto
+
+    def _float_activation(
+        self,
+        proto: onnx.ModelProto,
+        node: onnx.NodeProto,
+        index: int,
+        quantized: str,
+        nodes: list[onnx.NodeProto],
+    ) -> str | None:
+        """The float tensor ``node`` read at ``index`` before quantization; ``quantized``
+        is what the ``QuantizeLinear`` reads. ONNX Runtime drops a Relu/Clip before a
+        QuantizeLinear (the int8 range clips instead; the producer takes over the name):
+        those nodes are put back, copied from the source graph, ahead of ``node``
+        (``nodes``: the graph's nodes so far). None where the graphs do not match."""
+        graph_producer = next((n for n in nodes if quantized in n.output), None)
+        stop = graph_producer.name if graph_producer is not None else None
+        chain: list[onnx.NodeProto] = []
+        tensor = quantized
+        while (producer := self.source_producers.get(tensor)) is not None and producer.name != stop:
+            if producer.op_type not in ELEMENTWISE or len(chain) >= 3:
+                return None
+            chain.insert(0, producer)
+            tensor = producer.input[0]
+        if (producer is None) != (stop is None):
+            return None
+        produced = {o for n in nodes for o in n.output}
+        present = {t.name for t in proto.graph.initializer}
+        current = quantized
+        for source in chain:
+            restored = source.output[0] + "_float"
+            if restored not in produced:
+                for name in source.input[1:]:  # Clip's min/max
+                    if name and name not in present and name in self.source_constants:
+                        proto.graph.initializer.append(self.source_constants[name])
+                        present.add(name)
+                copy = onnx_node_copy(source)
+                copy.name = source.name + "_float"
+                copy.input[0] = current
+                copy.output[0] = restored
+                nodes.append(copy)
+                produced.add(restored)
+            current = restored
+        return current
 
     def _float_constant(
         self, proto: onnx.ModelProto, node_name: str, index: int, dq: onnx.NodeProto
@@ -120,6 +173,15 @@ class FloatNodes:
             values = _dequantize(dq, present)
             graph.initializer.append(numpy_helper.from_array(values, name=name))
         return name
+
+
+def onnx_node_copy(node: onnx.NodeProto) -> onnx.NodeProto:
+    """A detached copy of ``node``."""
+    import onnx
+
+    copy = onnx.NodeProto()
+    copy.CopyFrom(node)
+    return copy
 
 
 def _dequantize(dq: onnx.NodeProto, constants: dict[str, onnx.TensorProto]) -> np.ndarray:
