@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,7 @@ def quantize(
     max_drop: float | None = _default("max_drop"),
     control_images: int = _default("control_images"),
     max_reverted: int = _default("max_reverted"),
-    float_op_types: list[str] | None = None,
+    float_op_types: Sequence[str] = (),
 ) -> Path:
     """Export ``model``, check the export, quantize it to int8 (QDQ) and return the path.
 
@@ -67,7 +67,7 @@ def quantize(
     from compress.quantization.calibration import TensorCalibrationReader
     from compress.quantization.cpu_features import choose_int8_format
 
-    options = {"calibration": calibration_method, "float_op_types": list(float_op_types or [])}
+    options = {"calibration": calibration_method, "float_op_types": list(float_op_types)}
     names = ("method", "calib_images", "per_channel", "epochs", "lr", "qat_min_agreement")
     names += ("opset", "loss", "class_weights", "max_drop", "control_images", "max_reverted")
     given = locals()
