@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 RANKING_IMAGES = 4  # control images the ranking runs on (downscaled)
 RANKING_MAX_SIDE = 480  # ranking images are downscaled to at most this many pixels a side
-MIN_SPEEDUP = 0.01  # a float op type is kept when it makes the file this much faster
+MIN_SPEEDUP = 0.02  # a float op type is kept when it makes the file this much faster
 
 
 @dataclass
