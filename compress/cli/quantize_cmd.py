@@ -262,6 +262,12 @@ def _print(outcome: VariantOutcome) -> None:
     details = [d for d in result.step_details if d.kind == "quantize"]
     fmt = details[0].int8_format if details else {}
     console.print(escape(f"reduce_range={fmt.get('reduce_range')}: {fmt.get('reason', '')}"))
+    control = details[0].accuracy_control if details else None
+    if control:
+        floated = len(control["float_nodes"])
+        console.print(
+            escape(f"accuracy control (val): {control['outcome']}; {floated} node(s) float")
+        )
     if outcome.reused:
         console.print(escape(f"{outcome.run_dir} already held this finished run"))
     print(verdict(result))

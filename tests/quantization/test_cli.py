@@ -148,10 +148,15 @@ def test_ptq_end_to_end_prints_the_comparison(
         "0",
         "--threads",
         "1",
+        "--max-drop",
+        "100",
+        "--control-images",
+        "1",
         "--out",
         str(tmp_path / "run"),
     ]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "model.int8.onnx" in out and "reduce_range=" in out
+    assert "accuracy control (val): drop" in out and "no layer reverted" in out
     assert ("int8 is NOT faster than fp32 on this machine" in out) or ("faster than fp32" in out)
