@@ -48,6 +48,12 @@ API_FIELDS: dict[str, dict[str, tuple[type, str]]] = {
         "lr": (QuantizeStep, "lr"),
         "qat_min_agreement": (QuantizeStep, "qat_min_agreement"),
         "opset": (QuantizeStep, "opset"),
+        "loss": (QuantizeStep, "loss"),
+        "class_weights": (QuantizeStep, "class_weights"),
+        "max_drop": (QuantizeStep, "max_drop"),
+        "control_images": (QuantizeStep, "control_images"),
+        "max_reverted": (QuantizeStep, "max_reverted"),
+        "float_op_types": (QuantizeStep, "float_op_types"),
     },
 }
 

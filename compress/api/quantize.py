@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,13 @@ def quantize(
     qat_min_agreement: float = _default("qat_min_agreement"),
     ignore_index: int | None = None,
     opset: int = _default("opset"),
+    loss: str = _default("loss"),
+    class_weights: str = _default("class_weights"),
+    val_data: Iterable[Any] | None = None,
+    max_drop: float | None = _default("max_drop"),
+    control_images: int = _default("control_images"),
+    max_reverted: int = _default("max_reverted"),
+    float_op_types: Sequence[str] = (),
 ) -> Path:
     """Export ``model``, check the export, quantize it to int8 (QDQ) and return the path.
 
@@ -45,8 +52,13 @@ def quantize(
     entropy or percentile). ``method="qat"``: batch-norms folded, fake-quant inserted,
     ranges calibrated, then ``epochs`` of fine-tuning on ``train_data`` (``(images,
     masks)`` batches, ``ignore_index`` ignored) before the export; ``model`` itself is
-    left unchanged. The PTQ file is checked to run and give finite logits; the QAT file to
-    agree with its fake-quantized PyTorch model on ``qat_min_agreement`` of the pixels.
+    left unchanged; it trains with ``loss`` and ``class_weights`` (from ``train_data``'s
+    masks) as training does. The PTQ file is checked to run and give finite logits; the
+    QAT file to agree with its fake-quantized PyTorch model on ``qat_min_agreement`` of
+    the pixels. PTQ with ``max_drop`` (mIoU points) scores fp32 and int8 on the first
+    ``control_images`` of ``val_data`` (``(image, mask)`` pairs of a validation set) and
+    keeps in float the layers that cost most until the drop holds (at most
+    ``max_reverted``); ``float_op_types`` stay float where that is measured faster.
     The defaults are those of ``compress quantize`` and of a recipe's quantize step.
     """
     from compress.core.specs import parse_spec
@@ -55,20 +67,14 @@ def quantize(
     from compress.quantization.calibration import TensorCalibrationReader
     from compress.quantization.cpu_features import choose_int8_format
 
-    step = parse_spec(
-        QuantizeStep,
-        {
-            "method": method,
-            "calib_images": calib_images,
-            "calibration": calibration_method,
-            "per_channel": per_channel,
-            "epochs": epochs,
-            "lr": lr,
-            "qat_min_agreement": qat_min_agreement,
-            "opset": opset,
-        },
-        source="compress.quantize",
-    )
+    options = {"calibration": calibration_method, "float_op_types": list(float_op_types)}
+    names = ("method", "calib_images", "per_channel", "epochs", "lr", "qat_min_agreement")
+    names += ("opset", "loss", "class_weights", "max_drop", "control_images", "max_reverted")
+    given = locals()
+    options.update({name: given[name] for name in names})
+    step = parse_spec(QuantizeStep, options, source="compress.quantize")
+    if step.max_drop is not None and val_data is None:
+        raise CompressError("compress.quantize: max_drop needs val_data=(image, mask) pairs")
     if step.trains and train_data is None:
         raise CompressError(
             f"compress.quantize: method={method!r} needs train_data=(images, masks)"
@@ -85,6 +91,21 @@ def quantize(
         assert train_data is not None
         _qat(model, step, images, train_data, out, fmt, ignore_index)
         return out
+    _ptq(model, step, fp32_path, out, reader, fmt, val_data, ignore_index)
+    return out
+
+
+def _ptq(
+    model: nn.Module,
+    step: QuantizeStep,
+    fp32_path: Path,
+    out: Path,
+    reader: Any,
+    fmt: Any,
+    val_data: Iterable[Any] | None,
+    ignore_index: int | None,
+) -> None:
+    """Quantize ``fp32_path`` to ``out``, check it runs, then control its accuracy."""
     from compress.quantization.ptq import quantize_onnx
 
     quantize_onnx(
@@ -96,8 +117,48 @@ def quantize(
         reduce_range=fmt.reduce_range,
         activations=fmt.activation_type,
     )
+    images = reader.tensors()
     _check_runs(out, images[:2])
-    return out
+    if step.max_drop is not None or step.float_op_types:
+        _control(model, step, fp32_path, out, images, val_data or [], ignore_index)
+
+
+def _control(
+    model: nn.Module,
+    step: QuantizeStep,
+    fp32_path: Path,
+    out: Path,
+    images: list[Any],
+    val_data: Iterable[Any],
+    ignore_index: int | None,
+) -> dict[str, Any]:
+    """Accuracy control of the PTQ file ``out`` on ``val_data``'s first images."""
+    import torch
+
+    from compress.pipeline.spec import BenchSettings
+    from compress.quantization.accuracy_control import ControlData, Timing, control_accuracy
+
+    pairs = []
+    for image, mask in val_data:
+        for x, y in zip(
+            torch.as_tensor(image).reshape(-1, 3, *image.shape[-2:]),
+            torch.as_tensor(mask).reshape(-1, *mask.shape[-2:]),
+            strict=True,
+        ):
+            pairs.append((x.float(), y.long()))
+        if len(pairs) >= step.control_images:
+            break
+    bench = BenchSettings()
+    data = ControlData(pairs[: step.control_images], _num_classes(model, images[0]), ignore_index)
+    return control_accuracy(
+        fp32_path,
+        out,
+        data,
+        max_drop=step.max_drop,
+        max_reverted=step.max_reverted,
+        float_op_types=step.float_op_types,
+        timing=Timing(tuple(images[0].shape[-2:]), bench.runs, bench.warmup, bench.threads),
+    )
 
 
 def _qat(
@@ -111,7 +172,14 @@ def _qat(
 ) -> None:
     """Fake-quantize a copy of ``model``, calibrate, fine-tune, export and check it."""
     from compress.deploy.parity import check_parity
-    from compress.quantization.qat import calibrate_qat, export_qat, prepare_qat, qat_epochs
+    from compress.quantization.qat import (
+        calibrate_qat,
+        export_qat,
+        label_loss_for,
+        mask_class_weights,
+        prepare_qat,
+        qat_epochs,
+    )
 
     qmodel, _ = prepare_qat(
         model,
@@ -121,12 +189,15 @@ def _qat(
         activations=fmt.activation_type,
     )
     calibrate_qat(qmodel, images)
+    ignored = -100 if ignore_index is None else ignore_index
+    num_classes = _num_classes(model, images[0]) if step.class_weights != "none" else 0
+    weights = mask_class_weights(train_data, num_classes, ignore_index, step.class_weights)
     qat_epochs(
         qmodel,
         train_data,
         epochs=step.epochs,
         lr=step.lr,
-        ignore_index=-100 if ignore_index is None else ignore_index,
+        criterion=label_loss_for(step.loss, ignored, weights),
     )
     export_qat(qmodel, out, input_size=tuple(images[0].shape[-2:]), opset=step.opset)
     check_parity(
@@ -136,6 +207,16 @@ def _qat(
         min_agreement=step.qat_min_agreement,
         source="calibration images (fake-quant PyTorch vs ORT int8)",
     )
+
+
+def _num_classes(model: nn.Module, image: Any) -> int:
+    """How many classes ``model`` predicts (the channels of its logits for ``image``)."""
+    import torch
+
+    from compress.measure.inference import output_logits
+
+    with torch.no_grad():
+        return int(output_logits(model.eval()(image)).shape[1])
 
 
 def _check_runs(int8_path: Path, images: list[Any]) -> None:

@@ -111,6 +111,37 @@ def quantize_command(
             "PyTorch model's class (QAT's parity check)."
         ),
     ] = QUANTIZE["qat_min_agreement"],
+    loss: Annotated[
+        str, typer.Option(help="QAT loss, as in `compress train`: ce | ce+dice | ce+lovasz | ohem.")
+    ] = QUANTIZE["loss"],
+    class_weights: Annotated[
+        str,
+        typer.Option(
+            help="QAT cross-entropy class weights from the train masks, as in `compress "
+            "train`: none | median-frequency | inverse-sqrt."
+        ),
+    ] = QUANTIZE["class_weights"],
+    max_drop: Annotated[
+        float | None,
+        typer.Option(
+            metavar="POINTS",
+            help="PTQ accuracy control: keep the layers that cost most in float until int8 "
+            "is at most POINTS mIoU below fp32 on val images (never test).",
+        ),
+    ] = QUANTIZE["max_drop"],
+    control_images: Annotated[
+        int, typer.Option(help="Val images --max-drop scores on (evenly spaced).")
+    ] = QUANTIZE["control_images"],
+    max_reverted: Annotated[
+        int, typer.Option(help="Most layers --max-drop may keep in float.")
+    ] = QUANTIZE["max_reverted"],
+    float_op_types: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated ONNX op types (e.g. HardSigmoid,Mul) kept float where "
+            "that is measured faster than int8."
+        ),
+    ] = None,
     gpu: Annotated[
         bool, typer.Option("--gpu", help="Also measure FP16 (and TensorRT int8) on CUDA.")
     ] = QUANTIZE["gpu"],
@@ -147,6 +178,12 @@ def quantize_command(
             "batch_size": batch_size,
             "crop": crop,
             "qat_min_agreement": qat_min_agreement,
+            "loss": loss,
+            "class_weights": class_weights,
+            "max_drop": max_drop,
+            "control_images": control_images,
+            "max_reverted": max_reverted,
+            "float_op_types": (float_op_types or "").split(","),
             "gpu": gpu,
         },
         source=source,
@@ -225,6 +262,12 @@ def _print(outcome: VariantOutcome) -> None:
     details = [d for d in result.step_details if d.kind == "quantize"]
     fmt = details[0].int8_format if details else {}
     console.print(escape(f"reduce_range={fmt.get('reduce_range')}: {fmt.get('reason', '')}"))
+    control = details[0].accuracy_control if details else None
+    if control:
+        floated = len(control["float_nodes"])
+        console.print(
+            escape(f"accuracy control (val): {control['outcome']}; {floated} node(s) float")
+        )
     if outcome.reused:
         console.print(escape(f"{outcome.run_dir} already held this finished run"))
     print(verdict(result))

@@ -6,8 +6,9 @@
 2. ``calibrate_qat``: activation ranges start from min/max over the same real train
    images PTQ calibrates on (the PTQ MinMax ranges), observed without quantizing.
 3. ``train_qat``: a short Adam fine-tune on the train split with the study's
-   augmentation; ranges follow an EMA of each batch's min/max, weights are quantized
-   per channel from their current values at every step (straight-through gradients).
+   augmentation and the training's loss and class weights (``qat_loss``); ranges follow
+   an EMA of each batch's min/max, weights are quantized per channel from their current
+   values at every step (straight-through gradients).
 4. ``export_qat``: TorchScript ONNX export (the fake-quant ops become Q/DQ pairs), then
    every QuantizeLinear applied to a constant weight is folded into an int8 initializer,
    so the file stores int8 weights and ONNX Runtime sees standard ``DQ(w) -> Conv``.
@@ -38,6 +39,8 @@ from compress.quantization.fold import FoldReport, fold_batchnorms
 
 if TYPE_CHECKING:
     import onnx
+
+    from compress.training.label_losses import LabelLoss
 
 
 def last_conv(model: nn.Module, example: torch.Tensor) -> str | None:
@@ -114,6 +117,57 @@ def calibrate_qat(
     return count
 
 
+def qat_loss(
+    data: str | os.PathLike[str], *, loss: str = "ce", class_weights: str = "none"
+) -> tuple[LabelLoss, dict[str, Any] | None]:
+    """The label loss QAT trains with, as training builds it: ``loss`` (ce, ce+dice,
+    ce+lovasz, ohem) with ``class_weights`` computed from the train masks; returns it and
+    the weights (``{"method", "weights", "note"}``, None without)."""
+    from compress.data import SegmentationFolder
+    from compress.data.transforms import loss_ignore_index
+    from compress.training.class_weights import class_weights as weights_of
+    from compress.training.class_weights import pixel_stats
+
+    train = SegmentationFolder(data, "train")
+    weights = None
+    if class_weights != "none":
+        values, note = weights_of(pixel_stats(train), class_weights)
+        weights = {"method": class_weights, "weights": values, "note": note}
+    return label_loss_for(loss, loss_ignore_index(train.info.ignore_index), weights), weights
+
+
+def mask_class_weights(
+    batches: Iterable[Any], num_classes: int, ignore_index: int | None, method: str
+) -> dict[str, Any] | None:
+    """:func:`qat_loss`'s weights from ``(images, masks)`` batches (the Python API's
+    ``train_data``) instead of a data set folder; None for ``method`` "none"."""
+    import numpy as np
+
+    from compress.training.class_weights import PixelStats, class_weights
+
+    if method == "none":
+        return None
+    pixels = np.zeros(num_classes, dtype=np.int64)
+    present = np.zeros(num_classes, dtype=np.int64)
+    for _, masks in batches:
+        masks = torch.as_tensor(masks)
+        for mask in masks.reshape(-1, *masks.shape[-2:]):
+            valid = (mask >= 0) & (mask < num_classes)
+            if ignore_index is not None:
+                valid &= mask != ignore_index
+            counts = np.bincount(mask[valid].numpy().ravel(), minlength=num_classes)
+            pixels += counts
+            present += np.where(counts > 0, counts.sum(), 0)
+    values, note = class_weights(PixelStats(pixels, present), method)
+    return {"method": method, "weights": values, "note": note}
+
+
+def label_loss_for(name: str, ignore_index: int, weights: dict[str, Any] | None) -> LabelLoss:
+    from compress.training.label_losses import label_loss
+
+    return label_loss(name, ignore_index, torch.tensor(weights["weights"]) if weights else None)
+
+
 def train_qat(
     model: nn.Module,
     data: str | os.PathLike[str],
@@ -123,10 +177,11 @@ def train_qat(
     batch_size: int = 4,
     crop: int = 256,
     seed: int = 0,
+    criterion: LabelLoss | None = None,
 ) -> list[float]:
-    """Fine-tune the fake-quantized ``model`` on the train split; return each epoch's mean loss."""
+    """Fine-tune the fake-quantized ``model`` on the train split; return each epoch's mean
+    loss. ``criterion``: the label loss (:func:`qat_loss`; default its cross-entropy)."""
     from compress.data import SegmentationFolder, train_transform
-    from compress.data.transforms import loss_ignore_index
 
     probe = SegmentationFolder(data, "train")
     info = probe.info
@@ -146,9 +201,9 @@ def train_qat(
         generator=generator,
         drop_last=len(dataset) > batch_size,
     )
-    return qat_epochs(
-        model, loader, epochs=epochs, lr=lr, ignore_index=loss_ignore_index(info.ignore_index)
-    )
+    if criterion is None:
+        criterion = qat_loss(data)[0]
+    return qat_epochs(model, loader, epochs=epochs, lr=lr, criterion=criterion)
 
 
 def qat_epochs(
@@ -158,11 +213,14 @@ def qat_epochs(
     epochs: int,
     lr: float = 1e-4,
     ignore_index: int = -100,
+    criterion: LabelLoss | None = None,
 ) -> list[float]:
     """Fine-tune the fake-quantized ``model`` on ``(images, masks)`` batches for ``epochs``
-    (Adam, cross-entropy ignoring ``ignore_index``); return each epoch's mean loss."""
+    (Adam; ``criterion``, default cross-entropy ignoring ``ignore_index``); return each
+    epoch's mean loss."""
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    criterion = nn.CrossEntropyLoss(ignore_index=ignore_index)
+    if criterion is None:
+        criterion = label_loss_for("ce", ignore_index, None)
     losses: list[float] = []
     model.train()
     batches_per_epoch = len(loader) if hasattr(loader, "__len__") else None

@@ -12,6 +12,7 @@ from pydantic import Field, field_validator, model_validator
 from compress.core.specs import Spec
 from compress.quantization.calibrators import CALIBRATORS, CalibrationName
 from compress.quantization.methods import QUANTIZE_METHODS, QuantizeMethodName
+from compress.training.train_spec import ClassWeighting, LossName
 
 
 class QuantizeOptions(Spec):
@@ -36,7 +37,16 @@ class QuantizeOptions(Spec):
     crop: int = Field(default=256, ge=16)
     qat_min_agreement: float = Field(default=0.99, gt=0, le=1)
     agreement_images: int = Field(default=8, ge=1)
+    loss: LossName = "ce"  # QAT's training loss, as in training and the fine-tunes
+    class_weights: ClassWeighting = "none"  # QAT's cross-entropy class weights, likewise
     gpu: bool = False  # also measure FP16 / TensorRT int8 on CUDA (see gpu.py)
+    # accuracy control (PTQ, see accuracy_control.py): on control_images val images, keep
+    # the layers that cost most in float until int8 is at most max_drop mIoU points below
+    # fp32, reverting at most max_reverted; float_op_types stay float where that is faster
+    max_drop: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    control_images: int = Field(default=32, ge=1)
+    max_reverted: int = Field(default=8, ge=1)
+    float_op_types: list[str] = Field(default_factory=list)
 
     @property
     def trains(self) -> bool:
@@ -48,7 +58,7 @@ class QuantizeOptions(Spec):
         """Whether calibration keeps histograms (entropy, percentile)."""
         return CALIBRATORS[self.calibration].histogram
 
-    @field_validator("keep_fp32")
+    @field_validator("keep_fp32", "float_op_types")
     @classmethod
     def _strip(cls, names: list[str]) -> list[str]:
         return list(dict.fromkeys(n.strip() for n in names if n.strip()))
@@ -58,6 +68,15 @@ class QuantizeOptions(Spec):
         if self.trains and self.keep_fp32:
             raise ValueError(
                 f"keep_fp32 (--keep-fp32) applies to post-training methods, not {self.method}"
+            )
+        if self.trains and (self.max_drop is not None or self.float_op_types):
+            raise ValueError(
+                "max_drop and float_op_types (--max-drop, --float-op-types) apply to "
+                f"post-training methods, not {self.method}"
+            )
+        if not self.trains and (self.loss != "ce" or self.class_weights != "none"):
+            raise ValueError(
+                f"loss and class_weights (--loss, --class-weights) apply to QAT, not {self.method}"
             )
         if self.calib_size is not None and min(self.calib_size) < 1:
             raise ValueError(f"calib_size must be positive, got {self.calib_size}")

@@ -150,3 +150,35 @@ def test_factorize_a_torchvision_model(tmp_path: Path) -> None:
     x = torch.randn(1, 3, *SIZE)
     with torch.no_grad():
         assert torch.equal(again(x)["out"], model(x)["out"])
+
+
+def test_quantize_with_max_drop_scores_val_data(tmp_path: Path) -> None:
+    with pytest.raises(CompressError, match="val_data"):
+        compress.quantize(tiny(), loader(), tmp_path / "m.int8.onnx", max_drop=1.0)
+    path = compress.quantize(
+        tiny(),
+        loader(),
+        tmp_path / "m.int8.onnx",
+        calib_images=2,
+        max_drop=100.0,
+        val_data=loader(),
+        control_images=2,
+    )
+    assert path.is_file()
+    with pytest.raises(CompressError, match="post-training"):
+        compress.quantize(tiny(), loader(), tmp_path / "q.onnx", method="qat", max_drop=1.0)
+
+
+def test_qat_takes_the_loss_and_class_weights(tmp_path: Path) -> None:
+    path = compress.quantize(
+        tiny(),
+        loader(),
+        tmp_path / "q.int8.onnx",
+        method="qat",
+        train_data=loader(),
+        epochs=1,
+        calib_images=2,
+        loss="ce+dice",
+        class_weights="inverse-sqrt",
+    )
+    assert path.is_file()

@@ -62,6 +62,36 @@ def test_options_build_the_spec(
     assert step.keep_fp32 == ["classifier", "head"] and spec.bench.input_size == (64, 96)
     assert spec.baseline.checkpoint == "c.pt" and spec.data == "d" and spec.eval_split == "test"
     assert seen["out"] == tmp_path / "r"
+    assert (step.max_drop, step.float_op_types, step.loss) == (None, [], "ce")
+
+
+def test_accuracy_control_and_qat_loss_flags_reach_the_step(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import compress.pipeline.run_kinds as run_kinds
+
+    seen = {}
+
+    def fake_run_as(spec, out, *, kind, progress):  # type: ignore[no-untyped-def]
+        seen.update(spec=spec)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(run_kinds, "run_as", fake_run_as)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c.pt").touch()
+    (tmp_path / "d").mkdir()
+    base = ["quantize", "--checkpoint", "c.pt", "--data", "d", "--no-progress"]
+    control = ["--max-drop", "0.5", "--control-images", "16", "--max-reverted", "3"]
+    with pytest.raises(SystemExit):
+        main([*base, *control, "--float-op-types", "HardSigmoid, Mul"])
+    [step] = seen["spec"].steps
+    assert (step.max_drop, step.control_images, step.max_reverted) == (0.5, 16, 3)
+    assert step.float_op_types == ["HardSigmoid", "Mul"]
+    qat = ["--method", "qat", "--loss", "ce+dice", "--class-weights", "median-frequency"]
+    with pytest.raises(SystemExit):
+        main([*base, *qat])
+    [step] = seen["spec"].steps
+    assert (step.loss, step.class_weights) == ("ce+dice", "median-frequency")
 
 
 @pytest.mark.parametrize(
@@ -75,6 +105,12 @@ def test_options_build_the_spec(
         (["--onnx", "{tmp}/corrupt.onnx", "--method", "qat", "--data", "{data}"], "--checkpoint"),
         (["--checkpoint", "{ckpt}", "--data", "{data}", "--method", "int4"], "method"),
         (["--checkpoint", "{ckpt}", "--data", "{data}", "--reduce-range", "x"], "--reduce-range"),
+        (["--checkpoint", "{ckpt}", "--data", "{data}", "--max-drop", "-1"], "max_drop"),
+        (["--checkpoint", "{ckpt}", "--data", "{data}", "--loss", "ohem"], "apply to QAT"),
+        (
+            ["--checkpoint", "{ckpt}", "--data", "{data}", "--method", "qat", "--max-drop", "1"],
+            "post-training",
+        ),
     ],
 )
 def test_bad_inputs_exit_2_with_one_line(
@@ -112,10 +148,15 @@ def test_ptq_end_to_end_prints_the_comparison(
         "0",
         "--threads",
         "1",
+        "--max-drop",
+        "100",
+        "--control-images",
+        "1",
         "--out",
         str(tmp_path / "run"),
     ]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "model.int8.onnx" in out and "reduce_range=" in out
+    assert "accuracy control (val): drop" in out and "no layer reverted" in out
     assert ("int8 is NOT faster than fp32 on this machine" in out) or ("faster than fp32" in out)

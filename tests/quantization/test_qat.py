@@ -16,7 +16,15 @@ from compress.measure.runtimes import OrtRunner
 from compress.quantization.calibration import calibration_images
 from compress.quantization.fake_quant import ActQuant, QuantConv
 from compress.quantization.fold import fold_batchnorms
-from compress.quantization.qat import calibrate_qat, export_qat, prepare_qat, train_qat
+from compress.quantization.qat import (
+    calibrate_qat,
+    export_qat,
+    mask_class_weights,
+    prepare_qat,
+    qat_loss,
+    train_qat,
+)
+from compress.training.class_weights import class_weights, pixel_stats
 
 # ORT int8 vs fake-quantized PyTorch: argmax agreement required on every test image
 MIN_AGREEMENT = 0.99
@@ -141,3 +149,46 @@ def test_uint8_activations_export_as_uint8_and_match_pytorch(
     assert activation_types == {onnx.TensorProto.UINT8}
     report = check_parity(qmodel, path, images, min_agreement=MIN_AGREEMENT)
     assert report.agreement >= MIN_AGREEMENT
+
+
+def test_qat_trains_with_the_loss_and_median_frequency_weights(
+    trained_unet: nn.Module, tiny_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import compress.training.label_losses as label_losses
+
+    seen: dict = {}
+    real = label_losses.label_loss
+
+    def spy(name: str, ignore_index: int, weight: torch.Tensor | None = None):  # noqa: ANN202
+        seen.update(name=name, weight=weight)
+        return real(name, ignore_index, weight)
+
+    monkeypatch.setattr(label_losses, "label_loss", spy)
+    train = SegmentationFolder(tiny_data, "train")
+    criterion, weights = qat_loss(tiny_data, loss="ce+dice", class_weights="median-frequency")
+    expected, _ = class_weights(pixel_stats(train), "median-frequency")
+    assert seen["name"] == "ce+dice" and weights["weights"] == expected
+    assert seen["weight"].tolist() == pytest.approx(expected)
+    assert len(set(expected)) > 1, "the weights differ per class"
+
+    calls = []
+
+    def counted(logits: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+        calls.append(len(masks))
+        return criterion(logits, masks)
+
+    images = [x for _, x in calibration_images(train, 2)]
+    qmodel, _ = prepare_qat(trained_unet, images[0], reduce_range=True)
+    calibrate_qat(qmodel, images)
+    losses = train_qat(qmodel, tiny_data, epochs=1, batch_size=4, crop=64, criterion=counted)
+    assert calls and len(losses) == 1 and losses[0] > 0
+
+
+def test_class_weights_from_batches_match_those_from_the_folder(tiny_data: Path) -> None:
+    """The Python API's train_data gives the same weights as the train folder's masks."""
+    train = SegmentationFolder(tiny_data, "train")
+    batches = [(train[i][0][None], train[i][1][None]) for i in range(len(train))]
+    info = train.info
+    got = mask_class_weights(batches, info.num_classes, info.ignore_index, "median-frequency")
+    assert got["weights"] == class_weights(pixel_stats(train), "median-frequency")[0]
+    assert mask_class_weights(batches, info.num_classes, info.ignore_index, "none") is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 
 from compress.core.checkpoint import save_checkpoint
@@ -93,8 +94,33 @@ def test_a_structure_carrying_checkpoint_quantizes_like_any_other(
 def test_qat_run_records_training_and_parity(
     unet_checkpoint: Path, tiny_data: Path, tmp_path: Path
 ) -> None:
-    spec = quantize_spec(unet_checkpoint, tiny_data, method="qat", epochs=1, crop=64, batch_size=2)
+    spec = quantize_spec(
+        unet_checkpoint,
+        tiny_data,
+        method="qat",
+        epochs=1,
+        crop=64,
+        batch_size=2,
+        class_weights="median-frequency",
+    )
     result = quantize(spec, tmp_path / "qat").result
     assert result.steps[-1]["method"] == "qat" and result.training["epochs"] == 1
+    assert result.steps[-1]["class_weights"] == "median-frequency"
+    weights = result.training["class_weights"]
+    assert weights["method"] == "median-frequency" and len(weights["weights"]) == 8
     assert result.step_details[0].qat["torch_ort_agreement"] >= spec.steps[0].qat_min_agreement
     assert result.size_artifact == "int8-onnx"
+
+
+def test_max_drop_scores_on_val_and_records_the_control(
+    unet_checkpoint: Path, tiny_data: Path, tmp_path: Path
+) -> None:
+    spec = quantize_spec(unet_checkpoint, tiny_data, max_drop=100.0, control_images=1)
+    result = quantize(spec, tmp_path / "run").result
+    control = result.step_details[0].accuracy_control
+    assert control["split"] == "val" and control["control_images"] == 1
+    assert control["held"] and control["reverted_layers"] == []
+    assert control["drop_before"] == pytest.approx(
+        100 * (control["fp32_miou"] - control["int8_miou"]), abs=1e-3
+    )
+    assert result.steps[-1]["max_drop"] == 100.0 and result.steps[-1]["control_images"] == 1

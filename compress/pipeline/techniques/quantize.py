@@ -56,6 +56,11 @@ class QuantizeStep(QuantizeOptions):
         }
         if self.trains:
             record.update(epochs=self.epochs, lr=self.lr)
+            if (self.loss, self.class_weights) != ("ce", "none"):
+                record.update(loss=self.loss, class_weights=self.class_weights)
+        if self.max_drop is not None or self.float_op_types:
+            record.update(max_drop=self.max_drop, control_images=self.control_images)
+            record.update(max_reverted=self.max_reverted, float_op_types=self.float_op_types)
         return record
 
 
@@ -71,6 +76,7 @@ class QuantizeDetails(Spec):
     fp32_parity: float | None = None
     qat: dict[str, Any] | None = None
     gpu: dict[str, Any] | None = None
+    accuracy_control: dict[str, Any] | None = None  # max_drop / float_op_types on val
 
 
 def _label_fields(values: Mapping[str, Any]) -> tuple[str, ...]:
@@ -126,6 +132,9 @@ def apply_quantize(
         )
         details.excluded_nodes = list(outcome.excluded_nodes)
         details.ort_options = dict(outcome.options)
+        from compress.quantization.accuracy_control import control_step
+
+        details.accuracy_control = control_step(step, context.settings, fp32_path, int8_path)
     else:
         assert model is not None
         training = _qat(
@@ -209,32 +218,36 @@ def _qat(
 ) -> dict[str, Any]:
     from compress.data import SegmentationFolder
     from compress.deploy.parity import check_parity
+    from compress.quantization import qat
     from compress.quantization.calibration import calibration_images
-    from compress.quantization.qat import calibrate_qat, export_qat, prepare_qat, train_qat
 
     began = time.perf_counter()
-    qmodel, fold = prepare_qat(
+    qmodel, fold = qat.prepare_qat(
         model,
         parity_images[0],
         per_channel=step.per_channel,
         reduce_range=fmt.reduce_range,
         activations=fmt.activation_type,
     )
-    seen = calibrate_qat(
+    seen = qat.calibrate_qat(
         qmodel,
         (x for _, x in calibration_images(calib_set, step.calib_images, size=step.calib_size)),
         total=min(step.calib_images, len(calib_set)),
     )
-    losses = train_qat(
+    criterion, weights = qat.qat_loss(
+        calib_set.root, loss=step.loss, class_weights=step.class_weights
+    )
+    losses = qat.train_qat(
         qmodel,
         calib_set.root,
+        criterion=criterion,
         epochs=step.epochs,
         lr=step.lr,
         batch_size=step.batch_size,
         crop=step.crop,
         seed=context.settings.seed,
     )
-    export_qat(
+    qat.export_qat(
         qmodel,
         int8_path,
         input_size=tuple(parity_images[0].shape[-2:]),
@@ -266,4 +279,6 @@ def _qat(
         "lr": step.lr,
         "batch_size": step.batch_size,
         "crop": step.crop,
+        "loss": step.loss,
+        "class_weights": weights,
     }
