@@ -126,6 +126,7 @@ def apply_quantize(
         )
         details.excluded_nodes = list(outcome.excluded_nodes)
         details.ort_options = dict(outcome.options)
+        details.calibration.update(outcome.timing)  # calibrator, images seen, seconds
     else:
         assert model is not None
         training = _qat(
