@@ -169,7 +169,8 @@ def _calibrate_and_quantize(
     """Calibrate ``pre`` on ``reader`` and write the QDQ model ``quantized``; the timings.
 
     MinMax collects its ranges in one lean pass (:mod:`lean_calibration`) and hands them
-    to ``quantize_static`` as its calibration cache; histogram methods keep whole
+    to ``quantize_static`` as its calibration cache (where this ONNX Runtime reads one,
+    else ONNX Runtime calibrates, to the same numbers); histogram methods keep whole
     tensors, so ONNX Runtime collects them in strides (merged by ONNX Runtime). Not
     CalibMaxIntermediateOutputs: in onnxruntime 1.32 it discards the images it
     buffered instead of reducing them.
@@ -178,13 +179,16 @@ def _calibrate_and_quantize(
 
     calibrator = CALIBRATORS[calibration]
     began = time.perf_counter()
-    if calibrator.histogram:
-        extra = {"CalibStridedMinMax": _stride(len(reader)), "CalibPercentile": percentile}
+    if calibrator.histogram or not _reads_calibration_cache():
+        extra: dict[str, Any] = {}
+        if calibrator.histogram:
+            extra = {"CalibStridedMinMax": _stride(len(reader)), "CalibPercentile": percentile}
         with task("calibrating and quantizing", total=len(reader)) as progress:
             reader.progress = progress  # ONNX Runtime pulls the images one by one
             _quantize_static(pre, quantized, reader, None, quantizer_options, extra)
         return {
             "calibrator": "onnxruntime " + calibrator.ort_method,
+            "calibration_images": len(reader),
             "calibration_seconds": time.perf_counter() - began,  # quantizing included
             "quantize_seconds": None,
         }
@@ -227,8 +231,18 @@ def _quantize_static(
         nodes_to_exclude=options["nodes_to_exclude"] or None,
         calibrate_method=getattr(CalibrationMethod, options["calibrate_method"]),
         extra_options=extra,
-        calibration_cache_path=cache,
+        **({"calibration_cache_path": cache} if cache is not None else {}),
     )
+
+
+def _reads_calibration_cache() -> bool:
+    """Whether this ONNX Runtime's ``quantize_static`` takes precomputed ranges (a
+    calibration cache, onnxruntime 1.32); older ones calibrate themselves."""
+    import inspect
+
+    from onnxruntime.quantization import quantize_static
+
+    return "calibration_cache_path" in inspect.signature(quantize_static).parameters
 
 
 def copy_metadata(

@@ -93,3 +93,23 @@ def test_lean_int8_file_equals_the_onnxruntime_calibrated_one(
     assert ours.keys() == theirs.keys()
     for name, value in theirs.items():
         np.testing.assert_array_equal(ours[name], value, err_msg=name)
+
+
+def test_an_onnxruntime_without_calibration_cache_calibrates_itself(
+    tiny_data: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """Older onnxruntime (no calibration_cache_path): ONNX Runtime's calibrator, same file."""
+    from compress.quantization import ptq
+
+    torch.manual_seed(0)
+    model = get_model("unet", num_classes=8, base_channels=8).eval()
+    fp32 = export_onnx(model, tmp_path / "m.onnx", input_size=(64, 64))
+    lean = quantize_onnx(fp32, tmp_path / "lean.onnx", _reader(tiny_data, 2))
+    monkeypatch.setattr(ptq, "_reads_calibration_cache", lambda: False)
+    old = quantize_onnx(fp32, tmp_path / "old.onnx", _reader(tiny_data, 2))
+    assert old.timing["calibrator"] == "onnxruntime MinMax" != lean.timing["calibrator"]
+    assert old.timing["calibration_images"] == 2
+    ours, theirs = (onnx.load(str(o.path)).graph.initializer for o in (lean, old))
+    assert [numpy_helper.to_array(t).tobytes() for t in ours] == [
+        numpy_helper.to_array(t).tobytes() for t in theirs
+    ]
