@@ -4,7 +4,8 @@ ONNX Runtime's ``MinMaxCalibrater`` re-loads the model, writes an augmented copy
 disk (a ReduceMin/ReduceMax pair on every tensor its quantizer reads), runs it and
 keeps every image's reductions until the end. This module selects the same tensors
 (inputs and outputs of the quantizable op types, float, not initializers), adds the
-same reductions (a scalar per image and tensor), runs the augmented graph in memory
+same reductions (a scalar per image and tensor; none on a Relu output, whose range is
+its input's clipped at 0, exactly), runs the augmented graph in memory
 and keeps only a running min/max per tensor - the ``nanmin``/``nanmax`` over images
 that ONNX Runtime computes - with progress per image. The ranges are ONNX Runtime's
 own ``TensorsData`` and reach ``quantize_static`` through its calibration cache, so the
@@ -106,6 +107,18 @@ def augment_with_reductions(model: onnx.ModelProto, tensors: list[str]) -> onnx.
     return augmented
 
 
+def relu_outputs(model: onnx.ModelProto, tensors: list[str]) -> dict[str, str]:
+    """``{Relu output: its input}`` for the ``tensors`` whose range follows exactly from
+    their input's: Relu is ``max(x, 0)``, monotone and without rounding, so the min and
+    max of its output are those of its input clipped at 0 - one reduction pair fewer."""
+    calibrated = set(tensors)
+    return {
+        node.output[0]: node.input[0]
+        for node in model.graph.node
+        if node.op_type == "Relu" and node.output[0] in calibrated and node.input[0] in calibrated
+    }
+
+
 def _value_infos(model: onnx.ModelProto) -> dict[str, Any]:
     infos = {vi.name: vi for vi in model.graph.value_info}
     infos.update({o.name: o for o in model.graph.output})
@@ -134,14 +147,17 @@ def collect_minmax(
     began = time.perf_counter()
     model = load_model_with_shape_infer(Path(model_path))
     tensors = tensors_to_calibrate(model, quantized_op_types())
-    augmented = augment_with_reductions(model, tensors)
+    derived = relu_outputs(model, tensors)
+    reduced = [name for name in tensors if name not in derived]
     options = ort.SessionOptions()
     options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, level)
     options.log_severity_level = 3
     if threads is not None:
         options.intra_op_num_threads = threads
     session = ort.InferenceSession(
-        augmented.SerializeToString(), options, providers=["CPUExecutionProvider"]
+        augment_with_reductions(model, reduced).SerializeToString(),
+        options,
+        providers=["CPUExecutionProvider"],
     )
     lowest: dict[str, np.ndarray] = {}
     highest: dict[str, np.ndarray] = {}
@@ -149,7 +165,7 @@ def collect_minmax(
     reader.progress = progress
     while (inputs := reader.get_next()) is not None:
         values = session.run(None, inputs)
-        for index, name in enumerate(tensors):
+        for index, name in enumerate(reduced):
             low, high = values[2 * index], values[2 * index + 1]
             lowest[name] = low if name not in lowest else np.fmin(lowest[name], low)
             highest[name] = high if name not in highest else np.fmax(highest[name], high)
@@ -158,6 +174,11 @@ def collect_minmax(
         from compress.core.errors import CompressError
 
         raise CompressError("calibration read no image: the calibration set is empty")
+    for output, source in derived.items():  # min/max of max(x, 0) are max(min/max x, 0)
+        zero = np.zeros((), dtype=lowest[source].dtype)
+        lowest[output] = np.fmax(lowest[source], zero)
+        highest[output] = np.fmax(highest[source], zero)
+    lowest = {name: lowest[name] for name in tensors}  # ONNX Runtime's order
     return MinMaxRanges(lowest, highest, images, time.perf_counter() - began)
 
 
