@@ -1,6 +1,7 @@
 """segcompress int8 beside NNCF int8 on the same fp32 ONNX, scored and timed in one process.
 
-For each checkpoint: ``compress quantize``'s own run (a one-step quantize VariantSpec,
+For each checkpoint (or ``--model``, random init: latency only, its mIoU means
+nothing): ``compress quantize``'s own run (a one-step quantize VariantSpec,
 run as ``compress quantize --checkpoint`` runs it) exports the fp32 ONNX once and
 quantizes it; NNCF quantizes that same fp32 file with ``nncf.quantize`` and its
 defaults on the same calibration images (the evenly spaced ``--calib-images`` of the
@@ -37,7 +38,12 @@ VARIANTS = ("fp32", "segcompress int8", "NNCF int8")
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", type=Path, action="append", required=True)
+    parser.add_argument("--checkpoint", type=Path, action="append", default=[])
+    parser.add_argument(
+        "--model", action="append", default=[], help="a model name or builder, random init"
+    )
+    parser.add_argument("--num-classes", type=int, default=11, help="classes, with --model")
+    parser.add_argument("--model-option", action="append", default=[], help="with --model")
     parser.add_argument("--data", type=Path, required=True, help="folder data set")
     parser.add_argument("--split", default="test", help="split scored (default test)")
     parser.add_argument("--calib-images", type=int, default=64)
@@ -61,8 +67,18 @@ def step_fields(args: argparse.Namespace) -> dict[str, Any]:
     return fields | parse_key_values(args.option, option="--option")
 
 
+def baselines(args: argparse.Namespace) -> list[tuple[str, dict[str, Any]]]:
+    """``(row name, baseline reference)`` per ``--checkpoint``, then per ``--model``."""
+    refs = [(path.stem, {"checkpoint": str(path)}) for path in args.checkpoint]
+    options = parse_key_values(args.model_option, option="--model-option")
+    for name in args.model:
+        ref = {"model": name, "num_classes": args.num_classes, "model_options": options}
+        refs.append((name.rpartition(":")[2] + " (random init)", ref))
+    return refs
+
+
 def segcompress_int8(
-    checkpoint: Path, args: argparse.Namespace, folder: Path
+    baseline: dict[str, Any], args: argparse.Namespace, folder: Path
 ) -> tuple[Path, Path, dict[str, Any]]:
     """``compress quantize``'s run: ``(fp32 ONNX, int8 ONNX, calibration record)``."""
     from compress.core.results import load_result
@@ -71,7 +87,7 @@ def segcompress_int8(
 
     spec = VariantSpec.model_validate(
         {
-            "baseline": {"checkpoint": str(checkpoint)},
+            "baseline": baseline,
             "steps": [step_fields(args)],
             "data": str(args.data),
             "eval_split": None,  # scored below, beside NNCF, on args.split
@@ -140,13 +156,13 @@ def score(path: Path, args: argparse.Namespace) -> dict[str, Any]:
     return {"miou": result.miou, "images": result.num_images}
 
 
-def measure(checkpoint: Path, args: argparse.Namespace) -> dict[str, Any]:
-    """One checkpoint's three rows: files, mIoU, latency (interleaved), quantize seconds."""
+def measure(name: str, baseline: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """One model's three rows: files, mIoU, latency (interleaved), quantize seconds."""
     from compress.deploy.subjects import Subject, time_subjects
     from compress.measure.size import onnx_size
 
-    folder = args.out / checkpoint.stem
-    fp32, int8, calibration = segcompress_int8(checkpoint, args, folder)
+    folder = args.out / name.split()[0]
+    fp32, int8, calibration = segcompress_int8(baseline, args, folder)
     peer = folder / "nncf.int8.onnx"
     nncf_run = nncf_int8(fp32, peer, calibration_arrays(args, step_fields(args)))
     paths = {"fp32": fp32, "segcompress int8": int8, "NNCF int8": peer}
@@ -180,7 +196,7 @@ def measure(checkpoint: Path, args: argparse.Namespace) -> dict[str, Any]:
         calibration_seconds=calibration.get("calibration_seconds"),
     )
     rows[2].update(quantize_seconds=nncf_run["seconds"], calibration_seconds=None)
-    return {"model": checkpoint.stem, "rows": rows, "segcompress": calibration, "nncf": nncf_run}
+    return {"model": name, "rows": rows, "segcompress": calibration, "nncf": nncf_run}
 
 
 def markdown(results: list[dict[str, Any]], env: dict[str, Any], command: str) -> str:
@@ -225,12 +241,15 @@ def _seconds(value: float | None) -> str:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    if not args.checkpoint and not args.model:
+        print("give at least one --checkpoint (or --model for a random-init one)", file=sys.stderr)
+        return 2
     try:
         import nncf  # noqa: F401
     except ImportError:
         print(INSTALL, file=sys.stderr)
         return 2
-    results = [measure(checkpoint, args) for checkpoint in args.checkpoint]
+    results = [measure(name, baseline, args) for name, baseline in baselines(args)]
     env = environment(threads=args.threads)
     command = f"python benchmarks/peer_nncf.py {shlex.join(argv)}"
     table = markdown(results, env, command)

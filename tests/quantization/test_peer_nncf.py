@@ -37,9 +37,11 @@ def test_peer_benchmark_end_to_end(unet_checkpoint: Path, tiny_data: Path, tmp_p
     argv = ["--checkpoint", str(unet_checkpoint), "--data", str(tiny_data), "--out", str(out)]
     argv += ["--calib-images", "2", "--input-size", "64x64", "--runs", "1", "--warmup", "0"]
     argv += ["--threads", "1", "--max-images", "2", "--option", "per_channel=false"]
+    argv += ["--model", "unet", "--num-classes", "8", "--model-option", "base_channels=8"]
     assert _script().main(argv) == 0
     report = json.loads((out / "peer_nncf.json").read_text())
-    (result,) = report["results"]
+    result, random_init = report["results"]
+    assert random_init["model"] == "unet (random init)" and len(random_init["rows"]) == 3
     rows = result["rows"]
     assert [row["variant"] for row in rows] == ["fp32", "segcompress int8", "NNCF int8"]
     for row in rows:
