@@ -5,9 +5,12 @@ The pipeline is ONNX Runtime's own tooling, in the order its documentation gives
 what the quantizer should not see twice), then ``quantize_static`` in QDQ format with
 int8 activations (asymmetric, per-tensor; unsigned on x86, where ONNX Runtime's kernels
 are u8 x s8 — see cpu_features) and signed weights (symmetric, per-channel by default),
-ranges calibrated on real images. QDQ keeps the graph a standard ONNX graph
-(QuantizeLinear/DequantizeLinear around each op) that any runtime can read; ONNX
-Runtime fuses each ``DQ -> Conv -> Q`` group into an int8 kernel when it loads it.
+ranges calibrated on real images. MinMax ranges come from one lean ONNX Runtime pass
+(:mod:`compress.quantization.lean_calibration`: the tensors and numbers of ONNX Runtime's
+own calibrator, bit for bit) handed to ``quantize_static`` as its calibration cache; the
+seconds of each phase are returned (``PtqOutcome.timing``). QDQ keeps the graph a
+standard ONNX graph (QuantizeLinear/DequantizeLinear around each op) that any runtime
+can read; ONNX Runtime fuses each ``DQ -> Conv -> Q`` group into an int8 kernel when it loads it.
 
 ``--keep-fp32`` names stay in fp32. A name is either an ONNX node name
 (``/backbone/body/conv1/Conv``) or a PyTorch module path (``backbone.body.conv1``,
@@ -20,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,6 +48,7 @@ class PtqOutcome:
     path: Path
     excluded_nodes: list[str] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
+    timing: dict[str, Any] = field(default_factory=dict)  # seconds per phase, calibrator
 
 
 def module_path(node_name: str) -> str:
@@ -109,57 +114,135 @@ def quantize_onnx(
             unknown, or a ``keep_fp32`` name matches no node.
     """
     import onnx
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     if calibration not in CALIBRATORS:
         raise CompressError(
             f"unknown calibration method {calibration!r}; valid: {', '.join(CALIBRATORS)}"
         )
-    calibrator = CALIBRATORS[calibration]
     if activations not in ACTIVATION_TYPES:
         raise CompressError(
             f"unknown activation type {activations!r}; valid: {', '.join(ACTIVATION_TYPES)}"
         )
     source = load_onnx(fp32_path)  # CompressError if absent or corrupt
-    # MinMax keeps only per-image min/max scalars. Histogram methods keep whole tensors,
-    # so they collect in strides (merged by ONNX Runtime). Not CalibMaxIntermediateOutputs:
-    # in onnxruntime 1.32 it discards the images it buffered instead of reducing them.
-    extra: dict[str, Any] = {}
-    if calibrator.histogram:
-        extra.update(CalibStridedMinMax=_stride(len(reader)), CalibPercentile=percentile)
     options = {
         "quant_format": "QDQ",
         "activation_type": ACTIVATION_TYPES[activations],
         "weight_type": "QInt8",
         "per_channel": per_channel,
         "reduce_range": reduce_range,
-        "calibrate_method": calibrator.ort_method,
+        "calibrate_method": CALIBRATORS[calibration].ort_method,
     }
+    began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="segcompress-ptq-") as folder:
         pre = Path(folder) / "pre.onnx"
         options["symbolic_shape_inference"] = _pre_process(Path(fp32_path), pre)
+        preprocessed = time.perf_counter()
         excluded = resolve_keep_fp32(onnx.load(str(pre)), list(keep_fp32 or []))
         quantized = Path(folder) / "int8.onnx"
-        with task("calibrating and quantizing", total=len(reader)) as progress:
-            reader.progress = progress  # ONNX Runtime pulls the images one by one
-            quantize_static(
-                str(pre),
-                str(quantized),
-                reader,
-                quant_format=QuantFormat.QDQ,
-                per_channel=per_channel,
-                reduce_range=reduce_range,
-                activation_type=getattr(QuantType, ACTIVATION_TYPES[activations]),
-                weight_type=QuantType.QInt8,
-                nodes_to_exclude=excluded or None,
-                calibrate_method=getattr(CalibrationMethod, calibrator.ort_method),
-                extra_options=extra,
-            )
+        timing = _calibrate_and_quantize(
+            pre,
+            quantized,
+            reader,
+            calibration=calibration,
+            percentile=percentile,
+            quantizer_options={**options, "nodes_to_exclude": excluded},
+        )
         proto = onnx.load(str(quantized))
     copy_metadata(source, proto, extra={**(metadata or {}), "quantization": options})
     onnx.checker.check_model(proto)
     atomic.write_with(out_path, lambda tmp: onnx.save(proto, str(tmp)))
-    return PtqOutcome(Path(out_path), excluded, options)
+    timing.update(
+        pre_process_seconds=preprocessed - began, total_seconds=time.perf_counter() - began
+    )
+    return PtqOutcome(Path(out_path), excluded, options, timing)
+
+
+def _calibrate_and_quantize(
+    pre: Path,
+    quantized: Path,
+    reader: CalibrationDataReader,
+    *,
+    calibration: str,
+    percentile: float,
+    quantizer_options: dict[str, Any],
+) -> dict[str, Any]:
+    """Calibrate ``pre`` on ``reader`` and write the QDQ model ``quantized``; the timings.
+
+    MinMax collects its ranges in one lean pass (:mod:`lean_calibration`) and hands them
+    to ``quantize_static`` as its calibration cache (where this ONNX Runtime reads one,
+    else ONNX Runtime calibrates, to the same numbers); histogram methods keep whole
+    tensors, so ONNX Runtime collects them in strides (merged by ONNX Runtime). Not
+    CalibMaxIntermediateOutputs: in onnxruntime 1.32 it discards the images it
+    buffered instead of reducing them.
+    """
+    from compress.quantization.lean_calibration import collect_minmax, save_ranges
+
+    calibrator = CALIBRATORS[calibration]
+    began = time.perf_counter()
+    if calibrator.histogram or not _reads_calibration_cache():
+        extra: dict[str, Any] = {}
+        if calibrator.histogram:
+            extra = {"CalibStridedMinMax": _stride(len(reader)), "CalibPercentile": percentile}
+        with task("calibrating and quantizing", total=len(reader)) as progress:
+            reader.progress = progress  # ONNX Runtime pulls the images one by one
+            _quantize_static(pre, quantized, reader, None, quantizer_options, extra)
+        return {
+            "calibrator": "onnxruntime " + calibrator.ort_method,
+            "calibration_images": len(reader),
+            "calibration_seconds": time.perf_counter() - began,  # quantizing included
+            "quantize_seconds": None,
+        }
+    with task("calibrating", total=len(reader)) as progress:
+        ranges = collect_minmax(pre, reader, progress=progress)
+    reader.progress = None
+    cache = save_ranges(ranges, pre.with_name("ranges.json"))
+    calibrated = time.perf_counter()
+    with task("quantizing"):
+        _quantize_static(pre, quantized, None, cache, quantizer_options, {})
+    return {
+        "calibrator": "lean MinMax (one ONNX Runtime pass, running min/max)",
+        "calibration_images": ranges.images,
+        "calibrated_tensors": len(ranges.lowest),
+        "calibration_seconds": calibrated - began,
+        "quantize_seconds": time.perf_counter() - calibrated,
+    }
+
+
+def _quantize_static(
+    pre: Path,
+    quantized: Path,
+    reader: CalibrationDataReader | None,
+    cache: Path | None,
+    options: dict[str, Any],
+    extra: dict[str, Any],
+) -> None:
+    """ONNX Runtime's ``quantize_static`` with the options of :func:`quantize_onnx`."""
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+    quantize_static(
+        str(pre),
+        str(quantized),
+        reader,
+        quant_format=QuantFormat.QDQ,
+        per_channel=options["per_channel"],
+        reduce_range=options["reduce_range"],
+        activation_type=getattr(QuantType, options["activation_type"]),
+        weight_type=QuantType.QInt8,
+        nodes_to_exclude=options["nodes_to_exclude"] or None,
+        calibrate_method=getattr(CalibrationMethod, options["calibrate_method"]),
+        extra_options=extra,
+        **({"calibration_cache_path": cache} if cache is not None else {}),
+    )
+
+
+def _reads_calibration_cache() -> bool:
+    """Whether this ONNX Runtime's ``quantize_static`` takes precomputed ranges (a
+    calibration cache, onnxruntime 1.32); older ones calibrate themselves."""
+    import inspect
+
+    from onnxruntime.quantization import quantize_static
+
+    return "calibration_cache_path" in inspect.signature(quantize_static).parameters
 
 
 def copy_metadata(

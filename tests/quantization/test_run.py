@@ -59,6 +59,8 @@ def test_ptq_writes_a_complete_run_folder(
     assert set(fp32.latency_ms) == {"ort-cpu"} and fp32.metrics.split == "test"
     assert result.metrics is not None and result.metrics.split == "test"
     assert detail.calibration["split"] == "train"
+    assert detail.calibration["images"] == detail.calibration["calibration_images"] == 2
+    assert detail.calibration["calibration_seconds"] > 0
     if result.latency_ms["ort-cpu"].p50 >= fp32.latency_ms["ort-cpu"].p50:
         assert "int8 is NOT faster than fp32 on this machine" in verdict(result)
     else:

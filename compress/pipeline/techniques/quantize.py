@@ -132,6 +132,7 @@ def apply_quantize(
         )
         details.excluded_nodes = list(outcome.excluded_nodes)
         details.ort_options = dict(outcome.options)
+        details.calibration.update(outcome.timing)  # calibrator, images seen, seconds
         from compress.quantization.accuracy_control import control_step
 
         details.accuracy_control = control_step(step, context.settings, fp32_path, int8_path)
