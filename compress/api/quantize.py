@@ -27,6 +27,8 @@ def quantize(
     calib_images: int = _default("calib_images"),
     calibration_method: str = _default("calibration"),
     per_channel: bool = _default("per_channel"),
+    equalize: bool = _default("equalize"),
+    bias_correction: bool = _default("bias_correction"),
     train_data: Iterable[Any] | None = None,
     epochs: int = _default("epochs"),
     lr: float = _default("lr"),
@@ -42,11 +44,14 @@ def quantize(
     ``<name>.fp32.onnx`` beside ``out``, must agree with PyTorch (argmax) first.
 
     ``method="ptq"``: ONNX Runtime static quantization (``calibration_method`` minmax,
-    entropy or percentile). ``method="qat"``: batch-norms folded, fake-quant inserted,
-    ranges calibrated, then ``epochs`` of fine-tuning on ``train_data`` (``(images,
-    masks)`` batches, ``ignore_index`` ignored) before the export; ``model`` itself is
-    left unchanged. The PTQ file is checked to run and give finite logits; the QAT file to
-    agree with its fake-quantized PyTorch model on ``qat_min_agreement`` of the pixels.
+    entropy or percentile), from a copy of ``model`` prepared in PyTorch when ``equalize``
+    (cross-layer equalisation) or ``bias_correction`` (mean int8-weight error removed on
+    the calibration images) is on; BatchNorms are folded first. ``method="qat"``:
+    batch-norms folded, fake-quant inserted, ranges calibrated, then ``epochs`` of
+    fine-tuning on ``train_data`` (``(images, masks)`` batches, ``ignore_index``
+    ignored) before the export; ``model`` itself is left unchanged. The PTQ file is
+    checked to run and give finite logits; the QAT file to agree with its fake-quantized
+    PyTorch model on ``qat_min_agreement`` of the pixels.
     The defaults are those of ``compress quantize`` and of a recipe's quantize step.
     """
     from compress.core.specs import parse_spec
@@ -62,6 +67,8 @@ def quantize(
             "calib_images": calib_images,
             "calibration": calibration_method,
             "per_channel": per_channel,
+            "equalize": equalize,
+            "bias_correction": bias_correction,
             "epochs": epochs,
             "lr": lr,
             "qat_min_agreement": qat_min_agreement,
@@ -85,10 +92,39 @@ def quantize(
         assert train_data is not None
         _qat(model, step, images, train_data, out, fmt, ignore_index)
         return out
+    _ptq(model, step, reader, images, fp32_path, out, fmt)
+    _check_runs(out, images[:2])
+    return out
+
+
+def _ptq(
+    model: nn.Module,
+    step: QuantizeStep,
+    reader: Any,
+    images: list[Any],
+    fp32_path: Path,
+    out: Path,
+    fmt: Any,
+) -> None:
+    """Quantize ``fp32_path`` (or, with equalize/bias_correction, a prepared copy's export)."""
+    from compress.deploy.export import export_onnx
+    from compress.quantization.preparation import prepare_model
     from compress.quantization.ptq import quantize_onnx
 
+    ptq_input = fp32_path
+    if step.equalize or step.bias_correction:
+        prepared, _ = prepare_model(
+            model,
+            lambda: iter(images),
+            equalize=step.equalize,
+            bias_correction=step.bias_correction,
+            per_channel=step.per_channel,
+            reduce_range=fmt.reduce_range,
+        )
+        ptq_input = fp32_path.with_name(fp32_path.name.removesuffix(".onnx") + ".prepared.onnx")
+        export_onnx(prepared, ptq_input, input_size=tuple(images[0].shape[-2:]), opset=step.opset)
     quantize_onnx(
-        fp32_path,
+        ptq_input,
         out,
         reader,
         calibration=step.calibration,
@@ -96,8 +132,6 @@ def quantize(
         reduce_range=fmt.reduce_range,
         activations=fmt.activation_type,
     )
-    _check_runs(out, images[:2])
-    return out
 
 
 def _qat(

@@ -28,6 +28,10 @@ class QuantizeOptions(Spec):
     reduce_range: bool | None = None  # None: decided from the CPU's flags
     keep_fp32: list[str] = Field(default_factory=list)
     opset: int = Field(default=17, ge=13)
+    # PTQ preparation in PyTorch before the fp32 export (see preparation.py; QAT and ONNX
+    # baselines go without): cross-layer equalisation and empirical bias correction
+    equalize: bool = False
+    bias_correction: bool = False
     # quantization-aware training; accepted only when ONNX Runtime's int8 model agrees
     # with the fake-quant PyTorch model on qat_min_agreement of the pixels
     epochs: int = Field(default=1, ge=1)

@@ -69,6 +69,7 @@ class QuantizeDetails(Spec):
     excluded_nodes: list[str] = Field(default_factory=list)
     ort_options: dict[str, Any] = Field(default_factory=dict)
     fp32_parity: float | None = None
+    preparation: dict[str, Any] | None = None  # PTQ's BN fold / equalisation / bias correction
     qat: dict[str, Any] | None = None
     gpu: dict[str, Any] | None = None
 
@@ -111,10 +112,14 @@ def apply_quantize(
     metadata = _fp32_onnx(model, step, context, fp32_path, parity_images, details)
     training = None
     if not step.trains:
+        from compress.quantization.preparation import prepared_fp32_onnx
         from compress.quantization.ptq import quantize_onnx
 
+        ptq_input, details.preparation = prepared_fp32_onnx(
+            model, step, fmt, fp32_path, calib_set, metadata
+        )
         outcome = quantize_onnx(
-            fp32_path,
+            ptq_input,
             int8_path,
             calib,
             calibration=step.calibration,
