@@ -75,3 +75,38 @@ def test_prepare_model_leaves_the_model_alone(trained_unet: torch.nn.Module) -> 
     )
     assert all(torch.equal(v, trained_unet.state_dict()[k]) for k, v in state.items())
     assert prepared is not trained_unet and details["bias_correction"]["images"] == 2
+
+
+def test_the_cli_flags_reach_the_step(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import compress.pipeline.run_kinds
+    from compress.cli import main
+    from compress.core.errors import CompressError
+
+    seen: dict[str, VariantSpec] = {}
+
+    def fake(spec: VariantSpec, out: object, **options: object) -> None:
+        seen["spec"] = spec
+        raise CompressError("built")
+
+    monkeypatch.setattr(compress.pipeline.run_kinds, "run_as", fake)
+    (tmp_path / "c.pt").touch()
+    argv = ["quantize", "--checkpoint", str(tmp_path / "c.pt"), "--data", str(tmp_path)]
+    assert main([*argv, "--equalize", "--bias-correction"]) == 2
+    step = seen["spec"].steps[0]
+    assert (step.equalize, step.bias_correction) == (True, True)
+    assert main([*argv, "--no-equalize", "--no-bias-correction"]) == 2
+    step = seen["spec"].steps[0]
+    assert (step.equalize, step.bias_correction) == (False, False)
+
+
+def test_the_python_api_quantizes_a_prepared_copy(
+    trained_unet: torch.nn.Module, tmp_path: Path
+) -> None:
+    import compress
+
+    torch.manual_seed(0)
+    images = [torch.randn(3, 32, 32) for _ in range(2)]
+    out = compress.quantize(
+        trained_unet, images, tmp_path / "m.int8.onnx", equalize=True, bias_correction=True
+    )
+    assert out.is_file() and (tmp_path / "m.fp32.prepared.onnx").is_file()
