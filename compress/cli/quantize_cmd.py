@@ -173,6 +173,11 @@ def quantize_command(
         raise CompressError(
             f"--method {method} trains in PyTorch and needs --checkpoint, not --onnx"
         )
+    if onnx is not None and (step.equalize or step.bias_correction):
+        raise CompressError(
+            "--equalize and --bias-correction change the PyTorch model before its export "
+            "and need --checkpoint, not --onnx"
+        )
     if data is None:
         raise CompressError(
             "--data is required: calibration reads real images from the data set's "

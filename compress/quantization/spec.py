@@ -63,6 +63,11 @@ class QuantizeOptions(Spec):
             raise ValueError(
                 f"keep_fp32 (--keep-fp32) applies to post-training methods, not {self.method}"
             )
+        if self.trains and (self.equalize or self.bias_correction):
+            raise ValueError(
+                "equalize and bias_correction (--equalize, --bias-correction) prepare "
+                f"post-training quantization, not {self.method}"
+            )
         if self.calib_size is not None and min(self.calib_size) < 1:
             raise ValueError(f"calib_size must be positive, got {self.calib_size}")
         return self

@@ -110,3 +110,19 @@ def test_the_python_api_quantizes_a_prepared_copy(
         trained_unet, images, tmp_path / "m.int8.onnx", equalize=True, bias_correction=True
     )
     assert out.is_file() and (tmp_path / "m.fp32.prepared.onnx").is_file()
+
+
+def test_onnx_files_and_qat_refuse_the_preparation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from compress.cli import main
+    from compress.core.errors import CompressError
+    from compress.core.specs import parse_spec
+    from compress.pipeline.steps import QuantizeStep
+
+    (tmp_path / "m.onnx").write_bytes(b"")
+    argv = ["quantize", "--onnx", str(tmp_path / "m.onnx"), "--data", str(tmp_path)]
+    assert main([*argv, "--bias-correction"]) == 2
+    assert "need --checkpoint, not --onnx" in capsys.readouterr().err
+    with pytest.raises(CompressError, match="bias_correction"):
+        parse_spec(QuantizeStep, {"method": "qat", "bias_correction": True}, source="recipe")

@@ -56,6 +56,8 @@ class QuantizeStep(QuantizeOptions):
         }
         if self.trains:
             record.update(epochs=self.epochs, lr=self.lr)
+        elif self.equalize or self.bias_correction:
+            record.update(equalize=self.equalize, bias_correction=self.bias_correction)
         return record
 
 
