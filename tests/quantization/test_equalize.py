@@ -107,3 +107,23 @@ def test_one_pair_scale_follows_the_formula() -> None:
     after1, after2 = channel_ranges(conv1, conv2)
     assert torch.allclose(after1, expected, rtol=1e-5)
     assert torch.allclose(after2, expected, rtol=1e-5)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["deeplab-resnet18-aspp", "deeplab-mobilenetv3-aspp"])
+def test_registered_models_keep_their_function(name: str) -> None:
+    """Residual blocks, depthwise convs, hard-swish and ASPP: pairs found, function kept."""
+    from baselines import get_model, model_options
+
+    torch.manual_seed(0)
+    options = {"head_channels": 32} if "head_channels" in model_options(name) else {}
+    model = get_model(name, num_classes=8, **options).eval()
+    example = torch.randn(1, 3, 64, 64)
+    folded, _ = fold_batchnorms(model, example)
+    report = equalize(folded, example)
+    assert report.pairs
+    x = torch.randn(1, 3, 96, 80)
+    with torch.no_grad():
+        reference, got = model(x), folded(x)
+    reference, got = (t["out"] if isinstance(t, dict) else t for t in (reference, got))
+    assert (reference - got).abs().max() <= 1e-5 * reference.abs().max()
