@@ -44,6 +44,8 @@ API_FIELDS: dict[str, dict[str, tuple[type, str]]] = {
         "calib_images": (QuantizeStep, "calib_images"),
         "calibration_method": (QuantizeStep, "calibration"),
         "per_channel": (QuantizeStep, "per_channel"),
+        "equalize": (QuantizeStep, "equalize"),
+        "bias_correction": (QuantizeStep, "bias_correction"),
         "epochs": (QuantizeStep, "epochs"),
         "lr": (QuantizeStep, "lr"),
         "qat_min_agreement": (QuantizeStep, "qat_min_agreement"),

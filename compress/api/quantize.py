@@ -27,6 +27,8 @@ def quantize(
     calib_images: int = _default("calib_images"),
     calibration_method: str = _default("calibration"),
     per_channel: bool = _default("per_channel"),
+    equalize: bool = _default("equalize"),
+    bias_correction: bool = _default("bias_correction"),
     train_data: Iterable[Any] | None = None,
     epochs: int = _default("epochs"),
     lr: float = _default("lr"),
@@ -49,7 +51,10 @@ def quantize(
     ``<name>.fp32.onnx`` beside ``out``, must agree with PyTorch (argmax) first.
 
     ``method="ptq"``: ONNX Runtime static quantization (``calibration_method`` minmax,
-    entropy or percentile). ``method="qat"``: batch-norms folded, fake-quant inserted,
+    entropy or percentile), from a copy of ``model`` prepared in PyTorch when ``equalize``
+    (cross-layer equalisation) or ``bias_correction`` (mean int8-weight error removed on
+    the calibration images) is on; BatchNorms are folded first. ``method="qat"``:
+    batch-norms folded, fake-quant inserted,
     ranges calibrated, then ``epochs`` of fine-tuning on ``train_data`` (``(images,
     masks)`` batches, ``ignore_index`` ignored) before the export; ``model`` itself is
     left unchanged; it trains with ``loss`` and ``class_weights`` (from ``train_data``'s
@@ -68,7 +73,8 @@ def quantize(
     from compress.quantization.cpu_features import choose_int8_format
 
     options = {"calibration": calibration_method, "float_op_types": list(float_op_types)}
-    names = ("method", "calib_images", "per_channel", "epochs", "lr", "qat_min_agreement")
+    names = ("method", "calib_images", "per_channel", "equalize", "bias_correction", "epochs")
+    names += ("lr", "qat_min_agreement")
     names += ("opset", "loss", "class_weights", "max_drop", "control_images", "max_reverted")
     given = locals()
     options.update({name: given[name] for name in names})
@@ -105,11 +111,13 @@ def _ptq(
     val_data: Iterable[Any] | None,
     ignore_index: int | None,
 ) -> None:
-    """Quantize ``fp32_path`` to ``out``, check it runs, then control its accuracy."""
+    """Quantize ``fp32_path`` (or, with equalize/bias_correction, a prepared copy's export)
+    to ``out``, check it runs, then control its accuracy."""
     from compress.quantization.ptq import quantize_onnx
 
+    images = reader.tensors()
     quantize_onnx(
-        fp32_path,
+        _prepared(model, step, fp32_path, images, fmt),
         out,
         reader,
         calibration=step.calibration,
@@ -117,10 +125,31 @@ def _ptq(
         reduce_range=fmt.reduce_range,
         activations=fmt.activation_type,
     )
-    images = reader.tensors()
     _check_runs(out, images[:2])
     if step.max_drop is not None or step.float_op_types:
         _control(model, step, fp32_path, out, images, val_data or [], ignore_index)
+
+
+def _prepared(
+    model: nn.Module, step: QuantizeStep, fp32_path: Path, images: list[Any], fmt: Any
+) -> Path:
+    """The ONNX file PTQ reads: ``fp32_path``, or a prepared copy of ``model`` exported."""
+    from compress.deploy.export import export_onnx
+    from compress.quantization.preparation import prepare_model
+
+    if not (step.equalize or step.bias_correction):
+        return fp32_path
+    prepared, _ = prepare_model(
+        model,
+        lambda: iter(images),
+        equalize=step.equalize,
+        bias_correction=step.bias_correction,
+        per_channel=step.per_channel,
+        reduce_range=fmt.reduce_range,
+    )
+    path = fp32_path.with_name(fp32_path.name.removesuffix(".onnx") + ".prepared.onnx")
+    export_onnx(prepared, path, input_size=tuple(images[0].shape[-2:]), opset=step.opset)
+    return path
 
 
 def _control(

@@ -10,7 +10,7 @@ and in ``baseline_measurement`` the fp32 file measured the same way, interleaved
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -80,6 +80,20 @@ def quantize_command(
     reduce_range: Annotated[
         str, typer.Option(help="7-bit weights: auto (on without VNNI), on or off.")
     ] = "auto",
+    equalize: Annotated[
+        bool,
+        typer.Option(
+            "--equalize/--no-equalize",
+            help="PTQ: cross-layer equalisation of conv -> ReLU -> conv pairs (BN folded).",
+        ),
+    ] = QUANTIZE["equalize"],
+    bias_correction: Annotated[
+        bool,
+        typer.Option(
+            "--bias-correction/--no-bias-correction",
+            help="PTQ: subtract each conv's mean int8-weight error (calibration images).",
+        ),
+    ] = QUANTIZE["bias_correction"],
     keep_fp32: Annotated[
         str | None,
         typer.Option(help="Comma-separated PyTorch module paths or ONNX node names kept fp32."),
@@ -173,6 +187,8 @@ def quantize_command(
             "per_channel": per_channel,
             "reduce_range": _REDUCE_RANGE[reduce_range],
             "keep_fp32": (keep_fp32 or "").split(","),
+            "equalize": equalize,
+            "bias_correction": bias_correction,
             "epochs": epochs,
             "lr": lr,
             "batch_size": batch_size,
@@ -193,6 +209,11 @@ def quantize_command(
     if step.trains and onnx is not None:
         raise CompressError(
             f"--method {method} trains in PyTorch and needs --checkpoint, not --onnx"
+        )
+    if onnx is not None and (step.equalize or step.bias_correction):
+        raise CompressError(
+            "--equalize and --bias-correction change the PyTorch model before its export "
+            "and need --checkpoint, not --onnx"
         )
     if data is None:
         raise CompressError(
@@ -262,6 +283,8 @@ def _print(outcome: VariantOutcome) -> None:
     details = [d for d in result.step_details if d.kind == "quantize"]
     fmt = details[0].int8_format if details else {}
     console.print(escape(f"reduce_range={fmt.get('reduce_range')}: {fmt.get('reason', '')}"))
+    if details and details[0].preparation:
+        console.print(escape("PTQ preparation: " + _preparation_text(details[0].preparation)))
     control = details[0].accuracy_control if details else None
     if control:
         floated = len(control["float_nodes"])
@@ -271,6 +294,22 @@ def _print(outcome: VariantOutcome) -> None:
     if outcome.reused:
         console.print(escape(f"{outcome.run_dir} already held this finished run"))
     print(verdict(result))
+
+
+def _preparation_text(preparation: dict[str, Any]) -> str:
+    """One line on what equalisation / bias correction did (or why they were skipped)."""
+    if "note" in preparation:
+        return str(preparation["note"])
+    parts = [f"{preparation.get('folded_batchnorms', 0)} BatchNorms folded"]
+    if "equalize" in preparation:
+        parts.append(f"{preparation['equalize']['pairs']} conv pairs equalised")
+    if "bias_correction" in preparation:
+        corrected = preparation["bias_correction"]
+        parts.append(
+            f"{corrected['layers']} conv biases corrected on {corrected['images']} images "
+            f"(mean |shift| {corrected['mean_abs_bias_shift']:.3g})"
+        )
+    return ", ".join(parts)
 
 
 def _mb(value: int | None) -> str:

@@ -29,6 +29,10 @@ class QuantizeOptions(Spec):
     reduce_range: bool | None = None  # None: decided from the CPU's flags
     keep_fp32: list[str] = Field(default_factory=list)
     opset: int = Field(default=17, ge=13)
+    # PTQ preparation in PyTorch before the fp32 export (see preparation.py; QAT and ONNX
+    # baselines go without): cross-layer equalisation and empirical bias correction
+    equalize: bool = False
+    bias_correction: bool = False
     # quantization-aware training; accepted only when ONNX Runtime's int8 model agrees
     # with the fake-quant PyTorch model on qat_min_agreement of the pixels
     epochs: int = Field(default=1, ge=1)
@@ -77,6 +81,11 @@ class QuantizeOptions(Spec):
         if not self.trains and (self.loss != "ce" or self.class_weights != "none"):
             raise ValueError(
                 f"loss and class_weights (--loss, --class-weights) apply to QAT, not {self.method}"
+            )
+        if self.trains and (self.equalize or self.bias_correction):
+            raise ValueError(
+                "equalize and bias_correction (--equalize, --bias-correction) prepare "
+                f"post-training quantization, not {self.method}"
             )
         if self.calib_size is not None and min(self.calib_size) < 1:
             raise ValueError(f"calib_size must be positive, got {self.calib_size}")

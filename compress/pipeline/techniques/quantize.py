@@ -58,6 +58,8 @@ class QuantizeStep(QuantizeOptions):
             record.update(epochs=self.epochs, lr=self.lr)
             if (self.loss, self.class_weights) != ("ce", "none"):
                 record.update(loss=self.loss, class_weights=self.class_weights)
+        elif self.equalize or self.bias_correction:
+            record.update(equalize=self.equalize, bias_correction=self.bias_correction)
         if self.max_drop is not None or self.float_op_types:
             record.update(max_drop=self.max_drop, control_images=self.control_images)
             record.update(max_reverted=self.max_reverted, float_op_types=self.float_op_types)
@@ -74,6 +76,7 @@ class QuantizeDetails(Spec):
     excluded_nodes: list[str] = Field(default_factory=list)
     ort_options: dict[str, Any] = Field(default_factory=dict)
     fp32_parity: float | None = None
+    preparation: dict[str, Any] | None = None  # PTQ's BN fold / equalisation / bias correction
     qat: dict[str, Any] | None = None
     gpu: dict[str, Any] | None = None
     accuracy_control: dict[str, Any] | None = None  # max_drop / float_op_types on val
@@ -117,10 +120,14 @@ def apply_quantize(
     metadata = _fp32_onnx(model, step, context, fp32_path, parity_images, details)
     training = None
     if not step.trains:
+        from compress.quantization.preparation import prepared_fp32_onnx
         from compress.quantization.ptq import quantize_onnx
 
+        ptq_input, details.preparation = prepared_fp32_onnx(
+            model, step, fmt, fp32_path, calib_set, metadata
+        )
         outcome = quantize_onnx(
-            fp32_path,
+            ptq_input,
             int8_path,
             calib,
             calibration=step.calibration,
