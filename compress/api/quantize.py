@@ -74,17 +74,12 @@ def quantize(
 
     options = {"calibration": calibration_method, "float_op_types": list(float_op_types)}
     names = ("method", "calib_images", "per_channel", "equalize", "bias_correction", "epochs")
-    names += ("lr", "qat_min_agreement")
-    names += ("opset", "loss", "class_weights", "max_drop", "control_images", "max_reverted")
+    names += ("lr", "qat_min_agreement", "opset", "loss", "class_weights", "max_drop")
+    names += ("control_images", "max_reverted")
     given = locals()
     options.update({name: given[name] for name in names})
     step = parse_spec(QuantizeStep, options, source="compress.quantize")
-    if step.max_drop is not None and val_data is None:
-        raise CompressError("compress.quantize: max_drop needs val_data=(image, mask) pairs")
-    if step.trains and train_data is None:
-        raise CompressError(
-            f"compress.quantize: method={method!r} needs train_data=(images, masks)"
-        )
+    _check_data(step, train_data, val_data)
     out = Path(out)
     fp32_path = out.with_name(out.name.removesuffix(".onnx").removesuffix(".int8") + ".fp32.onnx")
     reader = TensorCalibrationReader(calibration, step.calib_images)
@@ -99,6 +94,16 @@ def quantize(
         return out
     _ptq(model, step, fp32_path, out, reader, fmt, val_data, ignore_index)
     return out
+
+
+def _check_data(step: QuantizeStep, train_data: Any, val_data: Any) -> None:
+    """Refuse a QAT without training data, an accuracy control without val data."""
+    if step.max_drop is not None and val_data is None:
+        raise CompressError("compress.quantize: max_drop needs val_data=(image, mask) pairs")
+    if step.trains and train_data is None:
+        raise CompressError(
+            f"compress.quantize: method={step.method!r} needs train_data=(images, masks)"
+        )
 
 
 def _ptq(

@@ -204,22 +204,7 @@ def quantize_command(
         },
         source=source,
     )
-    if (checkpoint is None) == (onnx is None):
-        raise CompressError("give exactly one of --checkpoint or --onnx")
-    if step.trains and onnx is not None:
-        raise CompressError(
-            f"--method {method} trains in PyTorch and needs --checkpoint, not --onnx"
-        )
-    if onnx is not None and (step.equalize or step.bias_correction):
-        raise CompressError(
-            "--equalize and --bias-correction change the PyTorch model before its export "
-            "and need --checkpoint, not --onnx"
-        )
-    if data is None:
-        raise CompressError(
-            "--data is required: calibration reads real images from the data set's "
-            f"{step.calib_split!r} split (random tensors would calibrate the wrong ranges)"
-        )
+    _check_sources(step, checkpoint, onnx, data)
     spec = parse_spec(
         VariantSpec,
         {
@@ -248,6 +233,28 @@ def quantize_command(
         print(outcome.result.model_dump_json(indent=2))
         return
     _print(outcome)
+
+
+def _check_sources(
+    step: QuantizeStep, checkpoint: Path | None, onnx: Path | None, data: Path | None
+) -> None:
+    """One model source, one that the method can use, and real data to calibrate on."""
+    if (checkpoint is None) == (onnx is None):
+        raise CompressError("give exactly one of --checkpoint or --onnx")
+    if step.trains and onnx is not None:
+        raise CompressError(
+            f"--method {step.method} trains in PyTorch and needs --checkpoint, not --onnx"
+        )
+    if onnx is not None and (step.equalize or step.bias_correction):
+        raise CompressError(
+            "--equalize and --bias-correction change the PyTorch model before its export "
+            "and need --checkpoint, not --onnx"
+        )
+    if data is None:
+        raise CompressError(
+            "--data is required: calibration reads real images from the data set's "
+            f"{step.calib_split!r} split (random tensors would calibrate the wrong ranges)"
+        )
 
 
 def _print(outcome: VariantOutcome) -> None:
