@@ -10,7 +10,8 @@ import typer
 from compress.cli.app import app
 from compress.cli.notes import warn_if_busy
 from compress.cli.path_options import CHECKPOINT_HELP, checkpoint_file, data_folder, onnx_file
-from compress.cli.variant_options import ModelOptions, OptionalModelName
+from compress.cli.progress_display import shown
+from compress.cli.variant_options import ModelOptions, OptionalModelName, Progress
 from compress.core.parsing import check_positive, parse_choices, parse_key_values, parse_size
 from compress.measure.runtimes import runtime_help
 
@@ -62,46 +63,48 @@ def bench_command(
     out: Annotated[
         Path | None, typer.Option(help="Run folder: spec.yaml, result.json, model.onnx.")
     ] = None,
+    progress: Progress = True,
 ) -> None:
     """Time a model on PyTorch eager and/or ONNX Runtime; report GMAC/s against the CPU roof."""
-    from compress.core.specs import parse_spec
-    from compress.deploy.bench import BenchSpec, run_bench
-    from compress.measure.runtimes import RUNTIMES
+    with shown(progress):
+        from compress.core.specs import parse_spec
+        from compress.deploy.bench import BenchSpec, run_bench
+        from compress.measure.runtimes import RUNTIMES
 
-    check_positive(threads, option="--threads")
-    check_positive(batch, option="--batch")
-    check_positive(runs, option="--runs")
-    check_positive(warmup, option="--warmup", minimum=0)
-    valid = tuple(RUNTIMES)
-    runtimes = parse_choices(runtime, option="--runtime", valid=valid) if runtime else None
-    spec = parse_spec(
-        BenchSpec,
-        {
-            "model": model,
-            "checkpoint": checkpoint,
-            "onnx": onnx,
-            "num_classes": num_classes,
-            "options": parse_key_values(option),
-            "runtimes": runtimes,
-            "device": device,
-            "input_size": parse_size(input_size),
-            "batch": batch,
-            "threads": threads,
-            "runs": runs,
-            "warmup": warmup,
-            "data": data,
-            "split": split,
-            "fp16": fp16,
-            "channels_last": channels_last,
-            "roof": roof,
-        },
-        source="options",
-    )
-    result = run_bench(spec, out=out)
-    if as_json:
-        typer.echo(result.model_dump_json(indent=2))
-    else:
-        _print(result)
+        check_positive(threads, option="--threads")
+        check_positive(batch, option="--batch")
+        check_positive(runs, option="--runs")
+        check_positive(warmup, option="--warmup", minimum=0)
+        valid = tuple(RUNTIMES)
+        runtimes = parse_choices(runtime, option="--runtime", valid=valid) if runtime else None
+        spec = parse_spec(
+            BenchSpec,
+            {
+                "model": model,
+                "checkpoint": checkpoint,
+                "onnx": onnx,
+                "num_classes": num_classes,
+                "options": parse_key_values(option),
+                "runtimes": runtimes,
+                "device": device,
+                "input_size": parse_size(input_size),
+                "batch": batch,
+                "threads": threads,
+                "runs": runs,
+                "warmup": warmup,
+                "data": data,
+                "split": split,
+                "fp16": fp16,
+                "channels_last": channels_last,
+                "roof": roof,
+            },
+            source="options",
+        )
+        result = run_bench(spec, out=out)
+        if as_json:
+            typer.echo(result.model_dump_json(indent=2))
+        else:
+            _print(result)
 
 
 def _print(result: RunResult) -> None:

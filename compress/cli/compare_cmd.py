@@ -13,6 +13,8 @@ import typer
 
 from compress.cli.app import app
 from compress.cli.path_options import DATA_HELP, checkpoint_file, data_folder
+from compress.cli.progress_display import shown
+from compress.cli.variant_options import Progress
 
 plot_app = typer.Typer(
     help="Draw PNG plots: accuracy vs latency, per-class IoU, best/worst examples.",
@@ -52,22 +54,25 @@ def compare_command(
         Path | None, typer.Option(help="Write to this file (.md, .csv, .json) instead of printing.")
     ] = None,
     latency_key: LatencyKeyOption = None,
+    progress: Progress = True,
 ) -> None:
     """Compare runs, each against its own baseline: ΔmIoU, speedup, size and MACs ratios."""
+    with shown(progress):
+        from compress.reporting import formatting
+        from compress.reporting.compare import CompareSpec, compare_runs
 
-    from compress.reporting import formatting
-    from compress.reporting.compare import CompareSpec, compare_runs
-
-    if fmt is not None:
-        formatting.check_format(fmt)
-    comparison = compare_runs(CompareSpec(runs=runs, baseline=baseline, latency_key=latency_key))
-    if out is not None:
-        written = formatting.write_comparison(comparison, out, fmt)
-        _say(f"wrote {len(comparison.rows)} rows ({written}) to {out}")
-    elif fmt in (None, "table"):
-        formatting.print_table(comparison)
-    else:
-        typer.echo(formatting.render_text(comparison, fmt), nl=False)
+        if fmt is not None:
+            formatting.check_format(fmt)
+        comparison = compare_runs(
+            CompareSpec(runs=runs, baseline=baseline, latency_key=latency_key)
+        )
+        if out is not None:
+            written = formatting.write_comparison(comparison, out, fmt)
+            _say(f"wrote {len(comparison.rows)} rows ({written}) to {out}")
+        elif fmt in (None, "table"):
+            formatting.print_table(comparison)
+        else:
+            typer.echo(formatting.render_text(comparison, fmt), nl=False)
 
 
 @plot_app.command("pareto")

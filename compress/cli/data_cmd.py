@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 
 from compress.cli.app import data_app
+from compress.cli.progress_display import shown
+from compress.cli.variant_options import Progress
 
 
 @data_app.command("synth")
@@ -49,32 +51,36 @@ def check(
     split: Annotated[
         list[str] | None, typer.Option("--split", help="Only this split (repeatable).")
     ] = None,
+    progress: Progress = True,
 ) -> None:
     """Validate every image/mask pair and print sizes and the class pixel histogram."""
-    from rich.console import Console
-    from rich.table import Table
+    with shown(progress):
+        from rich.console import Console
+        from rich.table import Table
 
-    from compress.data.folder import check_dataset
+        from compress.data.folder import check_dataset
 
-    info, summaries = check_dataset(root, splits=split or None)
-    table = Table(title=f"{root} ({info.name}, {info.num_classes} classes, masks: {info.masks})")
-    for column in ("split", "images", "size range (HxW)", "class pixels"):
-        table.add_column(column)
-    for summary in summaries:
-        total = sum(summary.class_pixels) + summary.ignored_pixels
-        shares = [
-            f"{name} {100 * count / total:.1f}%"
-            for name, count in zip(info.class_names, summary.class_pixels, strict=True)
-        ]
-        if info.ignore_index is not None:
-            shares.append(f"ignored {100 * summary.ignored_pixels / total:.1f}%")
-        (h0, w0), (h1, w1) = summary.min_size, summary.max_size
-        sizes = f"{h0}x{w0}" if (h0, w0) == (h1, w1) else f"{h0}x{w0} .. {h1}x{w1}"
-        table.add_row(summary.split, str(summary.images), sizes, ", ".join(shares))
-    Console().print(table)
-    Console().print(f"[green]ok[/green]: every pair of {len(summaries)} split(s) is valid")
-    for note in _what_commands_need([summary.split for summary in summaries], checked=split):
-        Console().print(f"[yellow]note[/yellow]: {note}")
+        info, summaries = check_dataset(root, splits=split or None)
+        table = Table(
+            title=f"{root} ({info.name}, {info.num_classes} classes, masks: {info.masks})"
+        )
+        for column in ("split", "images", "size range (HxW)", "class pixels"):
+            table.add_column(column)
+        for summary in summaries:
+            total = sum(summary.class_pixels) + summary.ignored_pixels
+            shares = [
+                f"{name} {100 * count / total:.1f}%"
+                for name, count in zip(info.class_names, summary.class_pixels, strict=True)
+            ]
+            if info.ignore_index is not None:
+                shares.append(f"ignored {100 * summary.ignored_pixels / total:.1f}%")
+            (h0, w0), (h1, w1) = summary.min_size, summary.max_size
+            sizes = f"{h0}x{w0}" if (h0, w0) == (h1, w1) else f"{h0}x{w0} .. {h1}x{w1}"
+            table.add_row(summary.split, str(summary.images), sizes, ", ".join(shares))
+        Console().print(table)
+        Console().print(f"[green]ok[/green]: every pair of {len(summaries)} split(s) is valid")
+        for note in _what_commands_need([summary.split for summary in summaries], checked=split):
+            Console().print(f"[yellow]note[/yellow]: {note}")
 
 
 def _what_commands_need(splits: list[str], *, checked: list[str] | None) -> list[str]:

@@ -11,6 +11,8 @@ import typer
 from compress.cli.app import app
 from compress.cli.completion import names_in
 from compress.cli.path_options import CHECKPOINT_HELP, DATA_HELP, checkpoint_file, data_folder
+from compress.cli.progress_display import shown
+from compress.cli.variant_options import Progress
 from compress.core.errors import CompressError
 from compress.measure.tta import TTA_MODES
 
@@ -42,37 +44,39 @@ def eval_command(
             autocompletion=names_in(lambda: TTA_MODES),
         ),
     ] = "none",
+    progress: Progress = True,
 ) -> None:
     """Score a checkpoint: mIoU, class and pixel accuracy, the study's per-image mIoU."""
-    from rich.console import Console
+    with shown(progress):
+        from rich.console import Console
 
-    from compress.measure.evaluate import evaluate_checkpoint
+        from compress.measure.evaluate import evaluate_checkpoint
 
-    if tta not in TTA_MODES:
-        raise CompressError(f"--tta {tta!r} is not one of {', '.join(TTA_MODES)}")
-    console = Console(stderr=True)  # progress: the reporter of compress.core.progress
-    if out is not None:
-        from compress.measure.eval_run import evaluate_into
-
-        stored, evaluation = evaluate_into(
-            checkpoint, data, out, split=split, device=device, tta=tta
-        )
-        if evaluation is None:  # this very evaluation was finished before
-            console.print(f"{out} already holds this finished evaluation")
-            typer.echo(
-                json.dumps(stored.metrics.model_dump(mode="json"))
-                if as_json
-                else f"{split} mIoU {100 * stored.metrics.miou:.2f}%"
-            )
-            return
-    else:
-        evaluation = evaluate_checkpoint(checkpoint, data, split=split, device=device, tta=tta)
-    if as_json:
-        typer.echo(json.dumps(evaluation.to_dict()))
-    else:
-        _print_tables(evaluation)
+        if tta not in TTA_MODES:
+            raise CompressError(f"--tta {tta!r} is not one of {', '.join(TTA_MODES)}")
+        console = Console(stderr=True)  # progress: the reporter of compress.core.progress
         if out is not None:
-            Console().print(f"wrote {out}/result.json")
+            from compress.measure.eval_run import evaluate_into
+
+            stored, evaluation = evaluate_into(
+                checkpoint, data, out, split=split, device=device, tta=tta
+            )
+            if evaluation is None:  # this very evaluation was finished before
+                console.print(f"{out} already holds this finished evaluation")
+                typer.echo(
+                    json.dumps(stored.metrics.model_dump(mode="json"))
+                    if as_json
+                    else f"{split} mIoU {100 * stored.metrics.miou:.2f}%"
+                )
+                return
+        else:
+            evaluation = evaluate_checkpoint(checkpoint, data, split=split, device=device, tta=tta)
+        if as_json:
+            typer.echo(json.dumps(evaluation.to_dict()))
+        else:
+            _print_tables(evaluation)
+            if out is not None:
+                Console().print(f"wrote {out}/result.json")
 
 
 def _print_tables(evaluation: CheckpointEvaluation) -> None:

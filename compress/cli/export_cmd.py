@@ -9,7 +9,8 @@ import typer
 
 from compress.cli.app import app
 from compress.cli.path_options import CHECKPOINT_HELP, checkpoint_file, data_folder
-from compress.cli.variant_options import ModelOptions, OptionalModelName
+from compress.cli.progress_display import shown
+from compress.cli.variant_options import ModelOptions, OptionalModelName, Progress
 from compress.core.parsing import parse_key_values, parse_size
 
 if TYPE_CHECKING:
@@ -44,30 +45,32 @@ def export_command(
     min_agreement: Annotated[
         float, typer.Option(help="Minimum argmax agreement (fraction of pixels).")
     ] = 0.999,
+    progress: Progress = True,
 ) -> None:
     """Export to ONNX, check the graph, and check parity (else exit 2); writes NAME.parity.json."""
-    from compress.core.specs import parse_spec
-    from compress.deploy.export import ExportSpec, export_model
+    with shown(progress):
+        from compress.core.specs import parse_spec
+        from compress.deploy.export import ExportSpec, export_model
 
-    spec = parse_spec(
-        ExportSpec,
-        {
-            "model": model,
-            "checkpoint": checkpoint,
-            "num_classes": num_classes,
-            "options": parse_key_values(option),
-            "out": out,
-            "opset": opset,
-            "input_size": parse_size(input_size),
-            "exporter": exporter,
-            "parity_images": parity_images,
-            "data": data,
-            "split": split,
-            "min_agreement": min_agreement,
-        },
-        source="options",
-    )
-    _print(export_model(spec))
+        spec = parse_spec(
+            ExportSpec,
+            {
+                "model": model,
+                "checkpoint": checkpoint,
+                "num_classes": num_classes,
+                "options": parse_key_values(option),
+                "out": out,
+                "opset": opset,
+                "input_size": parse_size(input_size),
+                "exporter": exporter,
+                "parity_images": parity_images,
+                "data": data,
+                "split": split,
+                "min_agreement": min_agreement,
+            },
+            source="options",
+        )
+        _print(export_model(spec))
 
 
 def _print(outcome: ExportOutcome) -> None:

@@ -9,6 +9,8 @@ import typer
 
 from compress.cli.app import app
 from compress.cli.path_options import CHECKPOINT_HELP, checkpoint_file
+from compress.cli.progress_display import shown
+from compress.cli.variant_options import Progress
 
 
 @app.command("predict")
@@ -19,12 +21,14 @@ def predict_command(
     ],
     out: Annotated[Path, typer.Option(help="Folder for <stem>_mask/_color/_panel.png.")],
     device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")] = "auto",
+    progress: Progress = True,
 ) -> None:
     """Predict every image and write its class-id mask, colour mask and side-by-side panel."""
-    from rich.console import Console
+    with shown(progress):
+        from rich.console import Console
 
-    from compress.deploy.predict import predict_folder
+        from compress.deploy.predict import predict_folder
 
-    written = predict_folder(checkpoint, input_path, out, device=device)
-    panels = sum(path.name.endswith("_panel.png") for path in written)
-    Console().print(f"wrote {len(written)} files for {panels} image(s) to {out}")
+        written = predict_folder(checkpoint, input_path, out, device=device)
+        panels = sum(path.name.endswith("_panel.png") for path in written)
+        Console().print(f"wrote {len(written)} files for {panels} image(s) to {out}")

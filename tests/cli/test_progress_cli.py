@@ -153,3 +153,46 @@ def test_every_command_that_shows_progress_takes_the_flag_and_passes_it_down(
     assert chosen == [wanted]
     if takes_progress:
         assert seen["progress"] is wanted
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["eval", "--checkpoint", "{missing}.pt", "--data", "{data}"],
+        ["bench", "--checkpoint", "{missing}.pt"],
+        ["export", "--checkpoint", "{missing}.pt", "--out", "{data}/m.onnx"],
+        ["predict", "--checkpoint", "{missing}.pt", "--input", "{data}", "--out", "{data}/p"],
+        ["compare", "{missing}"],
+        ["data", "check", "{missing}"],
+    ],
+)
+@pytest.mark.parametrize("flag", ["--progress", "--no-progress"])
+def test_the_other_commands_that_show_progress_take_the_flag(
+    argv: list[str], flag: str, tmp_path: Path
+) -> None:
+    """eval, bench, export, predict, compare and data check accept the flag (the README
+    offers it for every command that shows progress): the answer is about the missing
+    path, never 'No such option'."""
+    from typer.testing import CliRunner
+
+    from compress.cli.app import app
+
+    from compress.core.errors import CompressError
+
+    filled = [a.format(missing=tmp_path / "nothing", data=tmp_path) for a in argv]
+    result = CliRunner().invoke(app, [*filled, flag])
+    assert "No such option" not in result.output
+    answer = str(result.exception) if result.exception is not None else result.output
+    assert isinstance(result.exception, CompressError) or result.exit_code == 2, answer
+    assert "nothing" in answer
+
+
+def test_data_check_runs_with_no_progress(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from compress.cli.app import app
+    from compress.data import write_synthetic_dataset
+
+    data = write_synthetic_dataset(tmp_path / "d", n=4, size=32, seed=0)
+    result = CliRunner().invoke(app, ["data", "check", str(data), "--no-progress"])
+    assert result.exit_code == 0, result.output
