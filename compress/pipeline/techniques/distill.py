@@ -18,11 +18,9 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from compress.core.measurements import Metrics
-from compress.core.specs import Spec
 from compress.pipeline.context import StepContext, StepOutcome
 from compress.pipeline.techniques import register_technique
-from compress.pipeline.techniques.finetune import TrainingStep, run_fit
+from compress.pipeline.techniques.finetune import TrainingDetails, TrainingStep, run_fit
 from compress.training.train_spec import Distill
 
 if TYPE_CHECKING:
@@ -38,18 +36,13 @@ class DistillStep(TrainingStep):
     temperature: float = Field(default=2.0, gt=0, le=20, allow_inf_nan=False)
 
 
-class DistillDetails(Spec):
+class DistillDetails(TrainingDetails):
     """A distillation: its training run, length, loss mix and the val metrics chosen."""
 
     kind: Literal["distill"] = "distill"
-    epochs: int
     weight: float
     temperature: float
     teacher: str | None = None  # the baseline's model name
-    best_epoch: int | None = None
-    seconds: float | None = None
-    runs: list[str] = Field(default_factory=list)  # fit run folders, relative to the variant
-    metrics: Metrics | None = None
 
 
 @register_technique(

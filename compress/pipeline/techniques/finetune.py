@@ -52,15 +52,22 @@ class FinetuneStep(TrainingStep):
     distill: Distill | None = None  # learn from the variant's baseline as well as the labels
 
 
-class FinetuneDetails(Spec):
-    """A fine-tune: its training run (relative folder), length and the val metrics chosen."""
+class TrainingDetails(Spec):
+    """What a training step records: its fit runs (relative folders), length, best epoch
+    and the val metrics chosen."""
 
-    kind: Literal["finetune"] = "finetune"
+    kind: str
     epochs: int
     best_epoch: int | None = None
     seconds: float | None = None
     runs: list[str] = Field(default_factory=list)  # fit run folders, relative to the variant
     metrics: Metrics | None = None
+
+
+class FinetuneDetails(TrainingDetails):
+    """A fine-tune: its training run (relative folder), length and the val metrics chosen."""
+
+    kind: Literal["finetune"] = "finetune"
 
 
 @register_technique(
