@@ -118,11 +118,13 @@ def _ptq(
 ) -> None:
     """Quantize ``fp32_path`` (or, with equalize/bias_correction, a prepared copy's export)
     to ``out``, check it runs, then control its accuracy."""
+    from compress.quantization.preparation import prepared_fp32_onnx
     from compress.quantization.ptq import quantize_onnx
 
     images = reader.tensors()
+    ptq_input, _ = prepared_fp32_onnx(model, step, fmt, fp32_path, lambda: iter(images))
     quantize_onnx(
-        _prepared(model, step, fp32_path, images, fmt),
+        ptq_input,
         out,
         reader,
         calibration=step.calibration,
@@ -133,28 +135,6 @@ def _ptq(
     _check_runs(out, images[:2])
     if step.max_drop is not None or step.float_op_types:
         _control(model, step, fp32_path, out, images, val_data or [], ignore_index)
-
-
-def _prepared(
-    model: nn.Module, step: QuantizeStep, fp32_path: Path, images: list[Any], fmt: Any
-) -> Path:
-    """The ONNX file PTQ reads: ``fp32_path``, or a prepared copy of ``model`` exported."""
-    from compress.deploy.export import export_onnx
-    from compress.quantization.preparation import prepare_model
-
-    if not (step.equalize or step.bias_correction):
-        return fp32_path
-    prepared, _ = prepare_model(
-        model,
-        lambda: iter(images),
-        equalize=step.equalize,
-        bias_correction=step.bias_correction,
-        per_channel=step.per_channel,
-        reduce_range=fmt.reduce_range,
-    )
-    path = fp32_path.with_name(fp32_path.name.removesuffix(".onnx") + ".prepared.onnx")
-    export_onnx(prepared, path, input_size=tuple(images[0].shape[-2:]), opset=step.opset)
-    return path
 
 
 def _control(

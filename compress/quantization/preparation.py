@@ -84,16 +84,16 @@ def prepared_fp32_onnx(
     step: Any,
     fmt: Any,
     fp32_path: Path,
-    calib_set: Any,
-    metadata: dict[str, Any],
+    images: Callable[[], Iterable[torch.Tensor]],
+    metadata: dict[str, Any] | None = None,
 ) -> tuple[Path, dict[str, Any] | None]:
     """The fp32 file PTQ should quantize and the preparation's details.
 
     ``step`` is the quantize step (its ``equalize``, ``bias_correction``, ``per_channel``,
     ``keep_fp32``, calibration fields and ``opset``), ``fmt`` the chosen
-    :class:`~compress.quantization.cpu_features.Int8Format`, ``calib_set`` the calibration
-    split (bias correction reads the same images as calibration). Nothing requested:
-    ``fp32_path`` itself and None.
+    :class:`~compress.quantization.cpu_features.Int8Format`, ``images`` a fresh iterator of
+    the calibration images on each call (bias correction reads what calibration reads).
+    Nothing requested: ``fp32_path`` itself and None.
     """
     if step.trains or not (step.equalize or step.bias_correction):
         return fp32_path, None
@@ -101,11 +101,6 @@ def prepared_fp32_onnx(
         note = "skipped: an ONNX baseline has no PyTorch model to equalise or bias-correct"
         return fp32_path, {"note": note}
     from compress.deploy.export import export_onnx
-    from compress.quantization.calibration import calibration_images
-
-    def images() -> Iterable[torch.Tensor]:
-        chosen = calibration_images(calib_set, step.calib_images, size=step.calib_size)
-        return (x for _, x in chosen)
 
     prepared, details = prepare_model(
         model,

@@ -176,7 +176,6 @@ def test_the_other_commands_that_show_progress_take_the_flag(
     from typer.testing import CliRunner
 
     from compress.cli.app import app
-
     from compress.core.errors import CompressError
 
     filled = [a.format(missing=tmp_path / "nothing", data=tmp_path) for a in argv]

@@ -123,8 +123,12 @@ def apply_quantize(
         from compress.quantization.preparation import prepared_fp32_onnx
         from compress.quantization.ptq import quantize_onnx
 
+        def images() -> Any:  # the calibration images, again on every call
+            chosen = calibration_images(calib_set, step.calib_images, size=step.calib_size)
+            return (x for _, x in chosen)
+
         ptq_input, details.preparation = prepared_fp32_onnx(
-            model, step, fmt, fp32_path, calib_set, metadata
+            model, step, fmt, fp32_path, images, metadata
         )
         outcome = quantize_onnx(
             ptq_input,
